@@ -1,0 +1,9 @@
+//! Route handlers. Each is a plain async function of (app, caller, request); the
+//! binaries in `src/bin/` only hand one of them to `shared::http::run`, and tests call
+//! them in-process through `shared::http::dispatch`.
+
+mod access;
+pub mod health;
+pub mod projects;
+pub mod routes;
+pub mod workspaces;

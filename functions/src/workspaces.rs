@@ -1,0 +1,191 @@
+//! Workspaces and their members.
+//!
+//! POST /workspaces                          create; the creator becomes its admin
+//! GET  /workspaces                          the caller's workspaces with their role
+//! POST /workspaces/{id}/members             admin: add a member
+//! DELETE /workspaces/{id}/members/{userId}  admin: remove a member
+
+use chrono::{DateTime, Utc};
+use lambda_http::Request;
+use serde::{Deserialize, Serialize};
+use shared::input::{self, PageQuery};
+use shared::response::{self, ApiResult};
+use shared::{db, ApiError, App, Caller};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::access::{require_workspace_role, WorkspaceRole};
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+struct NewWorkspace {
+    #[validate(
+        length(min = 1, max = 100, message = "must be 1 to 100 characters"),
+        custom(function = "input::plain_text")
+    )]
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct WorkspaceRow {
+    id: Uuid,
+    name: String,
+    created_by: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    #[serde(default)]
+    workspace_members: Vec<RoleRow>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RoleRow {
+    role: WorkspaceRole,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Workspace {
+    id: Uuid,
+    name: String,
+    created_by: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    role: WorkspaceRole,
+}
+
+impl WorkspaceRow {
+    fn into_workspace(self, role: WorkspaceRole) -> Workspace {
+        Workspace {
+            id: self.id,
+            name: self.name,
+            created_by: self.created_by,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            role,
+        }
+    }
+}
+
+/// POST /workspaces: one transaction in SQL (create_workspace) creates the workspace and
+/// makes the caller its admin.
+pub async fn create(app: App, caller: Caller, req: Request) -> ApiResult {
+    let user = caller.user()?;
+    let new: NewWorkspace = input::json_body(&req)?;
+    let row: WorkspaceRow = db::one(
+        app.db.as_user(user).rpc(
+            "create_workspace",
+            &serde_json::json!({ "name": new.name.trim() }),
+        )?,
+        "Workspace",
+    )
+    .await?;
+    response::created(&row.into_workspace(WorkspaceRole::Admin))
+}
+
+/// GET /workspaces?page=&pageSize=: the workspaces the caller belongs to, newest first.
+pub async fn list(app: App, caller: Caller, req: Request) -> ApiResult {
+    let user = caller.user()?;
+    let query: PageQuery = input::query(&req)?;
+    let page = db::page::<WorkspaceRow>(
+        app.db
+            .as_user(user)
+            .table("workspaces")
+            .select("id,name,created_by,created_at,updated_at,workspace_members!inner(role)")
+            .eq("workspace_members.user_id", user.id.to_string())
+            .order("created_at.desc,id.desc"),
+        &query,
+    )
+    .await?;
+    let items = page
+        .items
+        .into_iter()
+        .filter_map(|row| {
+            let role = row.workspace_members.first()?.role;
+            Some(row.into_workspace(role))
+        })
+        .collect();
+    response::page(
+        &query,
+        &shared::response::Page {
+            items,
+            total: page.total,
+        },
+    )
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct NewMember {
+    user_id: Uuid,
+    role: WorkspaceRole,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all(serialize = "camelCase"))]
+struct Member {
+    workspace_id: Uuid,
+    user_id: Uuid,
+    role: WorkspaceRole,
+    created_at: DateTime<Utc>,
+}
+
+const MEMBER_COLUMNS: &str = "workspace_id,user_id,role,created_at";
+
+/// POST /workspaces/{id}/members: admins add an existing user with a role.
+pub async fn add_member(app: App, caller: Caller, req: Request) -> ApiResult {
+    let user = caller.user()?;
+    let workspace_id = input::path_id(&req, "id", "Workspace")?;
+    let new: NewMember = input::json_body(&req)?;
+    require_workspace_role(&app, user, workspace_id, &[WorkspaceRole::Admin]).await?;
+    let body = db::body(&serde_json::json!({
+        "workspace_id": workspace_id,
+        "user_id": new.user_id,
+        "role": new.role,
+    }))?;
+    let member: Member = db::one(
+        app.db
+            .as_user(user)
+            .table("workspace_members")
+            .insert(body)
+            .select(MEMBER_COLUMNS),
+        "Member",
+    )
+    .await
+    .map_err(|e| {
+        if e.is_foreign_key_violation() {
+            ApiError::invalid_field("userId", "does not name an existing user")
+        } else if e.code == shared::error::ErrorCode::Conflict {
+            ApiError::conflict("This user is already a member of the workspace")
+        } else {
+            e
+        }
+    })?;
+    response::created(&member)
+}
+
+/// DELETE /workspaces/{id}/members/{userId}: admins remove a member; the last admin stays.
+pub async fn remove_member(app: App, caller: Caller, req: Request) -> ApiResult {
+    let user = caller.user()?;
+    let workspace_id = input::path_id(&req, "id", "Workspace")?;
+    let member_id = input::path_id(&req, "userId", "Member")?;
+    require_workspace_role(&app, user, workspace_id, &[WorkspaceRole::Admin]).await?;
+    let _removed: Member = db::one(
+        app.db
+            .as_user(user)
+            .table("workspace_members")
+            .eq("workspace_id", workspace_id.to_string())
+            .eq("user_id", member_id.to_string())
+            .delete()
+            .select(MEMBER_COLUMNS),
+        "Member",
+    )
+    .await
+    .map_err(|e| {
+        if e.upstream_code.as_deref() == Some("PT409") {
+            ApiError::conflict("A workspace must keep at least one admin")
+        } else {
+            e
+        }
+    })?;
+    response::no_content()
+}

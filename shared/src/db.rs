@@ -1,0 +1,265 @@
+//! PostgREST, called as the user so that Postgres row-level security decides.
+//!
+//! One HTTP client per process (pooled connections, a timeout on every call). Each
+//! request carries the caller's own access token; there is no service-role path here.
+
+use postgrest::Builder;
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::AuthUser;
+use crate::config::{Config, ConfigError};
+use crate::error::{ApiError, ErrorCode};
+use crate::input::PageQuery;
+use crate::response::Page;
+
+/// Largest PostgREST response body read into memory.
+const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct Db {
+    client: reqwest::Client,
+    rest_url: String,
+    headers: HeaderMap,
+}
+
+impl Db {
+    pub fn new(config: &Config) -> Result<Self, ConfigError> {
+        let client = reqwest::Client::builder()
+            .timeout(config.upstream_timeout)
+            .connect_timeout(
+                config
+                    .upstream_timeout
+                    .min(std::time::Duration::from_secs(2)),
+            )
+            .pool_idle_timeout(std::time::Duration::from_secs(50))
+            .build()
+            .map_err(|_| ConfigError {
+                var: "SUPABASE_REST_URL",
+                problem: "could not build an HTTP client".into(),
+            })?;
+        let mut headers = HeaderMap::new();
+        let apikey = HeaderValue::from_str(&config.anon_key).map_err(|_| ConfigError {
+            var: "SUPABASE_ANON_KEY",
+            problem: "is not a valid header value".into(),
+        })?;
+        headers.insert("apikey", apikey);
+        Ok(Self {
+            client,
+            rest_url: config.rest_url.as_str().trim_end_matches('/').to_owned(),
+            headers,
+        })
+    }
+
+    /// PostgREST as this user: their token on every call, so RLS applies.
+    pub fn as_user<'a>(&'a self, user: &'a AuthUser) -> UserDb<'a> {
+        UserDb { db: self, user }
+    }
+
+    fn builder(&self, path: &str, token: &str) -> Builder {
+        Builder::new(
+            format!("{}/{}", self.rest_url, path),
+            None,
+            self.headers.clone(),
+            self.client.clone(),
+        )
+        .auth(token)
+    }
+}
+
+pub struct UserDb<'a> {
+    db: &'a Db,
+    user: &'a AuthUser,
+}
+
+impl UserDb<'_> {
+    /// A query on a table or view.
+    pub fn table(&self, name: &str) -> Builder {
+        self.db.builder(name, self.user.token())
+    }
+
+    /// A call to a SQL function (`POST /rpc/<name>`).
+    pub fn rpc<P: Serialize>(&self, function: &str, params: &P) -> Result<Builder, ApiError> {
+        let body = serde_json::to_string(params)
+            .map_err(|_| ApiError::internal("rpc parameters serialization failed"))?;
+        Ok(self
+            .db
+            .builder(&format!("rpc/{function}"), self.user.token())
+            .rpc(body))
+    }
+}
+
+/// Serializes a row for insert or update.
+pub fn body<T: Serialize>(row: &T) -> Result<String, ApiError> {
+    serde_json::to_string(row).map_err(|_| ApiError::internal("row serialization failed"))
+}
+
+/// Exactly one row, decoded; none is 404 (`what` names it in the message).
+pub async fn one<T: DeserializeOwned>(builder: Builder, what: &str) -> Result<T, ApiError> {
+    let response = send(builder.single()).await?;
+    match decode(response).await {
+        Err(e) if e.upstream_code.as_deref() == Some("PGRST116") => Err(ApiError::not_found(what)),
+        other => other,
+    }
+}
+
+/// All rows the query returns, decoded.
+pub async fn many<T: DeserializeOwned>(builder: Builder) -> Result<Vec<T>, ApiError> {
+    decode(send(builder).await?).await
+}
+
+/// One page of rows plus the exact total (`Prefer: count=exact`, `Content-Range`).
+pub async fn page<T: DeserializeOwned>(
+    builder: Builder,
+    query: &PageQuery,
+) -> Result<Page<T>, ApiError> {
+    let (from, to) = query.range();
+    let response = send(builder.exact_count().range(from, to)).await?;
+    let status = response.status();
+    let total = response
+        .headers()
+        .get("content-range")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit_once('/'))
+        .and_then(|(_, total)| total.parse::<u64>().ok());
+    // A page past the end is an empty page, not an error.
+    if status == StatusCode::RANGE_NOT_SATISFIABLE {
+        return Ok(Page {
+            items: Vec::new(),
+            total: total.unwrap_or(0),
+        });
+    }
+    let items: Vec<T> = decode(response).await?;
+    let total = total.ok_or_else(|| ApiError::internal("postgrest: no count in Content-Range"))?;
+    Ok(Page { items, total })
+}
+
+async fn send(builder: Builder) -> Result<reqwest::Response, ApiError> {
+    builder.execute().await.map_err(|e| {
+        if e.is_timeout() {
+            ApiError::unavailable("postgrest: timeout")
+        } else if e.is_connect() {
+            ApiError::unavailable("postgrest: connection failed")
+        } else {
+            ApiError::unavailable("postgrest: request failed")
+        }
+    })
+}
+
+async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, ApiError> {
+    let status = response.status();
+    if response.content_length().unwrap_or(0) > MAX_RESPONSE_BYTES as u64 {
+        return Err(ApiError::internal("postgrest: response too large"));
+    }
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|_| ApiError::unavailable("postgrest: reading the response failed"))?;
+    if bytes.len() > MAX_RESPONSE_BYTES {
+        return Err(ApiError::internal("postgrest: response too large"));
+    }
+    if status.is_success() {
+        serde_json::from_slice(&bytes).map_err(|_| ApiError::internal("postgrest: undecodable row"))
+    } else {
+        Err(map_error(status, &bytes))
+    }
+}
+
+#[derive(Deserialize)]
+struct PostgrestError {
+    #[serde(default)]
+    code: Option<String>,
+}
+
+/// Maps a PostgREST error to the API's, by code only: PostgREST's and Postgres's own
+/// text (which can quote SQL, constraint names or row values) never leaves this function.
+pub fn map_error(status: StatusCode, body: &[u8]) -> ApiError {
+    let status_code = status.as_u16();
+    let code = serde_json::from_slice::<PostgrestError>(body)
+        .ok()
+        .and_then(|e| e.code)
+        .unwrap_or_default();
+    let mut error = match code.as_str() {
+        "PGRST116" => ApiError::new(ErrorCode::NotFound, "Resource not found"),
+        "42501" => ApiError::forbidden("You do not have permission to do this"),
+        "23505" => ApiError::conflict("A resource with these values already exists"),
+        "23503" => ApiError::new(
+            ErrorCode::ValidationError,
+            "A referenced resource does not exist",
+        ),
+        "23514" | "23502" | "22001" | "22P02" => {
+            ApiError::new(ErrorCode::ValidationError, "The request is not valid")
+        }
+        c if c.starts_with("PGRST3") => ApiError::unauthorized("postgrest rejected the token"),
+        // PostgREST itself cannot reach Postgres.
+        "PGRST000" | "PGRST001" | "PGRST002" | "57P01" | "57P03" | "53300" => {
+            ApiError::unavailable("postgrest: database unavailable")
+        }
+        // `raise ... using errcode = 'PT409'` in SQL: an application rule refused it.
+        c if c.starts_with("PT") && c.len() == 5 => match &c[2..] {
+            "409" => ApiError::conflict("The request conflicts with the current state"),
+            "404" => ApiError::new(ErrorCode::NotFound, "Resource not found"),
+            "403" => ApiError::forbidden("You do not have permission to do this"),
+            "422" => ApiError::new(ErrorCode::ValidationError, "The request is not valid"),
+            _ => ApiError::internal("postgrest: unmapped PT code"),
+        },
+        _ if status.is_server_error() => ApiError::unavailable("postgrest: upstream error"),
+        _ => ApiError::internal("postgrest: unmapped error"),
+    };
+    if error.cause.is_none() {
+        error.cause = Some(format!("postgrest status {status_code} code {code}").into());
+    }
+    error.upstream_code = Some(code).filter(|c| !c.is_empty());
+    error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(status: u16, code: &str) -> ApiError {
+        let body = serde_json::json!({
+            "code": code,
+            "message": "duplicate key value violates unique constraint \"secret_idx\"",
+            "details": "Key (email)=(a@b.c) already exists.",
+            "hint": null,
+        });
+        map_error(
+            StatusCode::from_u16(status).unwrap(),
+            body.to_string().as_bytes(),
+        )
+    }
+
+    #[test]
+    fn maps_by_code_without_leaking_text() {
+        for (status, code, expected) in [
+            (406, "PGRST116", 404),
+            (403, "42501", 403),
+            (409, "23505", 409),
+            (409, "23503", 422),
+            (400, "23514", 422),
+            (401, "PGRST301", 401),
+            (503, "PGRST001", 503),
+            (409, "PT409", 409),
+            (400, "42P01", 500),
+        ] {
+            let e = map(status, code);
+            assert_eq!(e.status().as_u16(), expected, "{code}");
+            let body = e.body("r").to_string();
+            assert!(
+                !body.contains("secret_idx") && !body.contains("a@b.c"),
+                "{body}"
+            );
+            assert!(!body.contains(code), "{body}");
+        }
+    }
+
+    #[test]
+    fn an_unparseable_error_is_still_clean() {
+        let e = map_error(StatusCode::BAD_GATEWAY, b"<html>nginx</html>");
+        assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!e.body("r").to_string().contains("nginx"));
+    }
+}

@@ -1,0 +1,271 @@
+//! One error type for every route, one JSON shape for every error.
+//!
+//! The message a client sees is written here or by the route, never copied from
+//! PostgREST, Postgres, serde or a TLS library: internals stay in the log, as codes.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use http::StatusCode;
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationError,
+    RateLimited,
+    Internal,
+    ServiceUnavailable,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "BAD_REQUEST",
+            Self::Unauthorized => "UNAUTHORIZED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::Conflict => "CONFLICT",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::ValidationError => "VALIDATION_ERROR",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::Internal => "INTERNAL_ERROR",
+            Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::ValidationError => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+/// Field name -> what is wrong with it, as the `details` of a VALIDATION_ERROR.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: Cow<'static, str>,
+    pub details: Option<Value>,
+    /// For the log only: what really happened (an upstream error code, a verifier reason).
+    /// Never sent to the client, never contains SQL, tokens or upstream message text.
+    pub cause: Option<Cow<'static, str>>,
+    /// The SQLSTATE or PostgREST code this error was mapped from, if any.
+    pub upstream_code: Option<String>,
+    pub allow: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            details: None,
+            cause: None,
+            upstream_code: None,
+            allow: None,
+        }
+    }
+
+    pub fn with_cause(mut self, cause: impl Into<Cow<'static, str>>) -> Self {
+        self.cause = Some(cause.into());
+        self
+    }
+
+    pub fn unauthorized(cause: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(
+            ErrorCode::Unauthorized,
+            "Authentication required: send a valid Supabase access token",
+        )
+        .with_cause(cause)
+    }
+
+    pub fn forbidden(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    pub fn conflict(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::Conflict, message)
+    }
+
+    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::BadRequest, message)
+    }
+
+    pub fn method_not_allowed(allow: String) -> Self {
+        let mut e = Self::new(
+            ErrorCode::MethodNotAllowed,
+            "This method is not allowed on this resource",
+        );
+        e.allow = Some(allow);
+        e
+    }
+
+    pub fn internal(cause: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::Internal, "An unexpected error occurred").with_cause(cause)
+    }
+
+    pub fn unavailable(cause: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(
+            ErrorCode::ServiceUnavailable,
+            "A service this request depends on is unavailable; try again shortly",
+        )
+        .with_cause(cause)
+    }
+
+    /// 422 with per-field messages.
+    pub fn validation(fields: FieldErrors) -> Self {
+        let mut e = Self::new(ErrorCode::ValidationError, "The request is not valid");
+        e.details = Some(json!({ "fields": fields }));
+        e
+    }
+
+    /// 422 for one field.
+    pub fn invalid_field(field: &str, message: &str) -> Self {
+        let mut fields = FieldErrors::new();
+        fields.insert(field.to_owned(), vec![message.to_owned()]);
+        Self::validation(fields)
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    /// True when Postgres refused a write because a referenced row does not exist.
+    pub fn is_foreign_key_violation(&self) -> bool {
+        self.upstream_code.as_deref() == Some("23503")
+    }
+
+    /// The JSON body of this error.
+    pub fn body(&self, request_id: &str) -> Value {
+        let mut error = json!({
+            "code": self.code.as_str(),
+            "message": self.message,
+            "requestId": request_id,
+        });
+        if let Some(details) = &self.details {
+            error["details"] = details.clone();
+        }
+        json!({ "error": error })
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl From<validator::ValidationErrors> for ApiError {
+    fn from(errors: validator::ValidationErrors) -> Self {
+        let mut fields = FieldErrors::new();
+        collect_validation_errors(&errors, "", &mut fields);
+        Self::validation(fields)
+    }
+}
+
+fn collect_validation_errors(
+    errors: &validator::ValidationErrors,
+    prefix: &str,
+    out: &mut FieldErrors,
+) {
+    use validator::ValidationErrorsKind;
+    for (field, kind) in errors.errors() {
+        let name = if field == "__all__" {
+            "body".to_owned()
+        } else {
+            camel_case(field)
+        };
+        let path = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}.{name}")
+        };
+        match kind {
+            ValidationErrorsKind::Field(list) => {
+                let messages = out.entry(path).or_default();
+                for e in list {
+                    messages.push(
+                        e.message
+                            .as_ref()
+                            .map(|m| m.to_string())
+                            .unwrap_or_else(|| format!("is invalid ({})", e.code)),
+                    );
+                }
+            }
+            ValidationErrorsKind::Struct(inner) => collect_validation_errors(inner, &path, out),
+            ValidationErrorsKind::List(items) => {
+                for (i, inner) in items {
+                    collect_validation_errors(inner, &format!("{path}[{i}]"), out);
+                }
+            }
+        }
+    }
+}
+
+/// `workspace_id` -> `workspaceId`: validator reports Rust field names, clients send camelCase.
+pub fn camel_case(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn camel_cases_field_names() {
+        assert_eq!(camel_case("workspace_id"), "workspaceId");
+        assert_eq!(camel_case("name"), "name");
+        assert_eq!(camel_case("page_size"), "pageSize");
+    }
+
+    #[test]
+    fn body_has_the_contract_shape_and_no_cause() {
+        let e = ApiError::internal("postgrest 42P01");
+        let body = e.body("req-1");
+        assert_eq!(body["error"]["code"], "INTERNAL_ERROR");
+        assert_eq!(body["error"]["requestId"], "req-1");
+        assert!(body["error"].get("details").is_none());
+        assert!(!body.to_string().contains("42P01"));
+    }
+}

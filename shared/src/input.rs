@@ -1,0 +1,217 @@
+//! Input at the edge: JSON bodies, path ids and query strings become typed, validated
+//! values here, or a precise 4xx. Handlers never see raw input.
+
+use lambda_http::{Body, Request, RequestExt};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use uuid::Uuid;
+use validator::{Validate, ValidationError};
+
+use crate::error::{ApiError, ErrorCode, FieldErrors};
+
+/// Largest JSON body accepted (API Gateway allows far more; no route needs it).
+pub const MAX_JSON_BODY_BYTES: usize = 64 * 1024;
+pub const DEFAULT_PAGE_SIZE: u32 = 20;
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// Parses the body as JSON into `T` (which should `deny_unknown_fields`), then validates it.
+///
+/// 415 unless Content-Type is application/json, 413 over [`MAX_JSON_BODY_BYTES`],
+/// 400 for malformed JSON, 422 naming the field for a missing, unknown, mistyped or
+/// invalid value.
+pub fn json_body<T: DeserializeOwned + Validate>(req: &Request) -> Result<T, ApiError> {
+    let content_type = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if mime != "application/json" {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "Send the body as application/json",
+        ));
+    }
+    let bytes: &[u8] = match req.body() {
+        Body::Empty => b"",
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => b"",
+    };
+    if bytes.len() > MAX_JSON_BODY_BYTES {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("The body must not exceed {MAX_JSON_BODY_BYTES} bytes"),
+        ));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("The request body is empty"));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => field_error(&path, &inner.to_string()),
+            _ => ApiError::bad_request("The request body is not valid JSON"),
+        }
+    })?;
+    de.end()
+        .map_err(|_| ApiError::bad_request("The request body is not valid JSON"))?;
+    value.validate()?;
+    Ok(value)
+}
+
+/// Turns a serde data error into a 422 naming the field, without echoing the input.
+fn field_error(path: &str, message: &str) -> ApiError {
+    let quoted = message.split('`').nth(1).map(str::to_owned);
+    let (field, problem) = if message.starts_with("missing field") {
+        (join_path(path, quoted.as_deref()), "is required")
+    } else if message.starts_with("unknown field") {
+        (
+            join_path(path, quoted.as_deref()),
+            "is not an allowed field",
+        )
+    } else if message.starts_with("unknown variant") {
+        (join_path(path, None), "is not one of the allowed values")
+    } else {
+        (join_path(path, None), "has an invalid value or type")
+    };
+    ApiError::invalid_field(&field, problem)
+}
+
+fn join_path(path: &str, leaf: Option<&str>) -> String {
+    let base = if path == "." || path.is_empty() {
+        String::new()
+    } else {
+        path.to_owned()
+    };
+    match (base.is_empty(), leaf) {
+        (true, Some(leaf)) => leaf.to_owned(),
+        (false, Some(leaf)) => format!("{base}.{leaf}"),
+        (true, None) => "body".to_owned(),
+        (false, None) => base,
+    }
+}
+
+/// A path id. Ids are UUIDs; anything else cannot name an existing resource: 404.
+pub fn path_id(req: &Request, name: &str, what: &str) -> Result<Uuid, ApiError> {
+    req.path_parameters_ref()
+        .and_then(|p| p.first(name))
+        .and_then(|raw| Uuid::try_parse(raw).ok())
+        .ok_or_else(|| ApiError::not_found(what))
+}
+
+/// The query string as `T` (which should `deny_unknown_fields`), validated: 422 naming
+/// the parameter otherwise.
+pub fn query<T: DeserializeOwned + Validate>(req: &Request) -> Result<T, ApiError> {
+    let pairs: Vec<(String, String)> = match req.query_string_parameters_ref() {
+        Some(params) => params
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for (k, _) in &pairs {
+        if !seen.insert(k.as_str()) {
+            return Err(ApiError::invalid_field(k, "must be given once"));
+        }
+    }
+    let encoded = serde_urlencoded::to_string(&pairs)
+        .map_err(|_| ApiError::bad_request("The query string is malformed"))?;
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(encoded.as_bytes()));
+    let value: T = serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        field_error(&path, &err.into_inner().to_string())
+    })?;
+    value.validate()?;
+    Ok(value)
+}
+
+/// `page` (from 1) and `pageSize` (1..=100, default 20).
+#[derive(Debug, Clone, Copy, Deserialize, Validate, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PageQuery {
+    #[serde(default = "first_page")]
+    #[validate(range(min = 1, max = 100000, message = "must be between 1 and 100000"))]
+    pub page: u32,
+    #[serde(default = "default_page_size")]
+    #[validate(range(min = 1, max = 100, message = "must be between 1 and 100"))]
+    pub page_size: u32,
+}
+
+impl Default for PageQuery {
+    fn default() -> Self {
+        Self {
+            page: 1,
+            page_size: DEFAULT_PAGE_SIZE,
+        }
+    }
+}
+
+impl PageQuery {
+    /// Inclusive row range for PostgREST's Range header.
+    pub fn range(&self) -> (usize, usize) {
+        let size = self.page_size as usize;
+        let from = (self.page as usize - 1) * size;
+        (from, from + size - 1)
+    }
+}
+
+fn first_page() -> u32 {
+    1
+}
+
+fn default_page_size() -> u32 {
+    DEFAULT_PAGE_SIZE
+}
+
+/// Validator for names and titles: not blank, no control characters.
+pub fn plain_text(value: &str) -> Result<(), ValidationError> {
+    if value.trim().is_empty() {
+        return Err(ValidationError::new("blank").with_message("must not be blank".into()));
+    }
+    if value.chars().any(|c| c.is_control()) {
+        return Err(ValidationError::new("control_characters")
+            .with_message("must not contain control characters".into()));
+    }
+    Ok(())
+}
+
+/// Validator for longer free text: control characters other than newlines and tabs refused.
+pub fn free_text(value: &str) -> Result<(), ValidationError> {
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(ValidationError::new("control_characters")
+            .with_message("must not contain control characters".into()));
+    }
+    Ok(())
+}
+
+/// Deserializes a present field (even `null`) as `Some`, so PATCH bodies can tell
+/// "absent" (`None`) from "set to null" (`Some(None)`).
+pub fn present<'de, T, D>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// A 422 for a body that must change at least one field.
+pub fn empty_patch() -> ApiError {
+    let mut fields = FieldErrors::new();
+    fields.insert(
+        "body".into(),
+        vec!["must contain at least one field to change".into()],
+    );
+    ApiError::validation(fields)
+}

@@ -1,0 +1,168 @@
+-- profiles: the on_auth_user_created trigger, "profiles: read own", "profiles: update own",
+-- the column grants, and anon.
+begin;
+set search_path = extensions, public;
+select plan(19);
+
+-- Users (ids unique to this file):
+--   alice 01000000-0000-4000-8000-00000000000a  full_name in metadata
+--   bob   01000000-0000-4000-8000-00000000000b  only "name" in metadata
+--   carol 01000000-0000-4000-8000-00000000000c  no metadata
+--   dave  01000000-0000-4000-8000-00000000000d  blank full_name
+--   erin  01000000-0000-4000-8000-00000000000e  created below as supabase_auth_admin
+insert into auth.users (id, email, raw_user_meta_data) values
+  ('01000000-0000-4000-8000-00000000000a', 'alice.01@example.test', '{"full_name": "Alice Anders"}'),
+  ('01000000-0000-4000-8000-00000000000b', 'bob.01@example.test', '{"name": "  Bob Brown  "}'),
+  ('01000000-0000-4000-8000-00000000000c', 'carol.01@example.test', null),
+  ('01000000-0000-4000-8000-00000000000d', 'dave.01@example.test',
+   '{"full_name": "   "}');
+
+-- The trigger --------------------------------------------------------------------------
+
+select results_eq(
+  $$
+    select id, email, full_name from public.profiles
+    where id::text like '01000000-%' order by email
+  $$,
+  $$
+    values
+      ('01000000-0000-4000-8000-00000000000a'::uuid, 'alice.01@example.test', 'Alice Anders'),
+      ('01000000-0000-4000-8000-00000000000b'::uuid, 'bob.01@example.test', 'Bob Brown'),
+      ('01000000-0000-4000-8000-00000000000c'::uuid, 'carol.01@example.test', null),
+      ('01000000-0000-4000-8000-00000000000d'::uuid, 'dave.01@example.test', null)
+  $$,
+  'creating an auth user creates its profile: full_name, else name, trimmed; blank becomes null'
+);
+
+-- Supabase Auth inserts as supabase_auth_admin, which has no right on public.profiles.
+select ok(
+  not has_table_privilege('supabase_auth_admin', 'public.profiles', 'insert'),
+  'supabase_auth_admin cannot insert into profiles by itself'
+);
+
+-- (A plain statement: supabase_auth_admin has no usage on schema extensions, where pgTAP
+-- lives. Should the trigger fail, the insert aborts the file.)
+set local role supabase_auth_admin;
+insert into auth.users (id, email, raw_user_meta_data)
+values ('01000000-0000-4000-8000-00000000000e', 'erin.01@example.test', json_build_object('full_name', repeat('e', 150))::jsonb);
+reset role;
+
+select results_eq(
+  $$ select email, full_name from public.profiles where id = '01000000-0000-4000-8000-00000000000e' $$,
+  $$ values ('erin.01@example.test', repeat('e', 100)) $$,
+  'a user created by supabase_auth_admin gets a profile, full_name cut to 100 characters'
+);
+
+-- Reading --------------------------------------------------------------------------------
+
+set local role authenticated;
+select set_config('request.jwt.claims', json_build_object('sub', '01000000-0000-4000-8000-00000000000a', 'role', 'authenticated')::text, true);
+
+select results_eq(
+  $$ select id from public.profiles $$,
+  $$ values ('01000000-0000-4000-8000-00000000000a'::uuid) $$,
+  'alice reads her own profile and nothing else'
+);
+
+select is_empty(
+  $$ select * from public.profiles where id = '01000000-0000-4000-8000-00000000000b' $$,
+  'alice cannot read bob''s profile'
+);
+
+-- Writing --------------------------------------------------------------------------------
+
+select results_eq(
+  $$ update public.profiles set full_name = 'Alice A.' where id = '01000000-0000-4000-8000-00000000000a' returning full_name $$,
+  $$ values ('Alice A.') $$,
+  'alice renames herself'
+);
+
+select is_empty(
+  $$ update public.profiles set full_name = 'Bobby' where id = '01000000-0000-4000-8000-00000000000b' returning id $$,
+  'alice cannot rename bob (no row matches)'
+);
+
+-- No WHERE and no RETURNING, so only the update policy (not the read policy) filters.
+select lives_ok(
+  $$ update public.profiles set full_name = 'Alice A.' $$,
+  'an update of every profile runs'
+);
+
+select throws_ok(
+  $$ update public.profiles set email = 'mallory@example.test' where id = '01000000-0000-4000-8000-00000000000a' $$,
+  '42501', null,
+  'alice cannot change her profile email (no column privilege)'
+);
+
+select throws_ok(
+  $$ update public.profiles set id = '01000000-0000-4000-8000-00000000000f' where id = '01000000-0000-4000-8000-00000000000a' $$,
+  '42501', null,
+  'alice cannot change her profile id (no column privilege)'
+);
+
+select throws_ok(
+  $$ insert into public.profiles (id, full_name) values ('01000000-0000-4000-8000-00000000000a', 'Again') $$,
+  '42501', null,
+  'alice cannot insert a profile'
+);
+
+select throws_ok(
+  $$ delete from public.profiles where id = '01000000-0000-4000-8000-00000000000a' $$,
+  '42501', null,
+  'alice cannot delete her profile'
+);
+
+select throws_ok(
+  $$ update public.profiles set full_name = '' where id = '01000000-0000-4000-8000-00000000000a' $$,
+  '23514', null,
+  'an empty full_name is refused by the check constraint'
+);
+
+-- Bob, for the other side of the same policies.
+select set_config('request.jwt.claims', json_build_object('sub', '01000000-0000-4000-8000-00000000000b', 'role', 'authenticated')::text, true);
+
+select results_eq(
+  $$ select id, full_name from public.profiles $$,
+  $$ values ('01000000-0000-4000-8000-00000000000b'::uuid, 'Bob Brown') $$,
+  'bob reads his own profile only, unchanged by alice'
+);
+
+-- A signed-in role without a user (no sub) sees nothing.
+select set_config('request.jwt.claims', json_build_object('role', 'authenticated')::text, true);
+select is_empty($$ select * from public.profiles $$, 'authenticated without a sub reads no profile');
+
+reset role;
+
+select is(
+  (select full_name from public.profiles where id = '01000000-0000-4000-8000-00000000000a'),
+  'Alice A.',
+  'alice''s rename is stored'
+);
+
+select is_empty(
+  $$ select * from public.profiles where full_name = 'Alice A.' and id <> '01000000-0000-4000-8000-00000000000a' $$,
+  'the update of every profile reached only alice''s'
+);
+
+-- Anon -----------------------------------------------------------------------------------
+
+set local role anon;
+select set_config('request.jwt.claims', json_build_object('role', 'anon')::text, true);
+
+select throws_ok(
+  $$ select * from public.profiles $$,
+  '42501', null,
+  'anon cannot read profiles'
+);
+
+reset role;
+
+-- Deleting the auth user deletes the profile.
+delete from auth.users where id = '01000000-0000-4000-8000-00000000000b';
+select is_empty(
+  $$ select * from public.profiles where id = '01000000-0000-4000-8000-00000000000b' $$,
+  'deleting an auth user deletes its profile'
+);
+
+select * from finish();
+rollback;
