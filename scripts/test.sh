@@ -3,6 +3,8 @@
 # afterwards, so two runs never collide), then runs every test: pgTAP (RLS), the
 # template linters, and the Rust unit and integration tests (in parallel, against the
 # real PostgREST, and over HTTP through `cargo lambda watch`).
+# FAST=1 skips pgTAP and the template linters; arguments go to `cargo test -p
+# integration-tests` (for example `--test projects`).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -30,12 +32,14 @@ S3_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/supa-lambda-s3.XXXXXX")
 start_postgrest
 start_s3
 
-log "pgTAP: supabase/tests"
-pg_prove --dbname "$DB_URL" --ext .sql -r supabase/tests
+if [ "${FAST:-0}" != 1 ]; then
+  log "pgTAP: supabase/tests"
+  pg_prove --dbname "$DB_URL" --ext .sql -r supabase/tests
 
-log "template.yaml: cfn-lint and sam validate --lint"
-cfn-lint template.yaml
-SAM_CLI_TELEMETRY=0 sam validate --lint --region us-east-1 >/dev/null
+  log "template.yaml: cfn-lint and sam validate --lint"
+  cfn-lint template.yaml
+  SAM_CLI_TELEMETRY=0 sam validate --lint --region us-east-1 >/dev/null
+fi
 
 log "cargo lambda watch (the local API Gateway)"
 watch_port=$(free_port)
@@ -45,5 +49,10 @@ wait_http "$LOCAL_API_URL/" cargo-lambda-watch 120
 
 log "cargo test"
 export TEST_DATABASE_URL=$DB_URL
-cargo test --workspace -- --test-threads "${TEST_THREADS:-8}"
+# Extra arguments select tests, e.g. `scripts/test.sh --test projects`.
+if [ $# -gt 0 ]; then
+  cargo test -p integration-tests "$@"
+else
+  cargo test --workspace -- --test-threads "${TEST_THREADS:-8}"
+fi
 rm -rf "$S3_ROOT"

@@ -93,6 +93,9 @@ begin
      or not exists (select 1 from auth.users u where u.id = old.user_id) then
     return coalesce(new, old);
   end if;
+  -- Serialize concurrent removals in one workspace: without this lock two admins
+  -- leaving at once would each still see the other and both succeed.
+  perform 1 from public.workspaces w where w.id = old.workspace_id for no key update;
   if not exists (
     select 1 from public.workspace_members m
     where m.workspace_id = old.workspace_id and m.role = 'admin' and m.user_id <> old.user_id

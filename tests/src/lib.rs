@@ -1,1 +1,401 @@
+//! Test harness for the integration tests: the real local stack started by
+//! `make test` (scripts/test.sh) is described by environment variables; each test makes
+//! its own users and data, so tests run in parallel without seeing each other.
 
+use std::sync::OnceLock;
+
+use chrono::Utc;
+use functions::routes;
+use http::{HeaderMap, Method, StatusCode};
+use jsonwebtoken::{encode, EncodingKey, Header};
+use lambda_http::{Body, Request, RequestExt};
+use serde_json::{json, Value};
+use shared::{App, Config, Route};
+use uuid::Uuid;
+
+/// What scripts/test.sh started, read from its environment.
+pub struct Stack {
+    pub supabase_url: String,
+    pub rest_url: String,
+    pub jwt_secret: String,
+    pub database_url: String,
+    /// `cargo lambda watch`, serving the compiled binaries over HTTP.
+    pub api_url: String,
+}
+
+fn required(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: integration tests run against the local stack; use `make test`")
+    })
+}
+
+pub fn stack() -> &'static Stack {
+    static STACK: OnceLock<Stack> = OnceLock::new();
+    STACK.get_or_init(|| Stack {
+        supabase_url: required("SUPABASE_URL"),
+        rest_url: required("SUPABASE_REST_URL"),
+        jwt_secret: required("SUPABASE_JWT_SECRET"),
+        database_url: required("TEST_DATABASE_URL"),
+        api_url: required("LOCAL_API_URL"),
+    })
+}
+
+/// The app exactly as a Lambda cold start builds it.
+pub fn app() -> App {
+    App::from_env().expect("the stack's environment is a valid configuration")
+}
+
+/// The app pointed at a PostgREST that is not there (nothing listens on the port).
+pub fn app_with_unreachable_postgrest() -> App {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let config = Config::from_lookup(|name| match name {
+        "SUPABASE_REST_URL" => Some(format!("http://127.0.0.1:{port}")),
+        "UPSTREAM_TIMEOUT_MS" => Some("1000".into()),
+        other => std::env::var(other).ok(),
+    })
+    .unwrap();
+    App::new(config).unwrap()
+}
+
+/// A direct connection to the test database, as the superuser (to arrange and check).
+pub async fn db() -> tokio_postgres::Client {
+    let (client, connection) =
+        tokio_postgres::connect(&stack().database_url, tokio_postgres::NoTls)
+            .await
+            .expect("connect to the test database");
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
+
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: Uuid,
+    pub email: String,
+    pub token: String,
+}
+
+/// A new auth user (the profile trigger fires) with a valid access token.
+pub async fn user() -> TestUser {
+    let id = Uuid::new_v4();
+    let email = format!("user-{id}@example.test");
+    db().await
+        .execute(
+            "insert into auth.users (id, aud, role, email, raw_user_meta_data) \
+             values ($1, 'authenticated', 'authenticated', $2, '{}')",
+            &[&id, &email],
+        )
+        .await
+        .expect("insert auth user");
+    let token = token(json!({ "sub": id, "email": email }));
+    TestUser { id, email, token }
+}
+
+/// An access token shaped like Supabase's, signed with the stack's secret; `overrides`
+/// replaces or adds claims (`null` removes one).
+pub fn token(overrides: Value) -> String {
+    let now = Utc::now().timestamp();
+    let mut claims = json!({
+        "iss": format!("{}/auth/v1", stack().supabase_url.trim_end_matches('/')),
+        "aud": "authenticated",
+        "role": "authenticated",
+        "aal": "aal1",
+        "session_id": Uuid::new_v4(),
+        "is_anonymous": false,
+        "iat": now,
+        "exp": now + 3600,
+    });
+    for (k, v) in overrides.as_object().expect("claims object") {
+        if v.is_null() {
+            claims.as_object_mut().unwrap().remove(k);
+        } else {
+            claims[k] = v.clone();
+        }
+    }
+    sign(&claims, &stack().jwt_secret)
+}
+
+pub fn sign(claims: &Value, secret: &str) -> String {
+    encode(
+        &Header::default(),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// Same user, token expired an hour ago (beyond any leeway).
+pub fn expired_token(user: &TestUser) -> String {
+    let now = Utc::now().timestamp();
+    token(json!({ "sub": user.id, "iat": now - 7200, "exp": now - 3600 }))
+}
+
+/// A valid token whose payload was edited after signing (another user's id).
+pub fn tampered_token(user: &TestUser) -> String {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = user.token.split('.').collect();
+    let mut payload: Value = serde_json::from_slice(&engine.decode(parts[1]).unwrap()).unwrap();
+    payload["sub"] = json!(Uuid::new_v4());
+    let payload = engine.encode(serde_json::to_vec(&payload).unwrap());
+    format!("{}.{}.{}", parts[0], payload, parts[2])
+}
+
+/// A workspace made directly in the database, with `admin` as its admin.
+pub async fn workspace(admin: &TestUser) -> Uuid {
+    let id = Uuid::new_v4();
+    let db = db().await;
+    db.execute(
+        "insert into public.workspaces (id, name, created_by) values ($1, $2, $3)",
+        &[&id, &format!("ws-{id}"), &admin.id],
+    )
+    .await
+    .unwrap();
+    db.execute(
+        "insert into public.workspace_members (workspace_id, user_id, role) values ($1, $2, 'admin')",
+        &[&id, &admin.id],
+    )
+    .await
+    .unwrap();
+    id
+}
+
+/// Adds `user` to the workspace with `role` (admin, editor or member).
+pub async fn join(workspace: Uuid, user: &TestUser, role: &str) {
+    db().await
+        .execute(
+            "insert into public.workspace_members (workspace_id, user_id, role) values ($1, $2, $3::text::public.workspace_role)",
+            &[&workspace, &user.id, &role],
+        )
+        .await
+        .unwrap();
+}
+
+/// A project made directly in the database.
+pub async fn project(workspace: Uuid, creator: &TestUser, name: &str) -> Uuid {
+    let id = Uuid::new_v4();
+    db().await
+        .execute(
+            "insert into public.projects (id, workspace_id, name, created_by) values ($1, $2, $3, $4)",
+            &[&id, &workspace, &name, &creator.id],
+        )
+        .await
+        .unwrap();
+    id
+}
+
+/// Builds a request the way lambda_http hands one to a function behind API Gateway.
+pub struct Req {
+    method: Method,
+    path: String,
+    token: Option<String>,
+    headers: Vec<(String, String)>,
+    body: Option<Body>,
+    path_params: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+}
+
+impl Req {
+    pub fn new(method: Method, path: &str) -> Self {
+        Self {
+            method,
+            path: path.to_owned(),
+            token: None,
+            headers: Vec::new(),
+            body: None,
+            path_params: Vec::new(),
+            query: Vec::new(),
+        }
+    }
+    pub fn get(path: &str) -> Self {
+        Self::new(Method::GET, path)
+    }
+    pub fn post(path: &str) -> Self {
+        Self::new(Method::POST, path)
+    }
+    pub fn patch(path: &str) -> Self {
+        Self::new(Method::PATCH, path)
+    }
+    pub fn delete(path: &str) -> Self {
+        Self::new(Method::DELETE, path)
+    }
+    pub fn bearer(mut self, token: &str) -> Self {
+        self.token = Some(token.to_owned());
+        self
+    }
+    pub fn as_user(self, user: &TestUser) -> Self {
+        self.bearer(&user.token)
+    }
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+    /// A JSON body with Content-Type application/json.
+    pub fn json(self, body: Value) -> Self {
+        self.raw_body("application/json", &body.to_string())
+    }
+    pub fn raw_body(mut self, content_type: &str, body: &str) -> Self {
+        self.headers
+            .push(("content-type".to_owned(), content_type.to_owned()));
+        self.body = Some(Body::Text(body.to_owned()));
+        self
+    }
+    pub fn param(mut self, name: &str, value: impl ToString) -> Self {
+        self.path_params.push((name.to_owned(), value.to_string()));
+        self
+    }
+    pub fn query(mut self, name: &str, value: impl ToString) -> Self {
+        self.query.push((name.to_owned(), value.to_string()));
+        self
+    }
+
+    pub fn build(self) -> Request {
+        let mut builder = http::Request::builder().method(self.method).uri(&self.path);
+        if let Some(token) = &self.token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        for (k, v) in &self.headers {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        let request = builder.body(self.body.unwrap_or(Body::Empty)).unwrap();
+        let params: std::collections::HashMap<String, String> =
+            self.path_params.into_iter().collect();
+        let query: std::collections::HashMap<String, Vec<String>> =
+            self.query
+                .into_iter()
+                .fold(std::collections::HashMap::new(), |mut map, (k, v)| {
+                    map.entry(k).or_insert_with(Vec::new).push(v);
+                    map
+                });
+        request
+            .with_path_parameters(params)
+            .with_query_string_parameters(query)
+    }
+
+    /// Runs the request through the full pipeline and the route's real handler, in-process.
+    pub async fn send(self, route: &Route) -> Res {
+        send_with(&app(), route, self.build()).await
+    }
+}
+
+/// A response, decoded.
+#[derive(Debug)]
+pub struct Res {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Res {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an error response of the contract's shape and returns its `details`.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.body["error"]["code"], code, "body: {}", self.body);
+        assert!(
+            self.body["error"]["message"].is_string(),
+            "body: {}",
+            self.body
+        );
+        assert!(
+            self.body["error"]["requestId"].is_string(),
+            "body: {}",
+            self.body
+        );
+        assert_security_headers(&self.headers);
+        &self.body["error"]["details"]
+    }
+
+    /// Asserts a 422 whose details name `field`.
+    #[track_caller]
+    pub fn assert_invalid(&self, field: &str) {
+        let details = self.assert_error(422, "VALIDATION_ERROR");
+        assert!(
+            details["fields"].get(field).is_some(),
+            "expected field {field} in {}",
+            self.body
+        );
+    }
+
+    #[track_caller]
+    pub fn assert_ok(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_security_headers(&self.headers);
+        &self.body["data"]
+    }
+}
+
+#[track_caller]
+pub fn assert_security_headers(headers: &HeaderMap) {
+    for (name, value) in shared::http::SECURITY_HEADERS {
+        assert_eq!(
+            headers.get(*name).and_then(|v| v.to_str().ok()),
+            Some(*value),
+            "header {name}"
+        );
+    }
+    assert!(headers.get("x-request-id").is_some());
+}
+
+/// Dispatches to the route's real handler through the shared pipeline.
+pub async fn send_with(app: &App, route: &Route, req: Request) -> Res {
+    use functions::{health, projects, workspaces};
+    use shared::http::dispatch;
+    let response = match route.function {
+        "health" => dispatch(app, route, req, health::handler).await,
+        "list-workspaces" => dispatch(app, route, req, workspaces::list).await,
+        "create-workspace" => dispatch(app, route, req, workspaces::create).await,
+        "add-workspace-member" => dispatch(app, route, req, workspaces::add_member).await,
+        "remove-workspace-member" => dispatch(app, route, req, workspaces::remove_member).await,
+        "list-projects" => dispatch(app, route, req, projects::list).await,
+        "create-project" => dispatch(app, route, req, projects::create).await,
+        "get-project" => dispatch(app, route, req, projects::get).await,
+        "update-project" => dispatch(app, route, req, projects::update).await,
+        "delete-project" => dispatch(app, route, req, projects::delete).await,
+        other => panic!("no handler wired for route {other}: add it to tests/src/lib.rs"),
+    };
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = match response.body() {
+        Body::Empty => Value::Null,
+        Body::Text(text) => serde_json::from_str(text).expect("JSON body"),
+        Body::Binary(bytes) => serde_json::from_slice(bytes).expect("JSON body"),
+        _ => Value::Null,
+    };
+    Res {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// A request for each user route with placeholder ids and a valid body, for tests that
+/// must hold for every route (authentication, service down).
+pub fn sample_request(route: &Route) -> Req {
+    let id = Uuid::new_v4();
+    let req = Req::new(route.method.clone(), route.path)
+        .param("id", id)
+        .param("userId", Uuid::new_v4());
+    match route.function {
+        "create-workspace" => req.json(json!({ "name": "Sample" })),
+        "add-workspace-member" => req.json(json!({ "userId": Uuid::new_v4(), "role": "member" })),
+        "create-project" => req.json(json!({ "name": "Sample", "workspaceId": id })),
+        "update-project" => req.json(json!({ "name": "Sample" })),
+        _ => req,
+    }
+}
+
+/// Every route that requires a user.
+pub fn user_routes() -> impl Iterator<Item = &'static Route> {
+    routes::ALL
+        .iter()
+        .filter(|r| r.access == shared::Access::User)
+}
