@@ -1,4 +1,4 @@
-.PHONY: dev test lint fmt
+.PHONY: dev test lint fmt token
 
 # Run the API locally on a real stack (PostgreSQL, PostgREST, S3) with cargo lambda watch.
 # RESET=1 make dev drops and re-seeds the dev database.
@@ -15,3 +15,8 @@ lint:
 
 fmt:
 	cargo fmt --all
+
+# Print a dev access token for a user id (needs the dev secret that `make dev` generates).
+token:
+	@test -f .local/dev.env || { echo "run make dev first (it generates .local/dev.env)" >&2; exit 1; }
+	@set -a; . ./.local/dev.env; set +a; SUPABASE_URL=http://127.0.0.1:54321 ./target/debug/mint-token $(SUB)

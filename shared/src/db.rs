@@ -259,7 +259,7 @@ mod tests {
     #[test]
     fn an_unparseable_error_is_still_clean() {
         let e = map_error(StatusCode::BAD_GATEWAY, b"<html>nginx</html>");
-        assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.status().as_u16(), 503);
         assert!(!e.body("r").to_string().contains("nginx"));
     }
 }

@@ -68,7 +68,7 @@ pub type FieldErrors = BTreeMap<String, Vec<String>>;
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: Cow<'static, str>,
-    pub details: Option<Value>,
+    pub details: Option<Box<Value>>,
     /// For the log only: what really happened (an upstream error code, a verifier reason).
     /// Never sent to the client, never contains SQL, tokens or upstream message text.
     pub cause: Option<Cow<'static, str>>,
@@ -142,7 +142,7 @@ impl ApiError {
     /// 422 with per-field messages.
     pub fn validation(fields: FieldErrors) -> Self {
         let mut e = Self::new(ErrorCode::ValidationError, "The request is not valid");
-        e.details = Some(json!({ "fields": fields }));
+        e.details = Some(Box::new(json!({ "fields": fields })));
         e
     }
 
@@ -170,7 +170,7 @@ impl ApiError {
             "requestId": request_id,
         });
         if let Some(details) = &self.details {
-            error["details"] = details.clone();
+            error["details"] = (**details).clone();
         }
         json!({ "error": error })
     }
