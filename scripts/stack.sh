@@ -9,6 +9,7 @@ ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 LOCAL=$ROOT/.local
 STACK_PGIDS=()
 STACK_DROP_DB=""
+STACK_RM_DIRS=()
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
@@ -57,6 +58,8 @@ stack_cleanup() {
     psql "$PG_ADMIN_URL" -q -v ON_ERROR_STOP=1 -c "drop database if exists \"$STACK_DROP_DB\" with (force)" >/dev/null 2>&1 \
       || log "could not drop database $STACK_DROP_DB"
   fi
+  local dir
+  for dir in "${STACK_RM_DIRS[@]}"; do rm -rf "$dir"; done
   exit "$status"
 }
 

@@ -29,6 +29,7 @@ create_database "supa_lambda_test_$(date +%s)_$$" drop-on-exit
 migrate
 psql_db -c "create extension if not exists pgtap with schema extensions" >/dev/null
 S3_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/supa-lambda-s3.XXXXXX")
+STACK_RM_DIRS+=("$S3_ROOT")
 start_postgrest
 start_s3
 
@@ -55,4 +56,3 @@ if [ $# -gt 0 ]; then
 else
   cargo test --workspace -- --test-threads "${TEST_THREADS:-8}"
 fi
-rm -rf "$S3_ROOT"

@@ -52,17 +52,17 @@ pub fn json_body<T: DeserializeOwned + Validate>(req: &Request) -> Result<T, Api
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("The request body is empty"));
     }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => field_error(&path, &inner.to_string()),
-            _ => ApiError::bad_request("The request body is not valid JSON"),
-        }
-    })?;
-    de.end()
+    // Syntax first (400), then shape: only a JSON object is a body (serde would
+    // otherwise fill a struct from an array by position), then fields (422).
+    let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|_| ApiError::bad_request("The request body is not valid JSON"))?;
+    if !value.is_object() {
+        return Err(ApiError::invalid_field("body", "must be a JSON object"));
+    }
+    let value: T = serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        field_error(&path, &err.into_inner().to_string())
+    })?;
     value.validate()?;
     Ok(value)
 }
@@ -73,10 +73,9 @@ fn field_error(path: &str, message: &str) -> ApiError {
     let (field, problem) = if message.starts_with("missing field") {
         (join_path(path, quoted.as_deref()), "is required")
     } else if message.starts_with("unknown field") {
-        (
-            join_path(path, quoted.as_deref()),
-            "is not an allowed field",
-        )
+        // The path already ends at the unknown key.
+        let leaf = quoted.filter(|q| path.rsplit('.').next() != Some(q.as_str()));
+        (join_path(path, leaf.as_deref()), "is not an allowed field")
     } else if message.starts_with("unknown variant") {
         (join_path(path, None), "is not one of the allowed values")
     } else {
@@ -136,7 +135,7 @@ pub fn query<T: DeserializeOwned + Validate>(req: &Request) -> Result<T, ApiErro
 
 /// `page` (from 1) and `pageSize` (1..=100, default 20).
 #[derive(Debug, Clone, Copy, Deserialize, Validate, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PageQuery {
     #[serde(default = "first_page")]
     #[validate(range(min = 1, max = 100000, message = "must be between 1 and 100000"))]
@@ -214,4 +213,63 @@ pub fn empty_patch() -> ApiError {
         vec!["must contain at least one field to change".into()],
     );
     ApiError::validation(fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize, Validate)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    struct Sample {
+        #[validate(length(min = 1, max = 3, message = "must be 1 to 3 characters"))]
+        short_name: String,
+        count: Option<u32>,
+    }
+
+    fn body(text: &str) -> Request {
+        http::Request::builder()
+            .header("content-type", "application/json")
+            .body(Body::Text(text.to_owned()))
+            .unwrap()
+    }
+
+    fn field_of(e: &ApiError) -> String {
+        let details = e.details.as_ref().expect("details");
+        let fields = details["fields"].as_object().expect("fields");
+        assert_eq!(fields.len(), 1, "{details}");
+        fields.keys().next().unwrap().clone()
+    }
+
+    #[test]
+    fn names_the_failing_field_once() {
+        let cases = [
+            (r#"{}"#, "shortName"),
+            (r#"{"shortName": "ab", "extra": 1}"#, "extra"),
+            (r#"{"shortName": 5}"#, "shortName"),
+            (r#"{"shortName": "ab", "count": "x"}"#, "count"),
+            (r#"{"shortName": "abcd"}"#, "shortName"),
+            (r#"["ab", 1]"#, "body"),
+        ];
+        for (text, field) in cases {
+            let e = json_body::<Sample>(&body(text)).unwrap_err();
+            assert_eq!(e.code, ErrorCode::ValidationError, "{text}");
+            assert_eq!(field_of(&e), field, "{text}");
+        }
+    }
+
+    #[test]
+    fn syntax_errors_are_400_even_after_a_type_error() {
+        for text in [r#"{"shortName": 1,"#, "[1,", "{", "nope"] {
+            let e = json_body::<Sample>(&body(text)).unwrap_err();
+            assert_eq!(e.code, ErrorCode::BadRequest, "{text}");
+        }
+    }
+
+    #[test]
+    fn accepts_a_valid_body() {
+        let s: Sample = json_body(&body(r#"{"shortName": "ab", "count": 2}"#)).unwrap();
+        assert_eq!(s.short_name, "ab");
+        assert_eq!(s.count, Some(2));
+    }
 }
