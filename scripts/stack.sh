@@ -8,6 +8,7 @@
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 LOCAL=$ROOT/.local
 STACK_PGIDS=()
+STACK_LOGS=${STACK_LOGS:-$LOCAL/logs}
 STACK_DROP_DB=""
 STACK_RM_DIRS=()
 
@@ -38,7 +39,7 @@ PY
 # Start a command in its own process group, output to a log file; remembers it for cleanup.
 spawn() {
   local name=$1; shift
-  setsid "$@" >"$LOCAL/logs/$name.log" 2>&1 < /dev/null &
+  setsid "$@" >"$STACK_LOGS/$name.log" 2>&1 < /dev/null &
   STACK_PGIDS+=($!)
 }
 
@@ -64,7 +65,7 @@ stack_cleanup() {
 }
 
 stack_init() {
-  mkdir -p "$LOCAL/logs"
+  mkdir -p "$STACK_LOGS"
   trap stack_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
@@ -127,7 +128,7 @@ wait_http() { # URL NAME [seconds]
     if curl -s -o /dev/null "$url"; then return 0; fi
     sleep 0.25
   done
-  log "$name did not start; its log:"; tail -n 30 "$LOCAL/logs/$name.log" >&2 || true
+  log "$name did not start; its log:"; tail -n 30 "$STACK_LOGS/$name.log" >&2 || true
   exit 1
 }
 

@@ -11,6 +11,9 @@ cd "$ROOT"
 bash scripts/setup.sh all
 export PATH="$ROOT/.local/venv/bin:$ROOT/.local/bin:$PATH"
 # shellcheck source=scripts/stack.sh
+# Logs of this run only (two runs never share files); removed when the run passes.
+mkdir -p "$ROOT/.local/logs"
+STACK_LOGS=$(mktemp -d "$ROOT/.local/logs/test.XXXXXX")
 source scripts/stack.sh
 stack_init
 ensure_postgres
@@ -44,8 +47,10 @@ fi
 
 log "cargo lambda watch (the local API Gateway)"
 watch_port=$(free_port)
-spawn cargo-lambda-watch cargo lambda watch --disable-cors --invoke-address 127.0.0.1 --invoke-port "$watch_port" --ignore-changes
-export LOCAL_API_URL="http://127.0.0.1:$watch_port"
+# The functions log at info (a test reads their request lines); cargo-lambda at warn.
+RUST_LOG=info,cargo_lambda=warn,cargo_lambda_watch=warn,watchexec=warn,watchexec_supervisor=warn,tokio_graceful_shutdown=warn \
+  spawn cargo-lambda-watch cargo lambda watch --disable-cors --invoke-address 127.0.0.1 --invoke-port "$watch_port" --ignore-changes
+export LOCAL_API_URL="http://127.0.0.1:$watch_port" LOCAL_API_LOG="$STACK_LOGS/cargo-lambda-watch.log"
 wait_http "$LOCAL_API_URL/" cargo-lambda-watch 120
 
 log "cargo test"
@@ -56,3 +61,4 @@ if [ $# -gt 0 ]; then
 else
   cargo test --workspace -- --test-threads "${TEST_THREADS:-8}"
 fi
+rm -rf "$STACK_LOGS"

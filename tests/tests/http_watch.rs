@@ -115,3 +115,41 @@ async fn refusals_keep_their_shape_over_http() {
     let res = http.get(url("/health")).send().await.unwrap();
     assert_eq!(res.status(), 200);
 }
+
+/// The function's request log line (JSON, in the `cargo lambda watch` output that
+/// scripts/test.sh keeps in LOCAL_API_LOG) carries request id, route, status, latency
+/// and user id, and the token appears nowhere in the log.
+#[tokio::test]
+async fn each_request_logs_one_json_line_without_the_token() {
+    let log_path = std::env::var("LOCAL_API_LOG").expect("LOCAL_API_LOG (set by make test)");
+    let user = user().await;
+    let res = client()
+        .get(url("/workspaces"))
+        .bearer_auth(&user.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+
+    let mut line = None;
+    for _ in 0..50 {
+        let log = std::fs::read_to_string(&log_path).unwrap();
+        line = log
+            .lines()
+            .filter(|l| l.contains(&request_id))
+            .map(|l| serde_json::from_str::<Value>(l).expect("a JSON log line"))
+            .find(|v| v["message"] == "request");
+        if line.is_some() {
+            assert!(!log.contains(&user.token), "the token was logged");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let line = line.expect("a request log line with the request id");
+    assert_eq!(line["route"], "list-workspaces");
+    assert_eq!(line["method"], "GET");
+    assert_eq!(line["status"], 200);
+    assert!(line["latency_ms"].is_u64());
+    assert_eq!(line["user_id"], user.id.to_string());
+}
