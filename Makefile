@@ -19,4 +19,4 @@ fmt:
 # Print a dev access token for a user id (needs the dev secret that `make dev` generates).
 token:
 	@test -f .local/dev.env || { echo "run make dev first (it generates .local/dev.env)" >&2; exit 1; }
-	@set -a; . ./.local/dev.env; set +a; SUPABASE_URL=http://127.0.0.1:54321 ./target/debug/mint-token $(SUB)
+	@set -a; . ./.local/dev.env; set +a; SUPABASE_URL=http://127.0.0.1:$${AUTH_PORT:-54321} ./target/debug/mint-token $(SUB)

@@ -26,8 +26,12 @@ if [ ! -f "$LOCAL/dev.env" ]; then
   chmod 600 "$LOCAL/dev.env"
 fi
 set -a; source "$LOCAL/dev.env"; set +a
-export SUPABASE_URL=http://127.0.0.1:54321
 export SUPABASE_ANON_KEY=local-anon-key-not-a-secret
+SUPABASE_SERVICE_ROLE_KEY=$(mint_service_role_key)
+export SUPABASE_SERVICE_ROLE_KEY
+export ALLOWED_ORIGINS=${ALLOWED_ORIGINS:-http://localhost:3000,http://127.0.0.1:3000}
+# Plain http locally: cookies without Secure (always Secure when deployed).
+export COOKIE_SECURE=false
 # Functions log at info; cargo-lambda itself only warnings.
 export RUST_LOG=${RUST_LOG:-info,cargo_lambda=warn,cargo_lambda_watch=warn,watchexec=warn,watchexec_supervisor=warn,tokio_graceful_shutdown=warn}
 
@@ -37,12 +41,15 @@ create_database "$DB"
 migrate
 if [ "$DB_CREATED" = 1 ]; then log "seeding demo data"; psql_db -f supabase/seed.sql >/dev/null; fi
 S3_ROOT=$LOCAL/s3-dev
+generate_keys "$LOCAL/keys"
+# A fixed port keeps the issuer (and so `make token`) stable between runs.
+AUTH_PORT=${AUTH_PORT:-54321} start_auth
 start_postgrest
 start_s3
 
 PORT=${PORT:-9000}
 echo
-echo "Local API:  http://127.0.0.1:$PORT     (PostgREST $SUPABASE_REST_URL, S3 $S3_ENDPOINT)"
+echo "Local API:  http://127.0.0.1:$PORT     (PostgREST $SUPABASE_REST_URL, S3 $S3_ENDPOINT, Auth stand-in $SUPABASE_URL)"
 echo "Demo tokens (valid 12 h; dev-only secret in .local/dev.env):"
 for who in "00000000-0000-4000-8000-000000000001 alice@example.com admin" \
            "00000000-0000-4000-8000-000000000002 bob@example.com editor" \
@@ -52,6 +59,9 @@ for who in "00000000-0000-4000-8000-000000000001 alice@example.com admin" \
 done
 echo
 echo "Try:  curl -s http://127.0.0.1:$PORT/projects -H \"Authorization: Bearer <token>\""
+echo "Or sign in (demo password: password123):"
+echo "      curl -si -c /tmp/jar http://127.0.0.1:$PORT/auth/sign-in -H 'Content-Type: application/json' -d '{\"email\":\"alice@example.com\",\"password\":\"password123\"}'"
+echo "      curl -s -b /tmp/jar http://127.0.0.1:$PORT/workspaces"
 echo
 
 # In its own process group (stopped by the EXIT trap), output on this terminal.

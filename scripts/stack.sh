@@ -111,6 +111,7 @@ drop_database() {
 # each in its own transaction, recorded as the Supabase CLI records them.
 migrate() {
   psql_db -f "$ROOT/supabase/local/bootstrap.sql" >/dev/null
+  psql_db -f "$ROOT/supabase/local/auth-standin.sql" >/dev/null
   psql_db -c "create schema if not exists supabase_migrations; create table if not exists supabase_migrations.schema_migrations (version text primary key, name text, applied_at timestamptz default now())" >/dev/null
   local f base version
   for f in "$ROOT"/supabase/migrations/*.sql; do
@@ -132,14 +133,54 @@ wait_http() { # URL NAME [seconds]
   exit 1
 }
 
+# Signing keys for the Supabase Auth stand-in, like a project with asymmetric keys:
+# key-a (ES256) signs, key-b (ES256, a rotation standby) and key-c (RS256) are published.
+generate_keys() {
+  KEYS_DIR=$1
+  mkdir -p "$KEYS_DIR"; chmod 700 "$KEYS_DIR"
+  [ -f "$KEYS_DIR/key-a.pem" ] || openssl ecparam -genkey -noout -name prime256v1 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out "$KEYS_DIR/key-a.pem"
+  [ -f "$KEYS_DIR/key-b.pem" ] || openssl ecparam -genkey -noout -name prime256v1 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out "$KEYS_DIR/key-b.pem"
+  [ -f "$KEYS_DIR/key-c.pem" ] || openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$KEYS_DIR/key-c.pem" 2>/dev/null
+  chmod 600 "$KEYS_DIR"/*.pem
+}
+
+# A service-role key (HS256, like Supabase's legacy API keys) for the project secret.
+mint_service_role_key() {
+  "$ROOT/target/debug/mint-token" --role service_role
+}
+
+# The Supabase Auth stand-in (tools/devstack/src/bin/auth-standin.rs): GoTrue's token,
+# logout, user, admin and JWKS endpoints over the app database. SUPABASE_URL points at it.
+start_auth() {
+  local port=${AUTH_PORT:-$(free_port)}
+  export SUPABASE_URL="http://127.0.0.1:$port"
+  DATABASE_URL="$DB_URL" \
+  AUTH_ISSUER="$SUPABASE_URL/auth/v1" \
+  AUTH_SIGNING_KEY="$KEYS_DIR/key-a.pem" \
+  AUTH_SIGNING_KID=key-a \
+  AUTH_EXTRA_PUBLIC_KEYS="key-b=$KEYS_DIR/key-b.pem,key-c=$KEYS_DIR/key-c.pem" \
+    spawn auth-standin "$ROOT/target/debug/auth-standin" --port "$port"
+  wait_http "$SUPABASE_URL/auth/v1/.well-known/jwks.json" auth-standin 30
+  log "Supabase Auth stand-in on $SUPABASE_URL (JWKS: key-a ES256 signing, key-b, key-c)"
+}
+
 start_postgrest() {
   local port; port=$(free_port)
   local db_uri; db_uri=$(url_with "$DB_URL" user=authenticator)
+  # PostgREST gets the same keys the functions trust: the published JWKS plus the
+  # project's HS256 secret as an `oct` key (so legacy tokens and API keys work).
+  local jwks
+  jwks=$(curl -sf "$SUPABASE_URL/auth/v1/.well-known/jwks.json" | python3 -c '
+import base64, json, os, sys
+keys = json.load(sys.stdin)["keys"]
+secret = os.environ["SUPABASE_JWT_SECRET"].encode()
+keys.append({"kty": "oct", "k": base64.urlsafe_b64encode(secret).rstrip(b"=").decode(), "alg": "HS256"})
+print(json.dumps({"keys": keys}))') || die "could not read the JWKS of the auth stand-in"
   PGRST_DB_URI="$db_uri" \
   PGRST_DB_SCHEMAS=public \
   PGRST_DB_EXTRA_SEARCH_PATH="public, extensions" \
   PGRST_DB_ANON_ROLE=anon \
-  PGRST_JWT_SECRET="$SUPABASE_JWT_SECRET" \
+  PGRST_JWT_SECRET="$jwks" \
   PGRST_JWT_AUD=authenticated \
   PGRST_DB_MAX_ROWS=1000 \
   PGRST_DB_POOL=20 \

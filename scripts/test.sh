@@ -22,10 +22,13 @@ log "building the workspace"
 cargo build --workspace --bins --quiet
 
 # Throwaway credentials for this run only.
-export SUPABASE_URL=http://127.0.0.1:54321
 export SUPABASE_ANON_KEY=local-anon-key-not-a-secret
 SUPABASE_JWT_SECRET=$(openssl rand -hex 32)
 export SUPABASE_JWT_SECRET
+SUPABASE_SERVICE_ROLE_KEY=$(mint_service_role_key)
+export SUPABASE_SERVICE_ROLE_KEY
+export ALLOWED_ORIGINS="http://localhost:3000,https://app.example.test"
+export COOKIE_SECURE=false
 export RUST_LOG=${RUST_LOG:-warn}
 
 create_database "supa_lambda_test_$(date +%s)_$$" drop-on-exit
@@ -33,6 +36,9 @@ migrate
 psql_db -c "create extension if not exists pgtap with schema extensions" >/dev/null
 S3_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/supa-lambda-s3.XXXXXX")
 STACK_RM_DIRS+=("$S3_ROOT")
+generate_keys "$STACK_LOGS/keys"
+export TEST_KEYS_DIR=$KEYS_DIR
+start_auth
 start_postgrest
 start_s3
 

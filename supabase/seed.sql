@@ -2,6 +2,7 @@
 -- trigger, as signing up through Supabase Auth would. Fixed ids so the event fixtures
 -- in functions/events/ and the README examples point at real rows.
 
+-- Every demo user's password is "password123" (local demo data only).
 insert into auth.users (id, aud, role, email, raw_user_meta_data, raw_app_meta_data, email_confirmed_at)
 values
   ('00000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'alice@example.com',
@@ -12,6 +13,10 @@ values
    '{"full_name": "Carol Member"}', '{"provider": "email"}', now()),
   ('00000000-0000-4000-8000-000000000004', 'authenticated', 'authenticated', 'dave@example.com',
    '{"full_name": "Dave Outsider"}', '{"provider": "email"}', now());
+
+update auth.users set encrypted_password = extensions.crypt('password123', extensions.gen_salt('bf'))
+where id in ('00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002',
+             '00000000-0000-4000-8000-000000000003', '00000000-0000-4000-8000-000000000004');
 
 insert into public.workspaces (id, name, created_by)
 values ('00000000-0000-4000-8000-000000000100', 'Acme', '00000000-0000-4000-8000-000000000001');

@@ -6,4 +6,5 @@ mod access;
 pub mod health;
 pub mod projects;
 pub mod routes;
+pub mod sessions;
 pub mod workspaces;

@@ -55,6 +55,15 @@ pub const DELETE_PROJECT: Route = route(
     Access::User,
 );
 
+pub const SIGN_IN: Route = route("sign-in", Method::POST, "/auth/sign-in", Access::Public);
+pub const REFRESH_SESSION: Route = route(
+    "refresh-session",
+    Method::POST,
+    "/auth/refresh",
+    Access::Public,
+);
+pub const SIGN_OUT: Route = route("sign-out", Method::POST, "/auth/sign-out", Access::User);
+
 pub const ALL: &[Route] = &[
     HEALTH,
     LIST_WORKSPACES,
@@ -66,4 +75,7 @@ pub const ALL: &[Route] = &[
     GET_PROJECT,
     UPDATE_PROJECT,
     DELETE_PROJECT,
+    SIGN_IN,
+    REFRESH_SESSION,
+    SIGN_OUT,
 ];

@@ -1,8 +1,13 @@
 //! Supabase access tokens: where they are read from, and how they are verified.
 //!
-//! Today: HS256 with the project's JWT secret. The key is chosen by [`TokenVerifier::key_for`]
-//! from the token header, and the algorithm always comes from the key, never from the
-//! header alone, so asymmetric JWKS keys (ES256/RS256, by `kid`) slot in there.
+//! Keys: the project's JWKS (ES256/RS256, chosen by `kid`) and, for legacy projects,
+//! the HS256 JWT secret. The algorithm always comes from the key, never from the token
+//! header alone: an HS256 header only ever meets the HS256 secret, an ES256 header only
+//! an EC key, so there is no HS/RS confusion and no `none`. `jku`, `x5u` and `jwk`
+//! headers are never read.
+//!
+//! Credentials: `Authorization: Bearer`, else the @supabase/ssr session cookie. Never
+//! the query string.
 
 use jsonwebtoken::{decode, decode_header, errors::ErrorKind, Algorithm, DecodingKey, Validation};
 use lambda_http::Request;
@@ -10,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::config::{Config, ConfigError};
+use crate::jwks::{JwksCache, JwksPolicy, KeyLookupError};
 
 /// Longest token accepted. Supabase access tokens are about 1 KB; metadata can grow them.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -78,6 +84,11 @@ pub enum Rejection {
     MissingClaim,
     WrongRole,
     SubjectNotUuid,
+    UnknownKey,
+    BadKid,
+    /// No key set could ever be fetched: the request cannot be judged (503, not 401).
+    KeysUnavailable,
+    BadCookie,
 }
 
 impl Rejection {
@@ -96,7 +107,38 @@ impl Rejection {
             Self::MissingClaim => "missing_claim",
             Self::WrongRole => "wrong_role",
             Self::SubjectNotUuid => "sub_not_uuid",
+            Self::UnknownKey => "unknown_kid",
+            Self::BadKid => "bad_kid",
+            Self::KeysUnavailable => "jwks_unavailable",
+            Self::BadCookie => "bad_session_cookie",
         }
+    }
+}
+
+/// Where the credential came from: a cookie credential needs CSRF protection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialSource {
+    Header,
+    Cookie,
+}
+
+/// The access token of the request: the Authorization header wins; without one, the
+/// session cookie. A broken cookie is no credential (401), never an error.
+pub fn credential(
+    req: &Request,
+    cookie_name: &str,
+) -> Result<(String, CredentialSource), Rejection> {
+    if req.headers().contains_key(http::header::AUTHORIZATION) {
+        return bearer_token(req).map(|t| (t.to_owned(), CredentialSource::Header));
+    }
+    let has_cookie = !crate::session::present_names(req, cookie_name).is_empty();
+    match crate::session::read(req, cookie_name) {
+        Some(session) if session.access_token.len() <= MAX_TOKEN_BYTES => {
+            Ok((session.access_token, CredentialSource::Cookie))
+        }
+        Some(_) => Err(Rejection::TooLarge),
+        None if has_cookie => Err(Rejection::BadCookie),
+        None => Err(Rejection::Missing),
     }
 }
 
@@ -128,24 +170,64 @@ pub fn bearer_token(req: &Request) -> Result<&str, Rejection> {
 
 pub struct TokenVerifier {
     issuer: String,
-    hs256: DecodingKey,
+    hs256: Option<DecodingKey>,
+    jwks: JwksCache,
+}
+
+/// A `kid` worth looking up: short, and only characters key ids are made of.
+fn plausible_kid(kid: &str) -> bool {
+    !kid.is_empty()
+        && kid.len() <= 128
+        && kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'=' | b'+'))
+        && !kid.contains("..")
 }
 
 impl TokenVerifier {
-    pub fn new(config: &Config) -> Result<Self, ConfigError> {
+    pub fn new(config: &Config, client: reqwest::Client) -> Result<Self, ConfigError> {
+        Self::with_policy(config, client, JwksPolicy::default())
+    }
+
+    pub fn with_policy(
+        config: &Config,
+        client: reqwest::Client,
+        policy: JwksPolicy,
+    ) -> Result<Self, ConfigError> {
         Ok(Self {
             issuer: config.jwt_issuer.clone(),
-            hs256: DecodingKey::from_secret(config.jwt_secret.as_bytes()),
+            hs256: config
+                .jwt_secret
+                .as_ref()
+                .map(|s| DecodingKey::from_secret(s.as_bytes())),
+            jwks: JwksCache::new(config.jwks_url.to_string(), client, policy),
         })
     }
 
     /// The key that may have signed a token with this header, and its algorithm.
-    fn key_for(
+    async fn key_for(
         &self,
         header: &jsonwebtoken::Header,
-    ) -> Result<(&DecodingKey, Algorithm), Rejection> {
+    ) -> Result<(DecodingKey, Algorithm), Rejection> {
         match header.alg {
-            Algorithm::HS256 => Ok((&self.hs256, Algorithm::HS256)),
+            Algorithm::HS256 => match &self.hs256 {
+                Some(key) => Ok((key.clone(), Algorithm::HS256)),
+                None => Err(Rejection::UnsupportedAlgorithm),
+            },
+            Algorithm::ES256 | Algorithm::RS256 => {
+                let kid = header.kid.as_deref().ok_or(Rejection::UnknownKey)?;
+                if !plausible_kid(kid) {
+                    return Err(Rejection::BadKid);
+                }
+                let key = self.jwks.key(kid).await.map_err(|e| match e {
+                    KeyLookupError::UnknownKid => Rejection::UnknownKey,
+                    KeyLookupError::Unavailable => Rejection::KeysUnavailable,
+                })?;
+                if key.algorithm != header.alg {
+                    return Err(Rejection::UnsupportedAlgorithm);
+                }
+                Ok((key.key, key.algorithm))
+            }
             _ => Err(Rejection::UnsupportedAlgorithm),
         }
     }
@@ -156,7 +238,7 @@ impl TokenVerifier {
             return Err(Rejection::TooLarge);
         }
         let header = decode_header(token).map_err(|_| Rejection::Malformed)?;
-        let (key, algorithm) = self.key_for(&header)?;
+        let (key, algorithm) = self.key_for(&header).await?;
 
         let mut validation = Validation::new(algorithm);
         validation.leeway = LEEWAY_SECONDS;
@@ -166,7 +248,7 @@ impl TokenVerifier {
         validation.set_issuer(&[self.issuer.as_str()]);
         validation.set_required_spec_claims(&["exp", "sub", "aud", "iss"]);
 
-        let data = decode::<Claims>(token, key, &validation).map_err(|e| match e.kind() {
+        let data = decode::<Claims>(token, &key, &validation).map_err(|e| match e.kind() {
             ErrorKind::ExpiredSignature => Rejection::Expired,
             ErrorKind::ImmatureSignature => Rejection::NotYetValid,
             ErrorKind::InvalidIssuer => Rejection::WrongIssuer,

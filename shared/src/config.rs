@@ -32,8 +32,21 @@ pub struct Config {
     pub rest_url: Url,
     /// Sent as `apikey` on every PostgREST call (Supabase's gateway requires it).
     pub anon_key: String,
-    /// HS256 secret of the project (legacy JWT secret).
-    pub jwt_secret: String,
+    /// HS256 secret of the project (legacy JWT secret); without it only JWKS keys verify.
+    pub jwt_secret: Option<String>,
+    /// The project's public signing keys (ES256/RS256):
+    /// `<SUPABASE_URL>/auth/v1/.well-known/jwks.json` unless overridden.
+    pub jwks_url: Url,
+    /// The service role key: only for the writes no user may make themselves (audit
+    /// events, sign-in rate limits). Optional: without it those are logged only.
+    pub service_role_key: Option<String>,
+    /// Browser origins allowed for CORS with credentials and for cookie-authenticated
+    /// unsafe requests (CSRF). Exact `scheme://host[:port]` values.
+    pub allowed_origins: Vec<String>,
+    /// The @supabase/ssr session cookie: `sb-<project-ref>-auth-token` unless overridden.
+    pub auth_cookie_name: String,
+    /// `Secure` on the cookies this backend sets (off only for plain-http local dev).
+    pub cookie_secure: bool,
     /// Expected `iss` of access tokens: `<SUPABASE_URL>/auth/v1` unless overridden.
     pub jwt_issuer: String,
     /// Time budget for one call to PostgREST before the request answers 503.
@@ -80,13 +93,66 @@ impl Config {
                 "must be printable ASCII without spaces",
             ));
         }
-        let jwt_secret = required("SUPABASE_JWT_SECRET")?;
-        if jwt_secret.len() < MIN_JWT_SECRET_LEN {
+        let jwt_secret = var("SUPABASE_JWT_SECRET");
+        if jwt_secret
+            .as_ref()
+            .is_some_and(|s| s.len() < MIN_JWT_SECRET_LEN)
+        {
             return Err(ConfigError::new(
                 "SUPABASE_JWT_SECRET",
                 format!("must be at least {MIN_JWT_SECRET_LEN} characters"),
             ));
         }
+        let jwks_url = match var("SUPABASE_JWKS_URL") {
+            Some(v) => parse_url("SUPABASE_JWKS_URL", &v)?,
+            None => parse_url(
+                "SUPABASE_URL",
+                &format!("{base}/auth/v1/.well-known/jwks.json"),
+            )?,
+        };
+        let service_role_key = var("SUPABASE_SERVICE_ROLE_KEY");
+        if service_role_key
+            .as_ref()
+            .is_some_and(|k| !k.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(ConfigError::new(
+                "SUPABASE_SERVICE_ROLE_KEY",
+                "must be printable ASCII without spaces",
+            ));
+        }
+        let allowed_origins = match var("ALLOWED_ORIGINS") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(parse_origin)
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let auth_cookie_name = match var("AUTH_COOKIE_NAME") {
+            Some(name) => {
+                if !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+                {
+                    return Err(ConfigError::new(
+                        "AUTH_COOKIE_NAME",
+                        "may only contain letters, digits, - and _",
+                    ));
+                }
+                name
+            }
+            None => {
+                let host = supabase_url.host_str().unwrap_or_default();
+                let project_ref = host.split('.').next().unwrap_or_default();
+                format!("sb-{project_ref}-auth-token")
+            }
+        };
+        let cookie_secure = match var("COOKIE_SECURE").as_deref() {
+            None | Some("true") | Some("1") => true,
+            Some("false") | Some("0") => false,
+            Some(_) => return Err(ConfigError::new("COOKIE_SECURE", "must be true or false")),
+        };
         let jwt_issuer = var("SUPABASE_JWT_ISSUER").unwrap_or_else(|| format!("{base}/auth/v1"));
         let upstream_timeout = match var("UPSTREAM_TIMEOUT_MS") {
             None => Duration::from_secs(5),
@@ -106,10 +172,35 @@ impl Config {
             rest_url,
             anon_key,
             jwt_secret,
+            jwks_url,
+            service_role_key,
+            allowed_origins,
+            auth_cookie_name,
+            cookie_secure,
             jwt_issuer,
             upstream_timeout,
         })
     }
+}
+
+/// `https://app.example.com` (no path, no wildcard, never `null`), normalised to how
+/// browsers send the Origin header.
+fn parse_origin(value: &str) -> Result<String, ConfigError> {
+    let bad = || {
+        ConfigError::new(
+            "ALLOWED_ORIGINS",
+            "must be a comma-separated list of scheme://host[:port] origins (no *, no null, no path)",
+        )
+    };
+    let url = Url::parse(value).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host_str().is_none()
+        || url.path() != "/"
+        || value.trim_end_matches('/').len() != url.origin().ascii_serialization().len()
+    {
+        return Err(bad());
+    }
+    Ok(url.origin().ascii_serialization())
 }
 
 fn parse_url(var: &'static str, value: &str) -> Result<Url, ConfigError> {
@@ -149,6 +240,44 @@ mod tests {
         assert_eq!(c.rest_url.as_str(), "https://abc.supabase.co/rest/v1");
         assert_eq!(c.jwt_issuer, "https://abc.supabase.co/auth/v1");
         assert_eq!(c.upstream_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn reads_origins_cookie_name_and_optional_secret() {
+        let c = Config::from_lookup(env(&[
+            ("SUPABASE_URL", "https://abcd.supabase.co"),
+            ("SUPABASE_ANON_KEY", "anon"),
+            (
+                "ALLOWED_ORIGINS",
+                "https://app.example.com, http://localhost:3000",
+            ),
+        ]))
+        .unwrap();
+        assert!(c.jwt_secret.is_none());
+        assert_eq!(c.auth_cookie_name, "sb-abcd-auth-token");
+        assert_eq!(
+            c.jwks_url.as_str(),
+            "https://abcd.supabase.co/auth/v1/.well-known/jwks.json"
+        );
+        assert_eq!(
+            c.allowed_origins,
+            vec!["https://app.example.com", "http://localhost:3000"]
+        );
+        assert!(c.cookie_secure);
+        for bad in [
+            "*",
+            "null",
+            "https://app.example.com/path",
+            "app.example.com",
+        ] {
+            let err = Config::from_lookup(env(&[
+                ("SUPABASE_URL", "https://abcd.supabase.co"),
+                ("SUPABASE_ANON_KEY", "anon"),
+                ("ALLOWED_ORIGINS", bad),
+            ]))
+            .unwrap_err();
+            assert_eq!(err.var, "ALLOWED_ORIGINS", "{bad}");
+        }
     }
 
     #[test]

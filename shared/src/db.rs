@@ -23,39 +23,37 @@ pub struct Db {
     client: reqwest::Client,
     rest_url: String,
     headers: HeaderMap,
+    service_key: Option<String>,
 }
 
 impl Db {
-    pub fn new(config: &Config) -> Result<Self, ConfigError> {
-        let client = reqwest::Client::builder()
-            .timeout(config.upstream_timeout)
-            .connect_timeout(
-                config
-                    .upstream_timeout
-                    .min(std::time::Duration::from_secs(2)),
-            )
-            .pool_idle_timeout(std::time::Duration::from_secs(50))
-            .build()
-            .map_err(|_| ConfigError {
-                var: "SUPABASE_REST_URL",
-                problem: "could not build an HTTP client".into(),
-            })?;
+    pub fn new(config: &Config, client: reqwest::Client) -> Result<Self, ConfigError> {
         let mut headers = HeaderMap::new();
         let apikey = HeaderValue::from_str(&config.anon_key).map_err(|_| ConfigError {
             var: "SUPABASE_ANON_KEY",
             problem: "is not a valid header value".into(),
         })?;
         headers.insert("apikey", apikey);
+        let service_key = config.service_role_key.clone();
         Ok(Self {
             client,
             rest_url: config.rest_url.as_str().trim_end_matches('/').to_owned(),
             headers,
+            service_key,
         })
     }
 
     /// PostgREST as this user: their token on every call, so RLS applies.
     pub fn as_user<'a>(&'a self, user: &'a AuthUser) -> UserDb<'a> {
         UserDb { db: self, user }
+    }
+
+    /// PostgREST as the service role, for the few writes no user may make (audit events,
+    /// rate-limit counters). None when no service role key is configured.
+    pub fn as_service(&self) -> Option<ServiceDb<'_>> {
+        self.service_key
+            .as_deref()
+            .map(|key| ServiceDb { db: self, key })
     }
 
     fn builder(&self, path: &str, token: &str) -> Builder {
@@ -88,6 +86,32 @@ impl UserDb<'_> {
             .db
             .builder(&format!("rpc/{function}"), self.user.token())
             .rpc(body))
+    }
+}
+
+pub struct ServiceDb<'a> {
+    db: &'a Db,
+    key: &'a str,
+}
+
+impl ServiceDb<'_> {
+    /// A call to a SQL function (`POST /rpc/<name>`) as the service role.
+    pub fn rpc<P: Serialize>(&self, function: &str, params: &P) -> Result<Builder, ApiError> {
+        let body = serde_json::to_string(params)
+            .map_err(|_| ApiError::internal("rpc parameters serialization failed"))?;
+        // The key travels as apikey too (Supabase's gateway checks it).
+        let mut headers = self.db.headers.clone();
+        if let Ok(v) = HeaderValue::from_str(self.key) {
+            headers.insert("apikey", v);
+        }
+        Ok(Builder::new(
+            format!("{}/rpc/{function}", self.db.rest_url),
+            None,
+            headers,
+            self.db.client.clone(),
+        )
+        .auth(self.key)
+        .rpc(body))
     }
 }
 
@@ -211,7 +235,7 @@ pub fn map_error(status: StatusCode, body: &[u8]) -> ApiError {
     if error.cause.is_none() {
         error.cause = Some(format!("postgrest status {status_code} code {code}").into());
     }
-    error.upstream_code = Some(code).filter(|c| !c.is_empty());
+    error.upstream_code = Some(code.into_boxed_str()).filter(|c| !c.is_empty());
     error
 }
 

@@ -17,6 +17,7 @@ pub enum ErrorCode {
     NotFound,
     MethodNotAllowed,
     Conflict,
+    CsrfFailed,
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationError,
@@ -34,6 +35,7 @@ impl ErrorCode {
             Self::NotFound => "NOT_FOUND",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Conflict => "CONFLICT",
+            Self::CsrfFailed => "CSRF_FAILED",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::ValidationError => "VALIDATION_ERROR",
@@ -51,6 +53,7 @@ impl ErrorCode {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
+            Self::CsrfFailed => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::ValidationError => StatusCode::UNPROCESSABLE_ENTITY,
@@ -73,8 +76,14 @@ pub struct ApiError {
     /// Never sent to the client, never contains SQL, tokens or upstream message text.
     pub cause: Option<Cow<'static, str>>,
     /// The SQLSTATE or PostgREST code this error was mapped from, if any.
-    pub upstream_code: Option<String>,
-    pub allow: Option<String>,
+    pub upstream_code: Option<Box<str>>,
+    pub allow: Option<Box<str>>,
+    /// Seconds for Retry-After (429).
+    pub retry_after: Option<u64>,
+    /// The handler already wrote the audit event for this refusal.
+    pub audited: bool,
+    /// `Set-Cookie` values the error response must carry (e.g. clearing a dead session).
+    pub set_cookies: Option<Box<Vec<String>>>,
 }
 
 impl ApiError {
@@ -86,6 +95,9 @@ impl ApiError {
             cause: None,
             upstream_code: None,
             allow: None,
+            retry_after: None,
+            audited: false,
+            set_cookies: None,
         }
     }
 
@@ -114,6 +126,22 @@ impl ApiError {
         Self::new(ErrorCode::Conflict, message)
     }
 
+    /// 403 CSRF_FAILED: a cookie-authenticated unsafe request from the wrong origin.
+    pub fn csrf(cause: &'static str) -> Self {
+        Self::new(
+            ErrorCode::CsrfFailed,
+            "Cross-site request refused: send it from an allowed origin",
+        )
+        .with_cause(cause)
+    }
+
+    /// 429 with Retry-After.
+    pub fn rate_limited(retry_after: u64) -> Self {
+        let mut e = Self::new(ErrorCode::RateLimited, "Too many requests; try again later");
+        e.retry_after = Some(retry_after.max(1));
+        e
+    }
+
     pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::BadRequest, message)
     }
@@ -123,7 +151,7 @@ impl ApiError {
             ErrorCode::MethodNotAllowed,
             "This method is not allowed on this resource",
         );
-        e.allow = Some(allow);
+        e.allow = Some(allow.into());
         e
     }
 
@@ -151,6 +179,11 @@ impl ApiError {
         let mut fields = FieldErrors::new();
         fields.insert(field.to_owned(), vec![message.to_owned()]);
         Self::validation(fields)
+    }
+
+    pub fn with_cookies(mut self, cookies: Vec<String>) -> Self {
+        self.set_cookies = Some(Box::new(cookies));
+        self
     }
 
     pub fn status(&self) -> StatusCode {

@@ -1,16 +1,20 @@
 //! The request pipeline every route runs through:
-//! request id -> method check -> credentials -> token verification -> handler ->
-//! error mapping -> JSON envelope -> security headers -> one log line.
+//! request id -> CORS (preflight answered here) -> method check -> credentials (bearer
+//! header, else the session cookie) -> token verification -> CSRF check for cookie
+//! credentials on unsafe methods -> handler -> error mapping -> JSON envelope ->
+//! security and CORS headers -> one log line (and an audit event for 401/403).
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::time::Instant;
 
-use http::{HeaderValue, Method, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use lambda_http::request::RequestContext;
 use lambda_http::{service_fn, Body, Request, RequestExt, Response};
 use uuid::Uuid;
 
-use crate::auth::{bearer_token, AuthUser, Rejection};
+use crate::audit::{self, AuditEvent};
+use crate::auth::{credential, AuthUser, CredentialSource, Rejection};
 use crate::error::{ApiError, ErrorCode};
 use crate::response::{json_response, ApiResult};
 use crate::App;
@@ -18,9 +22,9 @@ use crate::App;
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// No credentials read at all.
+    /// No credentials read by the pipeline (the handler may read a cookie itself).
     Public,
-    /// A verified Supabase user access token is required.
+    /// A verified Supabase user access token is required (header or session cookie).
     User,
 }
 
@@ -37,7 +41,11 @@ pub struct Route {
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub request_id: String,
+    /// The client's address as API Gateway saw it.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
     user: Option<AuthUser>,
+    source: Option<CredentialSource>,
 }
 
 impl Caller {
@@ -46,6 +54,10 @@ impl Caller {
         self.user
             .as_ref()
             .ok_or_else(|| ApiError::unauthorized("route called without a verified user"))
+    }
+
+    pub fn credential_source(&self) -> Option<CredentialSource> {
+        self.source
     }
 }
 
@@ -70,6 +82,22 @@ pub const SECURITY_HEADERS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Methods and request headers a browser may use cross-origin (allowed origins only).
+pub const CORS_ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
+pub const CORS_ALLOW_HEADERS: &[&str] = &[
+    "authorization",
+    "content-type",
+    "apikey",
+    "x-client-info",
+    "x-request-id",
+];
+pub const CORS_EXPOSE_HEADERS: &str = "x-request-id, retry-after, ratelimit, ratelimit-policy";
+pub const CORS_MAX_AGE_SECONDS: &str = "600";
+
+fn is_unsafe(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
 /// Runs one request through the pipeline and the handler. Never fails: every error
 /// becomes an error response. Tests call this directly with a built `Request`.
 pub async fn dispatch<F, Fut>(app: &App, route: &Route, req: Request, handler: F) -> Response<Body>
@@ -80,51 +108,99 @@ where
     let started = Instant::now();
     let request_id = request_id(&req);
     let method = req.method().clone();
+    let origin = allowed_origin(app, req.headers());
+    let ip = client_ip(&req);
+    let user_agent = req
+        .headers()
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(512).collect::<String>());
 
-    let (result, user_id) = match authenticate(app, route, &req).await {
-        Err(e) => (Err(e), None),
-        Ok(user) => {
-            let user_id = user.as_ref().map(|u| u.id);
-            let caller = Caller {
-                request_id: request_id.clone(),
-                user,
-            };
-            if method != route.method {
-                (
-                    Err(ApiError::method_not_allowed(
-                        route.method.as_str().to_owned(),
-                    )),
-                    user_id,
-                )
-            } else {
-                (handler(app.clone(), caller, req).await, user_id)
+    let mut user_id = None;
+    let result = if method == Method::OPTIONS {
+        preflight(origin.as_deref(), req.headers())
+    } else if method != route.method {
+        Err(ApiError::method_not_allowed(
+            route.method.as_str().to_owned(),
+        ))
+    } else {
+        match authenticate(app, route, &req).await {
+            Err(e) => Err(e),
+            Ok((user, source)) => {
+                user_id = user.as_ref().map(|u| u.id);
+                let csrf = match source {
+                    Some(CredentialSource::Cookie) if is_unsafe(&method) => {
+                        check_csrf(app, req.headers())
+                    }
+                    _ => Ok(()),
+                };
+                match csrf {
+                    Err(e) => Err(e),
+                    Ok(()) => {
+                        let caller = Caller {
+                            request_id: request_id.clone(),
+                            ip: ip.clone(),
+                            user_agent: user_agent.clone(),
+                            user,
+                            source,
+                        };
+                        handler(app.clone(), caller, req).await
+                    }
+                }
             }
         }
     };
 
-    let (mut response, cause) = match result {
+    let (mut response, refusal) = match result {
         Ok(response) => (response, None),
-        Err(error) => (error_response(&error, &request_id), error.cause.clone()),
+        Err(error) => (error_response(&error, &request_id), Some(error)),
     };
-    finish_headers(&mut response, &request_id);
+    finish_headers(&mut response, &request_id, origin.as_deref());
 
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_millis() as u64;
-    let user_id = user_id.map(|id| id.to_string());
+    let cause = refusal.as_ref().and_then(|e| e.cause.clone());
+    let user = user_id.map(|id| id.to_string());
     if status >= 500 {
         tracing::error!(
             request_id, route = route.function, method = %method, status, latency_ms,
-            user_id, cause = cause.as_deref(), "request"
+            user_id = user, cause = cause.as_deref(), "request"
         );
     } else if status == 401 || status == 403 {
         tracing::warn!(
             request_id, route = route.function, method = %method, status, latency_ms,
-            user_id, cause = cause.as_deref(), security_event = true, "request"
+            user_id = user, cause = cause.as_deref(), ip = ip.as_deref(),
+            security_event = true, "request"
         );
+        if let Some(error) = refusal.as_ref().filter(|e| !e.audited) {
+            let action = match error.code {
+                ErrorCode::Unauthorized => "AUTH_REFUSED",
+                ErrorCode::CsrfFailed => "CSRF_FAILED",
+                _ => "ACCESS_DENIED",
+            };
+            audit::record(
+                app,
+                AuditEvent {
+                    action,
+                    actor: user_id,
+                    target: Some(route.function.to_owned()),
+                    metadata: serde_json::json!({
+                        "reason": cause.as_deref().unwrap_or(error.code.as_str()),
+                        "method": method.as_str(),
+                        "status": status,
+                        "requestId": request_id,
+                    }),
+                    ip: ip.as_deref(),
+                    user_agent: user_agent.as_deref(),
+                    coalesce: true,
+                },
+            )
+            .await;
+        }
     } else {
         tracing::info!(
             request_id, route = route.function, method = %method, status, latency_ms,
-            user_id, cause = cause.as_deref(), "request"
+            user_id = user, cause = cause.as_deref(), "request"
         );
     }
     response
@@ -154,17 +230,98 @@ async fn authenticate(
     app: &App,
     route: &Route,
     req: &Request,
-) -> Result<Option<AuthUser>, ApiError> {
+) -> Result<(Option<AuthUser>, Option<CredentialSource>), ApiError> {
     if route.access == Access::Public {
-        return Ok(None);
+        return Ok((None, None));
     }
-    let token = bearer_token(req).map_err(rejected)?;
-    let user = app.tokens.verify(token).await.map_err(rejected)?;
-    Ok(Some(user))
+    let (token, source) = credential(req, &app.config.auth_cookie_name).map_err(rejected)?;
+    let user = app.tokens.verify(&token).await.map_err(rejected)?;
+    Ok((Some(user), Some(source)))
 }
 
-fn rejected(rejection: Rejection) -> ApiError {
-    ApiError::unauthorized(rejection.reason())
+/// A refused credential is 401; a key set that could never be fetched is 503.
+pub fn rejected(rejection: Rejection) -> ApiError {
+    match rejection {
+        Rejection::KeysUnavailable => ApiError::unavailable(rejection.reason()),
+        _ => ApiError::unauthorized(rejection.reason()),
+    }
+}
+
+/// CSRF defence for cookie credentials on unsafe methods: the request must come from
+/// an allowed origin (Origin, or without it the Referer), and must not be marked
+/// cross-site by the browser (`Sec-Fetch-Site`).
+pub fn check_csrf(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if header("sec-fetch-site") == Some("cross-site") {
+        return Err(ApiError::csrf("cross-site request"));
+    }
+    let origin = match header("origin") {
+        Some(origin) if origin != "null" => Some(origin.to_owned()),
+        Some(_) => None,
+        None => header("referer")
+            .and_then(|r| reqwest::Url::parse(r).ok())
+            .map(|u| u.origin().ascii_serialization()),
+    };
+    match origin {
+        Some(origin) if app.config.allowed_origins.contains(&origin) => Ok(()),
+        Some(_) => Err(ApiError::csrf("origin not allowed")),
+        None => Err(ApiError::csrf("no origin or referer")),
+    }
+}
+
+/// The request's Origin if it is on the allowlist.
+fn allowed_origin(app: &App, headers: &HeaderMap) -> Option<String> {
+    let origin = headers.get(http::header::ORIGIN)?.to_str().ok()?;
+    app.config
+        .allowed_origins
+        .iter()
+        .find(|o| o.as_str() == origin)
+        .cloned()
+}
+
+/// A CORS preflight: allowed origins get the methods and headers; others a 403
+/// without any Access-Control-Allow-* header.
+fn preflight(origin: Option<&str>, headers: &HeaderMap) -> ApiResult {
+    let Some(origin) = origin else {
+        return Err(ApiError::forbidden("This origin is not allowed").with_cause("cors origin"));
+    };
+    if !headers.contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD) {
+        return Err(ApiError::method_not_allowed(
+            "GET, POST, PATCH, DELETE".into(),
+        ));
+    }
+    let requested = headers
+        .get(http::header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let allowed_headers: Vec<&str> = requested
+        .split(',')
+        .map(str::trim)
+        .filter(|h| CORS_ALLOW_HEADERS.contains(&h.to_ascii_lowercase().as_str()))
+        .collect();
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(origin) {
+        h.insert(http::header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+    }
+    h.insert(
+        http::header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static(CORS_ALLOW_METHODS),
+    );
+    let list = if allowed_headers.is_empty() {
+        CORS_ALLOW_HEADERS.join(", ")
+    } else {
+        allowed_headers.join(", ")
+    };
+    if let Ok(v) = HeaderValue::from_str(&list) {
+        h.insert(http::header::ACCESS_CONTROL_ALLOW_HEADERS, v);
+    }
+    h.insert(
+        http::header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static(CORS_MAX_AGE_SECONDS),
+    );
+    Ok(response)
 }
 
 fn request_id(req: &Request) -> String {
@@ -174,6 +331,15 @@ fn request_id(req: &Request) -> String {
         }
     }
     Uuid::new_v4().to_string()
+}
+
+/// The source IP API Gateway recorded (not a client-supplied header).
+pub fn client_ip(req: &Request) -> Option<String> {
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(ctx) => ctx.http.source_ip.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
 }
 
 fn error_response(error: &ApiError, request_id: &str) -> Response<Body> {
@@ -197,16 +363,37 @@ fn error_response(error: &ApiError, request_id: &str) -> Response<Body> {
     {
         headers.insert(http::header::ALLOW, allow);
     }
+    for cookie in error.set_cookies.iter().flat_map(|c| c.iter()) {
+        if let Ok(v) = HeaderValue::from_str(cookie) {
+            headers.append(http::header::SET_COOKIE, v);
+        }
+    }
+    if let Some(seconds) = error.retry_after {
+        headers.insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     response
 }
 
-fn finish_headers(response: &mut Response<Body>, request_id: &str) {
+fn finish_headers(response: &mut Response<Body>, request_id: &str, origin: Option<&str>) {
     let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {
         headers.insert(*name, HeaderValue::from_static(value));
     }
     if let Ok(v) = HeaderValue::from_str(request_id) {
         headers.insert("x-request-id", v);
+    }
+    // Responses differ by Origin: caches must key on it.
+    headers.append(http::header::VARY, HeaderValue::from_static("Origin"));
+    if let Some(origin) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
+        headers.insert(http::header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(
+            http::header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+        headers.insert(
+            http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(CORS_EXPOSE_HEADERS),
+        );
     }
     if response.status() != StatusCode::NO_CONTENT
         && !response.headers().contains_key("content-type")

@@ -2,13 +2,18 @@
 //! access-token check (`auth`), typed input (`input`), PostgREST as the caller (`db`),
 //! and one response and error shape (`response`, `error`).
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
 pub mod input;
+pub mod jwks;
+pub mod rate_limit;
 pub mod response;
+pub mod session;
+pub mod supabase_auth;
 pub mod telemetry;
 
 use std::sync::Arc;
@@ -25,6 +30,8 @@ pub struct App {
     pub config: Arc<Config>,
     pub tokens: Arc<auth::TokenVerifier>,
     pub db: db::Db,
+    /// The process's HTTP client (Supabase Auth calls; PostgREST and JWKS share it).
+    pub http: reqwest::Client,
 }
 
 impl App {
@@ -34,12 +41,38 @@ impl App {
     }
 
     pub fn new(config: Config) -> Result<Self, ConfigError> {
-        let tokens = auth::TokenVerifier::new(&config)?;
-        let db = db::Db::new(&config)?;
+        Self::with_jwks_policy(config, jwks::JwksPolicy::default())
+    }
+
+    /// As [`App::new`], with another JWKS cache policy (tests use short intervals).
+    pub fn with_jwks_policy(config: Config, policy: jwks::JwksPolicy) -> Result<Self, ConfigError> {
+        let client = http_client(&config)?;
+        let tokens = auth::TokenVerifier::with_policy(&config, client.clone(), policy)?;
+        let db = db::Db::new(&config, client.clone())?;
         Ok(Self {
             config: Arc::new(config),
             tokens: Arc::new(tokens),
             db,
+            http: client,
         })
     }
+}
+
+/// The one HTTP client of the process (PostgREST, JWKS, Supabase Auth): pooled
+/// connections, rustls, a timeout on every call.
+pub fn http_client(config: &Config) -> Result<reqwest::Client, ConfigError> {
+    reqwest::Client::builder()
+        .timeout(config.upstream_timeout)
+        .connect_timeout(
+            config
+                .upstream_timeout
+                .min(std::time::Duration::from_secs(2)),
+        )
+        .pool_idle_timeout(std::time::Duration::from_secs(50))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|_| ConfigError {
+            var: "SUPABASE_URL",
+            problem: "could not build an HTTP client".into(),
+        })
 }

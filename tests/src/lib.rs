@@ -91,7 +91,7 @@ pub async fn user() -> TestUser {
         )
         .await
         .expect("insert auth user");
-    let token = token(json!({ "sub": id, "email": email }));
+    let token = es256_token(id, json!({ "email": email }));
     TestUser { id, email, token }
 }
 
@@ -197,6 +197,7 @@ pub struct Req {
     body: Option<Body>,
     path_params: Vec<(String, String)>,
     query: Vec<(String, String)>,
+    ip: Option<String>,
 }
 
 impl Req {
@@ -209,6 +210,7 @@ impl Req {
             body: None,
             path_params: Vec::new(),
             query: Vec::new(),
+            ip: None,
         }
     }
     pub fn get(path: &str) -> Self {
@@ -244,6 +246,15 @@ impl Req {
         self.body = Some(Body::Text(body.to_owned()));
         self
     }
+    /// A `Cookie` header (several calls add several headers).
+    pub fn cookie(self, pair: &str) -> Self {
+        self.header("cookie", pair)
+    }
+    /// The source address API Gateway reports.
+    pub fn ip(mut self, ip: &str) -> Self {
+        self.ip = Some(ip.to_owned());
+        self
+    }
     pub fn param(mut self, name: &str, value: impl ToString) -> Self {
         self.path_params.push((name.to_owned(), value.to_string()));
         self
@@ -271,9 +282,21 @@ impl Req {
                     map.entry(k).or_insert_with(Vec::new).push(v);
                     map
                 });
-        request
+        let mut request = request
             .with_path_parameters(params)
-            .with_query_string_parameters(query)
+            .with_query_string_parameters(query);
+        if let Some(ip) = self.ip {
+            use lambda_http::aws_lambda_events::apigw::{
+                ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
+            };
+            let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
+            http.source_ip = Some(ip);
+            let mut ctx = ApiGatewayV2httpRequestContext::default();
+            ctx.http = http;
+            request = request
+                .with_request_context(lambda_http::request::RequestContext::ApiGatewayV2(ctx));
+        }
+        request
     }
 
     /// Runs the request through the full pipeline and the route's real handler, in-process.
@@ -347,7 +370,7 @@ pub fn assert_security_headers(headers: &HeaderMap) {
 
 /// Dispatches to the route's real handler through the shared pipeline.
 pub async fn send_with(app: &App, route: &Route, req: Request) -> Res {
-    use functions::{health, projects, workspaces};
+    use functions::{health, projects, sessions, workspaces};
     use shared::http::dispatch;
     let response = match route.function {
         "health" => dispatch(app, route, req, health::handler).await,
@@ -360,6 +383,9 @@ pub async fn send_with(app: &App, route: &Route, req: Request) -> Res {
         "get-project" => dispatch(app, route, req, projects::get).await,
         "update-project" => dispatch(app, route, req, projects::update).await,
         "delete-project" => dispatch(app, route, req, projects::delete).await,
+        "sign-in" => dispatch(app, route, req, sessions::sign_in).await,
+        "refresh-session" => dispatch(app, route, req, sessions::refresh).await,
+        "sign-out" => dispatch(app, route, req, sessions::sign_out).await,
         other => panic!("no handler wired for route {other}: add it to tests/src/lib.rs"),
     };
     let status = response.status();
@@ -398,4 +424,215 @@ pub fn user_routes() -> impl Iterator<Item = &'static Route> {
     routes::ALL
         .iter()
         .filter(|r| r.access == shared::Access::User)
+}
+
+// ---------------------------------------------------------------------------------
+// Asymmetric keys, cookies, origins and the Supabase Auth stand-in (issue 3).
+
+/// The stand-in's keys (scripts/stack.sh generate_keys): key-a ES256 signs and is
+/// published, key-b ES256 is published as a rotation standby, key-c RS256 is published.
+pub fn key_pem(kid: &str) -> Vec<u8> {
+    let dir = required("TEST_KEYS_DIR");
+    std::fs::read(format!("{dir}/{kid}.pem")).unwrap_or_else(|_| panic!("no key {kid} in {dir}"))
+}
+
+pub fn ec_key(kid: &str) -> jsonwebtoken::EncodingKey {
+    jsonwebtoken::EncodingKey::from_ec_pem(&key_pem(kid)).expect("EC PKCS#8 key")
+}
+
+pub fn rsa_key(kid: &str) -> jsonwebtoken::EncodingKey {
+    jsonwebtoken::EncodingKey::from_rsa_pem(&key_pem(kid)).expect("RSA key")
+}
+
+/// Claims of a Supabase user access token for `sub`, with `overrides` applied
+/// (`null` removes a claim).
+pub fn claims_for(sub: Uuid, overrides: Value) -> Value {
+    let now = Utc::now().timestamp();
+    let mut claims = json!({
+        "iss": format!("{}/auth/v1", stack().supabase_url.trim_end_matches('/')),
+        "aud": "authenticated",
+        "role": "authenticated",
+        "sub": sub,
+        "aal": "aal1",
+        "session_id": Uuid::new_v4(),
+        "is_anonymous": false,
+        "iat": now,
+        "exp": now + 3600,
+    });
+    for (k, v) in overrides.as_object().expect("claims object") {
+        if v.is_null() {
+            claims.as_object_mut().unwrap().remove(k);
+        } else {
+            claims[k] = v.clone();
+        }
+    }
+    claims
+}
+
+/// A token signed with an asymmetric key, with `kid` in the header.
+pub fn signed_with(
+    alg: jsonwebtoken::Algorithm,
+    kid: &str,
+    key: &jsonwebtoken::EncodingKey,
+    claims: &Value,
+) -> String {
+    let mut header = Header::new(alg);
+    header.kid = Some(kid.to_owned());
+    encode(&header, claims, key).unwrap()
+}
+
+/// An ES256 token from the project's signing key (key-a), as Supabase issues them today.
+pub fn es256_token(sub: Uuid, overrides: Value) -> String {
+    signed_with(
+        jsonwebtoken::Algorithm::ES256,
+        "key-a",
+        &ec_key("key-a"),
+        &claims_for(sub, overrides),
+    )
+}
+
+/// A user with an email and password in auth.users (bcrypt through pgcrypto, as GoTrue
+/// stores it), for the sign-in routes.
+pub async fn user_with_password(password: &str) -> TestUser {
+    let user = user().await;
+    db().await
+        .execute(
+            "update auth.users set encrypted_password = extensions.crypt($2, extensions.gen_salt('bf', 4)), \
+             email_confirmed_at = now() where id = $1",
+            &[&user.id, &password],
+        )
+        .await
+        .unwrap();
+    user
+}
+
+/// The @supabase/ssr cookie name of the stack's project (`sb-<first host label>-auth-token`).
+pub fn cookie_name() -> String {
+    app().config.auth_cookie_name.clone()
+}
+
+/// A session cookie value as @supabase/ssr writes it: `base64-` + base64url(JSON).
+pub fn session_cookie_value(access_token: &str) -> String {
+    use base64::Engine;
+    let json = json!({
+        "access_token": access_token,
+        "token_type": "bearer",
+        "expires_in": 3600,
+        "refresh_token": "unused",
+        "user": {},
+    });
+    format!(
+        "base64-{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json.to_string())
+    )
+}
+
+/// audit_log rows for an actor or address, newest first: (action, target, occurrences).
+pub async fn audit_rows(
+    filter_sql: &str,
+    param: &(dyn tokio_postgres::types::ToSql + Sync),
+) -> Vec<(String, Option<String>, i32)> {
+    db().await
+        .query(
+            &format!("select action, target, occurrences from public.audit_log where {filter_sql} order by created_at desc"),
+            &[param],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+}
+
+/// A JWKS endpoint under the test's control: serve any document, go down, count fetches.
+pub struct JwksServer {
+    pub url: String,
+    state: std::sync::Arc<std::sync::Mutex<(Option<String>, usize)>>,
+}
+
+impl JwksServer {
+    pub async fn start(document: Value) -> Self {
+        use hyper::service::service_fn;
+        use hyper_util::rt::TokioIo;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "http://{}/auth/v1/.well-known/jwks.json",
+            listener.local_addr().unwrap()
+        );
+        let state =
+            std::sync::Arc::new(std::sync::Mutex::new((Some(document.to_string()), 0usize)));
+        let shared = state.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |_req: hyper::Request<hyper::body::Incoming>| {
+                        let shared = shared.clone();
+                        async move {
+                            let mut guard = shared.lock().unwrap();
+                            guard.1 += 1;
+                            let response = match &guard.0 {
+                                Some(body) => hyper::Response::builder()
+                                    .header("content-type", "application/json")
+                                    .body(http_body_util::Full::new(bytes::Bytes::from(
+                                        body.clone(),
+                                    ))),
+                                None => hyper::Response::builder().status(503).body(
+                                    http_body_util::Full::new(bytes::Bytes::from_static(b"down")),
+                                ),
+                            };
+                            Ok::<_, std::convert::Infallible>(response.unwrap())
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(socket), service)
+                        .await;
+                });
+            }
+        });
+        Self { url, state }
+    }
+
+    pub fn serve(&self, document: Value) {
+        self.state.lock().unwrap().0 = Some(document.to_string());
+    }
+
+    pub fn go_down(&self) {
+        self.state.lock().unwrap().0 = None;
+    }
+
+    pub fn fetches(&self) -> usize {
+        self.state.lock().unwrap().1
+    }
+}
+
+/// The public JWK of a stand-in key, with its kid.
+pub fn public_jwk(kid: &str, alg: jsonwebtoken::Algorithm) -> Value {
+    let key = match alg {
+        jsonwebtoken::Algorithm::RS256 => rsa_key(kid),
+        _ => ec_key(kid),
+    };
+    let mut jwk =
+        serde_json::to_value(jsonwebtoken::jwk::Jwk::from_encoding_key(&key, alg).unwrap())
+            .unwrap();
+    jwk["kid"] = json!(kid);
+    jwk["use"] = json!("sig");
+    jwk
+}
+
+/// An app whose JWKS comes from `url`, with the given cache lifetime and cooldown.
+pub fn app_with_jwks(url: &str, ttl: std::time::Duration, cooldown: std::time::Duration) -> App {
+    let config = Config::from_lookup(|name| match name {
+        "SUPABASE_JWKS_URL" => Some(url.to_owned()),
+        other => std::env::var(other).ok(),
+    })
+    .unwrap();
+    App::with_jwks_policy(
+        config,
+        shared::jwks::JwksPolicy {
+            ttl,
+            refetch_cooldown: cooldown,
+        },
+    )
+    .unwrap()
 }

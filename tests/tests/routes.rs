@@ -39,6 +39,17 @@ fn from_watch_router() -> RouteSet {
     let mut set = RouteSet::new();
     for (path, entries) in router {
         for entry in entries.as_array().expect("a list of {method, function}") {
+            if entry["method"].as_str() == Some("OPTIONS") {
+                // Local CORS preflight: must go to a function that serves this path.
+                let function = entry["function"].as_str().unwrap();
+                assert!(
+                    routes::ALL
+                        .iter()
+                        .any(|r| r.path == path && r.function == function),
+                    "OPTIONS {path} routed to {function}, which does not serve {path}"
+                );
+                continue;
+            }
             set.insert((
                 entry["method"].as_str().unwrap().to_owned(),
                 path.clone(),

@@ -1,0 +1,54 @@
+//! Security events: one structured log line each, and a row in `audit_log` written
+//! through the service role (insert-only for everyone else). Refusals (401/403) are
+//! coalesced in SQL per action, address, route and minute, so a flood of bad requests
+//! adds to a counter instead of to the table.
+
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::App;
+
+pub struct AuditEvent<'a> {
+    /// SIGN_IN, SIGN_IN_FAILED, SIGN_OUT, AUTH_REFUSED, ACCESS_DENIED, CSRF_FAILED, ...
+    pub action: &'static str,
+    pub actor: Option<Uuid>,
+    pub target: Option<String>,
+    pub metadata: Value,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    /// Merge with the same event of the last minute instead of adding a row.
+    pub coalesce: bool,
+}
+
+/// Logs the event and stores it. Storage problems are logged, never raised: an audit
+/// failure must not turn a refusal into a 500.
+pub async fn record(app: &App, event: AuditEvent<'_>) {
+    tracing::info!(
+        audit = true,
+        action = event.action,
+        actor = event.actor.map(|a| a.to_string()),
+        target = event.target.as_deref(),
+        ip = event.ip,
+        "security event"
+    );
+    let Some(service) = app.db.as_service() else {
+        return;
+    };
+    let params = json!({
+        "p_action": event.action,
+        "p_actor": event.actor,
+        "p_target": event.target,
+        "p_metadata": event.metadata,
+        "p_ip": event.ip,
+        "p_user_agent": event.user_agent,
+        "p_coalesce": event.coalesce,
+    });
+    let Ok(builder) = service.rpc("record_audit_event", &params) else {
+        return;
+    };
+    match builder.execute().await {
+        Ok(r) if r.status().is_success() => {}
+        Ok(r) => tracing::warn!(status = r.status().as_u16(), "audit write refused"),
+        Err(_) => tracing::warn!("audit write failed: PostgREST unreachable"),
+    }
+}

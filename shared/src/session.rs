@@ -1,0 +1,231 @@
+//! The @supabase/ssr session cookie: `sb-<project-ref>-auth-token`, holding the whole
+//! session as `base64-` + base64url(JSON) (older clients: URI-encoded JSON), split into
+//! `<name>.0`, `<name>.1`, ... chunks when longer than 3180 characters.
+
+use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine;
+use cookie::{Cookie, SameSite};
+use lambda_http::Request;
+use serde::{Deserialize, Serialize};
+
+/// @supabase/ssr's chunk size (after encodeURIComponent, a no-op on base64url).
+pub const MAX_CHUNK_SIZE: usize = 3180;
+/// Cookies longer than this in total are not read (a session is 2-4 KB).
+pub const MAX_SESSION_BYTES: usize = 32 * 1024;
+/// @supabase/ssr's default lifetime: 400 days.
+pub const MAX_AGE_SECONDS: i64 = 400 * 24 * 60 * 60;
+const BASE64_PREFIX: &str = "base64-";
+
+/// What this backend reads from a session; the rest of the JSON is ignored.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct StoredSession {
+    pub access_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// All cookies of the request, by name (the last one wins on duplicates).
+pub fn request_cookies(req: &Request) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for header in req.headers().get_all(http::header::COOKIE) {
+        let Ok(text) = header.to_str() else { continue };
+        for cookie in Cookie::split_parse(text).flatten() {
+            out.push((cookie.name().to_owned(), cookie.value().to_owned()));
+        }
+    }
+    out
+}
+
+/// The raw session value: the bare cookie, else the chunks `.0`, `.1`, ... joined in
+/// order until one is missing.
+fn raw_value(cookies: &[(String, String)], name: &str) -> Option<String> {
+    let get = |n: &str| cookies.iter().rev().find(|(k, _)| k == n).map(|(_, v)| v);
+    if let Some(v) = get(name) {
+        return Some(v.clone());
+    }
+    let mut joined = String::new();
+    for i in 0.. {
+        match get(&format!("{name}.{i}")) {
+            Some(part) => {
+                joined.push_str(part);
+                if joined.len() > MAX_SESSION_BYTES {
+                    return None;
+                }
+            }
+            None => break,
+        }
+    }
+    (!joined.is_empty()).then_some(joined)
+}
+
+/// The session in the request's cookies, if there is a readable one.
+pub fn read(req: &Request, name: &str) -> Option<StoredSession> {
+    let raw = raw_value(&request_cookies(req), name)?;
+    if raw.len() > MAX_SESSION_BYTES {
+        return None;
+    }
+    let json: Vec<u8> = match raw.strip_prefix(BASE64_PREFIX) {
+        Some(encoded) => {
+            let trimmed = encoded.trim_end_matches('=');
+            URL_SAFE_NO_PAD
+                .decode(trimmed)
+                .or_else(|_| URL_SAFE.decode(encoded))
+                .ok()?
+        }
+        None => percent_decode(&raw)?.into_bytes(),
+    };
+    // A bare JSON string (very old clients stored only the token) is not a session.
+    serde_json::from_slice::<StoredSession>(&json)
+        .ok()
+        .filter(|s| !s.access_token.is_empty())
+}
+
+fn percent_decode(raw: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
+}
+
+/// The names of the session cookies (bare and chunks) present in the request.
+pub fn present_names(req: &Request, name: &str) -> Vec<String> {
+    let chunk_prefix = format!("{name}.");
+    let mut names: Vec<String> = request_cookies(req)
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| {
+            k == name
+                || k.strip_prefix(&chunk_prefix)
+                    .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// `Set-Cookie` values storing `session` the way @supabase/ssr does (chunked when
+/// long), plus expiring any previous session cookie that is not rewritten.
+pub fn write(
+    name: &str,
+    session_json: &serde_json::Value,
+    secure: bool,
+    previous: &[String],
+) -> Vec<String> {
+    let value = format!(
+        "{BASE64_PREFIX}{}",
+        URL_SAFE_NO_PAD.encode(session_json.to_string())
+    );
+    let mut written = Vec::new();
+    let mut headers = Vec::new();
+    if value.len() <= MAX_CHUNK_SIZE {
+        headers.push(build(name, &value, secure, MAX_AGE_SECONDS));
+        written.push(name.to_owned());
+    } else {
+        for (i, chunk) in value.as_bytes().chunks(MAX_CHUNK_SIZE).enumerate() {
+            let chunk_name = format!("{name}.{i}");
+            let chunk = std::str::from_utf8(chunk).expect("base64 is ASCII");
+            headers.push(build(&chunk_name, chunk, secure, MAX_AGE_SECONDS));
+            written.push(chunk_name);
+        }
+    }
+    for old in previous {
+        if !written.contains(old) {
+            headers.push(build(old, "", secure, 0));
+        }
+    }
+    headers
+}
+
+/// `Set-Cookie` values that delete every session cookie the request carried (and the
+/// bare name in any case).
+pub fn clear(name: &str, secure: bool, previous: &[String]) -> Vec<String> {
+    let mut names = previous.to_vec();
+    if !names.iter().any(|n| n == name) {
+        names.push(name.to_owned());
+    }
+    names.iter().map(|n| build(n, "", secure, 0)).collect()
+}
+
+fn build(name: &str, value: &str, secure: bool, max_age: i64) -> String {
+    Cookie::build((name.to_owned(), value.to_owned()))
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .build()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::Body;
+
+    fn req(cookie: &str) -> Request {
+        http::Request::builder()
+            .header("cookie", cookie)
+            .body(Body::Empty)
+            .unwrap()
+    }
+
+    fn encoded(json: &str) -> String {
+        format!("base64-{}", URL_SAFE_NO_PAD.encode(json))
+    }
+
+    #[test]
+    fn reads_single_chunked_and_legacy_cookies() {
+        let json = r#"{"access_token":"a.b.c","refresh_token":"r","user":{}}"#;
+        let s = read(
+            &req(&format!("sb-x-auth-token={}", encoded(json))),
+            "sb-x-auth-token",
+        )
+        .unwrap();
+        assert_eq!(s.access_token, "a.b.c");
+
+        let value = encoded(json);
+        let (a, b) = value.split_at(10);
+        let chunked = format!("sb-x-auth-token.1={b}; other=1; sb-x-auth-token.0={a}");
+        assert_eq!(
+            read(&req(&chunked), "sb-x-auth-token")
+                .unwrap()
+                .access_token,
+            "a.b.c"
+        );
+
+        let legacy = "sb-x-auth-token=%7B%22access_token%22%3A%22a.b.c%22%7D";
+        assert_eq!(
+            read(&req(legacy), "sb-x-auth-token").unwrap().access_token,
+            "a.b.c"
+        );
+    }
+
+    #[test]
+    fn broken_cookies_are_no_session() {
+        for cookie in [
+            "sb-x-auth-token=base64-!!!",
+            "sb-x-auth-token=base64-bm90IGpzb24",
+            "sb-x-auth-token=%ZZ",
+            "sb-x-auth-token.1=abc",
+            "sb-x-auth-token=",
+            "unrelated=1",
+        ] {
+            assert!(read(&req(cookie), "sb-x-auth-token").is_none(), "{cookie}");
+        }
+    }
+
+    #[test]
+    fn writes_chunks_for_long_sessions_and_expires_stale_ones() {
+        let long = serde_json::json!({ "access_token": "x".repeat(5000) });
+        let previous = vec!["sb-x-auth-token".to_owned()];
+        let headers = write("sb-x-auth-token", &long, true, &previous);
+        assert!(headers[0].starts_with("sb-x-auth-token.0=base64-"));
+        assert!(headers[1].starts_with("sb-x-auth-token.1="));
+        let last = headers.last().unwrap();
+        assert!(last.starts_with("sb-x-auth-token=;") && last.contains("Max-Age=0"));
+        for h in &headers {
+            assert!(h.contains("HttpOnly") && h.contains("Secure") && h.contains("SameSite=Lax"));
+        }
+    }
+}
