@@ -29,6 +29,8 @@ SUPABASE_SERVICE_ROLE_KEY=$(mint_service_role_key)
 export SUPABASE_SERVICE_ROLE_KEY
 export ALLOWED_ORIGINS="http://localhost:3000,https://app.example.test"
 export COOKIE_SECURE=false
+# The auth stand-in: refuse any reuse of a rotated refresh token at once (GoTrue allows 10 s).
+export AUTH_REFRESH_TOKEN_REUSE_INTERVAL=0
 export RUST_LOG=${RUST_LOG:-warn}
 
 create_database "supa_lambda_test_$(date +%s)_$$" drop-on-exit
