@@ -14,6 +14,9 @@ ensure_postgres
 
 log "building the workspace"
 cargo build --workspace --bins --quiet
+# The exact build `cargo lambda watch` runs (`cargo run --bin <fn>` resolves features for
+# the functions package alone), so the first request does not wait for a compile.
+cargo build -p functions --bins --quiet
 
 # Dev-only credentials, generated once and kept in .local/ (gitignored).
 if [ ! -f "$LOCAL/dev.env" ]; then

@@ -20,6 +20,9 @@ ensure_postgres
 
 log "building the workspace"
 cargo build --workspace --bins --quiet
+# The exact build `cargo lambda watch` runs (`cargo run --bin <fn>` resolves features for
+# the functions package alone), so the first request does not wait for a compile.
+cargo build -p functions --bins --quiet
 
 # Throwaway credentials for this run only.
 export SUPABASE_ANON_KEY=local-anon-key-not-a-secret

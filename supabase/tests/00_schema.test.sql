@@ -4,13 +4,13 @@
 -- Behaviour (who sees and changes which rows) is tested in the files that follow.
 begin;
 set search_path = extensions, public;
-select plan(17);
+select plan(25);
 
 -- Row-level security -----------------------------------------------------------------
 
 select tables_are(
   'public',
-  array['profiles', 'workspaces', 'workspace_members', 'projects'],
+  array['profiles', 'workspaces', 'workspace_members', 'projects', 'audit_log'],
   'public holds exactly the tables these tests know about'
 );
 
@@ -33,10 +33,10 @@ select results_eq(
     order by c.relname
   $$,
   $$
-    values ('profiles', true), ('projects', true),
+    values ('audit_log', true), ('profiles', true), ('projects', true),
            ('workspace_members', true), ('workspaces', true)
   $$,
-  'RLS is on for profiles, projects, workspace_members and workspaces'
+  'RLS is on for audit_log, profiles, projects, workspace_members and workspaces'
 );
 
 select is_empty(
@@ -78,7 +78,7 @@ select results_eq(
       ('workspaces', 'workspaces: members read', 'SELECT', '{authenticated}'),
       ('workspaces', 'workspaces: admins update', 'UPDATE', '{authenticated}')
   $$,
-  'the policies are exactly these, one command and role each (no INSERT policy on workspaces)'
+  'the policies are exactly these, one command and role each (no INSERT policy on workspaces, none at all on audit_log)'
 );
 
 -- Privileges -------------------------------------------------------------------------
@@ -109,6 +109,60 @@ select is_empty(
 select ok(
   not has_schema_privilege('anon', 'private', 'usage'),
   'anon has no usage on schema private'
+);
+
+-- authenticated has usage on private (the policy helpers live there), so its tables
+-- must refuse it themselves.
+select is_empty(
+  $$
+    select r.rolname, c.relname
+    from pg_class c
+    join pg_namespace n on n.oid = c.relnamespace
+    cross join (values ('anon'), ('authenticated')) as r(rolname)
+    where n.nspname = 'private' and c.relkind in ('r', 'p', 'v', 'm', 'f')
+      and (has_table_privilege(r.rolname, c.oid, 'select, insert, update, delete, truncate, references, trigger')
+           or has_any_column_privilege(r.rolname, c.oid, 'select, insert, update, references'))
+  $$,
+  'neither anon nor authenticated has any privilege on a table in private (rate_limit_counters)'
+);
+
+select results_eq(
+  $$
+    select (n.nspname || '.' || p.proname) collate "default"
+    from pg_proc p
+    join pg_namespace n on n.oid = p.pronamespace
+    where n.nspname in ('public', 'private') and has_function_privilege('authenticated', p.oid, 'execute')
+      and p.prorettype <> 'trigger'::regtype
+    order by 1
+  $$,
+  $$
+    values ('private.member_workspace_ids'), ('private.workspace_ids_with_role'),
+           ('public.create_workspace')
+  $$,
+  'authenticated may execute exactly these functions in public and private'
+);
+
+-- PUBLIC is read from the ACL (a missing ACL means the default: PUBLIC may execute).
+select results_eq(
+  $$
+    select p.proname::text collate "default",
+           has_function_privilege('anon', p.oid, 'execute'),
+           has_function_privilege('authenticated', p.oid, 'execute'),
+           has_function_privilege('service_role', p.oid, 'execute'),
+           exists (
+             select 1 from aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+             where a.grantee = 0 and a.privilege_type = 'EXECUTE'
+           )
+    from pg_proc p
+    join pg_namespace n on n.oid = p.pronamespace
+    where n.nspname = 'public' and p.proname in ('record_audit_event', 'hit_rate_limit')
+    order by 1
+  $$,
+  $$
+    values ('hit_rate_limit', false, false, true, false),
+           ('record_audit_event', false, false, true, false)
+  $$,
+  'record_audit_event and hit_rate_limit: one overload each, executable by service_role only (not anon, authenticated or PUBLIC)'
 );
 
 select results_eq(
@@ -153,6 +207,32 @@ select results_eq(
   'authenticated may write exactly these columns (never ids, creators or timestamps)'
 );
 
+select ok(
+  not has_table_privilege('authenticated', 'public.audit_log', 'select, insert, update, delete, truncate, references, trigger')
+  and not has_any_column_privilege('authenticated', 'public.audit_log', 'select, insert, update, references'),
+  'authenticated has no privilege on audit_log, not even select'
+);
+
+select results_eq(
+  $$
+    select t.priv
+    from (values ('SELECT'), ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE'), ('REFERENCES'), ('TRIGGER')) as t(priv)
+    where has_table_privilege('service_role', 'public.audit_log', t.priv)
+  $$,
+  $$ values ('SELECT') $$,
+  'service_role holds select on audit_log and nothing else (insert-only through record_audit_event)'
+);
+
+select is_empty(
+  $$
+    select a.attname
+    from pg_attribute a
+    where a.attrelid = 'public.audit_log'::regclass and a.attnum > 0 and not a.attisdropped
+      and has_column_privilege('service_role', a.attrelid, a.attnum, 'insert, update')
+  $$,
+  'service_role may insert or update no column of audit_log'
+);
+
 select is_empty(
   $$
     select p.oid::regprocedure
@@ -191,6 +271,24 @@ select ok(
     where i.indrelid = 'public.projects'::regclass and a.attname = 'workspace_id'
   ),
   'an index leads with projects.workspace_id (the project policies filter on it)'
+);
+
+select ok(
+  exists (
+    select 1 from pg_index i
+    join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+    where i.indrelid = 'public.audit_log'::regclass and a.attname = 'actor_id'
+  ),
+  'an index leads with audit_log.actor_id (per-user history; user deletion sets it null)'
+);
+
+select ok(
+  exists (
+    select 1 from pg_index i
+    join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+    where i.indrelid = 'public.audit_log'::regclass and a.attname = 'created_at'
+  ),
+  'an index leads with audit_log.created_at (reading the trail newest first)'
 );
 
 select is_empty(
