@@ -82,10 +82,13 @@ grant execute on function public.record_audit_event(text, uuid, text, jsonb, tex
 create table private.rate_limit_counters (
   key text not null,
   window_start timestamptz not null,
+  window_seconds integer not null check (window_seconds > 0),
+  -- When this window ends (window_start + window_seconds), for pruning.
+  expires_at timestamptz not null,
   hits integer not null default 0,
   primary key (key, window_start)
 );
-create index rate_limit_counters_window_start_idx on private.rate_limit_counters (window_start);
+create index rate_limit_counters_expires_at_idx on private.rate_limit_counters (expires_at);
 
 -- One hit on `p_key` in the current window of `p_window_seconds`. Returns whether the
 -- hit is within `p_limit` and, if not, the seconds until the window ends.
@@ -96,21 +99,24 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_window timestamptz := to_timestamp(floor(extract(epoch from now()) / p_window_seconds) * p_window_seconds);
+  v_window timestamptz;
   v_hits integer;
 begin
-  if p_key is null or char_length(p_key) > 200 or p_limit < 1 or p_window_seconds < 1 then
+  if p_key is null or p_limit is null or p_window_seconds is null
+     or char_length(p_key) > 200 or p_limit < 1 or p_window_seconds < 1 then
     raise exception 'invalid rate limit arguments' using errcode = '22023';
   end if;
-  insert into private.rate_limit_counters as c (key, window_start, hits)
-  values (p_key, v_window, 1)
+  v_window := to_timestamp(floor(extract(epoch from now()) / p_window_seconds) * p_window_seconds);
+  insert into private.rate_limit_counters as c (key, window_start, window_seconds, expires_at, hits)
+  values (p_key, v_window, p_window_seconds, v_window + make_interval(secs => p_window_seconds), 1)
   on conflict (key, window_start) do update set hits = c.hits + 1
   returning hits into v_hits;
-  -- Prune windows that ended (cheap: indexed, and only a few rows at a time).
+  -- Prune counters whose own window ended (cheap: indexed, a few rows at a time), so
+  -- the table cannot grow without bound.
   delete from private.rate_limit_counters
   where ctid in (
     select ctid from private.rate_limit_counters
-    where window_start < now() - make_interval(secs => greatest(p_window_seconds, 3600))
+    where expires_at < now() - interval '1 minute'
     limit 100
   );
   return jsonb_build_object(
