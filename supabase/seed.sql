@@ -33,3 +33,13 @@ values
    'First project of the demo workspace', '00000000-0000-4000-8000-000000000001'),
   ('00000000-0000-4000-8000-000000000201', '00000000-0000-4000-8000-000000000100', 'Website',
    null, '00000000-0000-4000-8000-000000000002');
+
+-- Application roles (RBAC): alice admin, bob editor; carol and dave keep `user`.
+update public.user_roles set role = 'admin' where user_id = '00000000-0000-4000-8000-000000000001';
+update public.user_roles set role = 'editor' where user_id = '00000000-0000-4000-8000-000000000002';
+update public.profiles set public_profile = true, bio = '<p>Editor of <b>Acme</b></p>'
+where id = '00000000-0000-4000-8000-000000000002';
+
+insert into public.posts (id, author_id, title, body, published, published_at) values
+  ('00000000-0000-4000-8000-000000000300', '00000000-0000-4000-8000-000000000002', 'Hello, world', 'First post.', true, now()),
+  ('00000000-0000-4000-8000-000000000301', '00000000-0000-4000-8000-000000000003', 'Draft', 'Not yet.', false, null);

@@ -3,8 +3,12 @@
 //! them in-process through `shared::http::dispatch`.
 
 mod access;
+pub mod audit_log;
 pub mod health;
+pub mod posts;
 pub mod projects;
 pub mod routes;
 pub mod sessions;
+pub mod settings;
+pub mod users;
 pub mod workspaces;

@@ -63,6 +63,26 @@ pub const REFRESH_SESSION: Route = route(
     Access::Public,
 );
 pub const SIGN_OUT: Route = route("sign-out", Method::POST, "/auth/sign-out", Access::User);
+pub const ME: Route = route("me", Method::GET, "/me", Access::User);
+pub const LIST_USERS: Route = route("list-users", Method::GET, "/users", Access::User);
+pub const CREATE_USER: Route = route("create-user", Method::POST, "/users", Access::User);
+pub const GET_USER: Route = route("get-user", Method::GET, "/users/{id}", Access::User);
+pub const UPDATE_USER: Route = route("update-user", Method::PATCH, "/users/{id}", Access::User);
+pub const DELETE_USER: Route = route("delete-user", Method::DELETE, "/users/{id}", Access::User);
+pub const LIST_POSTS: Route = route("list-posts", Method::GET, "/posts", Access::User);
+pub const CREATE_POST: Route = route("create-post", Method::POST, "/posts", Access::User);
+pub const GET_POST: Route = route("get-post", Method::GET, "/posts/{id}", Access::User);
+pub const UPDATE_POST: Route = route("update-post", Method::PATCH, "/posts/{id}", Access::User);
+pub const DELETE_POST: Route = route("delete-post", Method::DELETE, "/posts/{id}", Access::User);
+pub const PUBLISH_POST: Route = route(
+    "publish-post",
+    Method::POST,
+    "/posts/{id}/publish",
+    Access::User,
+);
+pub const GET_SETTINGS: Route = route("get-settings", Method::GET, "/settings", Access::User);
+pub const UPDATE_SETTINGS: Route = route("update-settings", Method::PUT, "/settings", Access::User);
+pub const LIST_AUDIT_LOG: Route = route("list-audit-log", Method::GET, "/audit-log", Access::User);
 
 pub const ALL: &[Route] = &[
     HEALTH,
@@ -78,4 +98,19 @@ pub const ALL: &[Route] = &[
     SIGN_IN,
     REFRESH_SESSION,
     SIGN_OUT,
+    ME,
+    LIST_USERS,
+    CREATE_USER,
+    GET_USER,
+    UPDATE_USER,
+    DELETE_USER,
+    LIST_POSTS,
+    CREATE_POST,
+    GET_POST,
+    UPDATE_POST,
+    DELETE_POST,
+    PUBLISH_POST,
+    GET_SETTINGS,
+    UPDATE_SETTINGS,
+    LIST_AUDIT_LOG,
 ];

@@ -11,6 +11,7 @@ pub mod http;
 pub mod input;
 pub mod jwks;
 pub mod rate_limit;
+pub mod rbac;
 pub mod response;
 pub mod session;
 pub mod supabase_auth;

@@ -160,3 +160,97 @@ pub async fn sign_out(app: &App, access_token: &str) -> Result<(), AuthFailure> 
         Err(AuthFailure::Unexpected)
     }
 }
+
+/// Outcomes of the Auth admin API (service role).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminFailure {
+    EmailExists,
+    NotFound,
+    Invalid,
+    Unavailable,
+    Unexpected,
+}
+
+impl From<AdminFailure> for ApiError {
+    fn from(f: AdminFailure) -> Self {
+        match f {
+            AdminFailure::EmailExists => {
+                ApiError::conflict("A user with this email already exists")
+            }
+            AdminFailure::NotFound => ApiError::not_found("User"),
+            AdminFailure::Invalid => {
+                ApiError::invalid_field("email", "is not accepted by Supabase Auth")
+            }
+            AdminFailure::Unavailable => ApiError::unavailable("auth admin unavailable"),
+            AdminFailure::Unexpected => ApiError::internal("auth admin unexpected answer"),
+        }
+    }
+}
+
+fn service_key(app: &App) -> Result<&str, AdminFailure> {
+    app.config
+        .service_role_key
+        .as_deref()
+        .ok_or(AdminFailure::Unavailable)
+}
+
+/// `POST /auth/v1/admin/users`: creates a confirmed user without a password (they set
+/// one through a recovery link). Returns the new user's id.
+pub async fn admin_create_user(
+    app: &App,
+    email: &str,
+    user_metadata: Value,
+) -> Result<uuid::Uuid, AdminFailure> {
+    let key = service_key(app)?;
+    let response = app
+        .http
+        .post(auth_url(app, "admin/users"))
+        .header("apikey", key)
+        .bearer_auth(key)
+        .json(&json!({ "email": email, "email_confirm": true, "user_metadata": user_metadata }))
+        .send()
+        .await
+        .map_err(|_| AdminFailure::Unavailable)?;
+    let status = response.status().as_u16();
+    match status {
+        200 | 201 => {
+            let user: UserPart = response
+                .json()
+                .await
+                .map_err(|_| AdminFailure::Unexpected)?;
+            Ok(user.id)
+        }
+        422 => {
+            // GoTrue: email_exists (and, older versions, user_already_exists) or a weak input.
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            match body["error_code"].as_str().or(body["code"].as_str()) {
+                Some("email_exists") | Some("user_already_exists") => {
+                    Err(AdminFailure::EmailExists)
+                }
+                _ => Err(AdminFailure::Invalid),
+            }
+        }
+        400 => Err(AdminFailure::Invalid),
+        s if s >= 500 => Err(AdminFailure::Unavailable),
+        _ => Err(AdminFailure::Unexpected),
+    }
+}
+
+/// `DELETE /auth/v1/admin/users/<id>`.
+pub async fn admin_delete_user(app: &App, id: uuid::Uuid) -> Result<(), AdminFailure> {
+    let key = service_key(app)?;
+    let response = app
+        .http
+        .delete(auth_url(app, &format!("admin/users/{id}")))
+        .header("apikey", key)
+        .bearer_auth(key)
+        .send()
+        .await
+        .map_err(|_| AdminFailure::Unavailable)?;
+    match response.status().as_u16() {
+        200 | 204 => Ok(()),
+        404 => Err(AdminFailure::NotFound),
+        s if s >= 500 => Err(AdminFailure::Unavailable),
+        _ => Err(AdminFailure::Unexpected),
+    }
+}

@@ -370,7 +370,7 @@ pub fn assert_security_headers(headers: &HeaderMap) {
 
 /// Dispatches to the route's real handler through the shared pipeline.
 pub async fn send_with(app: &App, route: &Route, req: Request) -> Res {
-    use functions::{health, projects, sessions, workspaces};
+    use functions::{audit_log, health, posts, projects, sessions, settings, users, workspaces};
     use shared::http::dispatch;
     let response = match route.function {
         "health" => dispatch(app, route, req, health::handler).await,
@@ -386,6 +386,21 @@ pub async fn send_with(app: &App, route: &Route, req: Request) -> Res {
         "sign-in" => dispatch(app, route, req, sessions::sign_in).await,
         "refresh-session" => dispatch(app, route, req, sessions::refresh).await,
         "sign-out" => dispatch(app, route, req, sessions::sign_out).await,
+        "me" => dispatch(app, route, req, users::me).await,
+        "list-users" => dispatch(app, route, req, users::list).await,
+        "create-user" => dispatch(app, route, req, users::create).await,
+        "get-user" => dispatch(app, route, req, users::get).await,
+        "update-user" => dispatch(app, route, req, users::update).await,
+        "delete-user" => dispatch(app, route, req, users::delete).await,
+        "list-posts" => dispatch(app, route, req, posts::list).await,
+        "create-post" => dispatch(app, route, req, posts::create).await,
+        "get-post" => dispatch(app, route, req, posts::get).await,
+        "update-post" => dispatch(app, route, req, posts::update).await,
+        "delete-post" => dispatch(app, route, req, posts::delete).await,
+        "publish-post" => dispatch(app, route, req, posts::publish).await,
+        "get-settings" => dispatch(app, route, req, settings::get).await,
+        "update-settings" => dispatch(app, route, req, settings::put).await,
+        "list-audit-log" => dispatch(app, route, req, audit_log::list).await,
         other => panic!("no handler wired for route {other}: add it to tests/src/lib.rs"),
     };
     let status = response.status();
@@ -635,4 +650,36 @@ pub fn app_with_jwks(url: &str, ttl: std::time::Duration, cooldown: std::time::D
         },
     )
     .unwrap()
+}
+
+// ---------------------------------------------------------------------------------
+// Application roles (issue 4).
+
+/// A new user whose application role is `role` (admin, editor or user) in
+/// `user_roles`, with an ES256 token carrying the `user_role` claim, as the custom
+/// access token hook would add it.
+pub async fn user_with_role(role: &str) -> TestUser {
+    let mut user = user().await;
+    db().await
+        .execute(
+            "update public.user_roles set role = $2::text::public.app_role where user_id = $1",
+            &[&user.id, &role],
+        )
+        .await
+        .unwrap();
+    user.token = es256_token(user.id, json!({ "email": user.email, "user_role": role }));
+    user
+}
+
+/// A post made directly in the database.
+pub async fn post(author: &TestUser, title: &str, published: bool) -> Uuid {
+    let id = Uuid::new_v4();
+    db().await
+        .execute(
+            "insert into public.posts (id, author_id, title, body, published) values ($1, $2, $3, 'body', $4)",
+            &[&id, &author.id, &title, &published],
+        )
+        .await
+        .unwrap();
+    id
 }

@@ -1,0 +1,200 @@
+//! Posts.
+//!
+//! GET    /posts?page=&pageSize=     published posts, own drafts, and all for posts.publish
+//! POST   /posts                     posts.write
+//! GET    /posts/{id}                as the list; others' drafts are 404
+//! PATCH  /posts/{id}                the author (posts.write), or posts.publish holders
+//! POST   /posts/{id}/publish        posts.publish
+//! DELETE /posts/{id}                the author, or posts.delete holders
+
+use chrono::{DateTime, Utc};
+use lambda_http::Request;
+use serde::{Deserialize, Serialize};
+use shared::input::{self, PageQuery};
+use shared::rbac::Permission;
+use shared::response::{self, ApiResult};
+use shared::{db, ApiError, App, AuthUser, Caller};
+use uuid::Uuid;
+use validator::Validate;
+
+const COLUMNS: &str = "id,author_id,title,body,published,published_at,created_at,updated_at";
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all(serialize = "camelCase"))]
+pub struct Post {
+    pub id: Uuid,
+    pub author_id: Uuid,
+    pub title: String,
+    pub body: String,
+    pub published: bool,
+    pub published_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+struct NewPost {
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "input::plain_text")
+    )]
+    title: String,
+    #[serde(default)]
+    #[validate(
+        length(max = 20000, message = "must be at most 20000 characters"),
+        custom(function = "input::free_text")
+    )]
+    body: String,
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+struct PostChanges {
+    #[serde(default)]
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "input::plain_text")
+    )]
+    title: Option<String>,
+    #[serde(default)]
+    #[validate(
+        length(max = 20000, message = "must be at most 20000 characters"),
+        custom(function = "input::free_text")
+    )]
+    body: Option<String>,
+}
+
+/// GET /posts
+pub async fn list(app: App, caller: Caller, req: Request) -> ApiResult {
+    let user = caller.user()?;
+    user.require(Permission::PostsRead)?;
+    let query: PageQuery = input::query(&req)?;
+    // RLS decides which rows: published, own, or all for posts.publish holders.
+    let page = db::page::<Post>(
+        app.db
+            .as_user(user)
+            .table("posts")
+            .select(COLUMNS)
+            .order("created_at.desc,id.desc"),
+        &query,
+    )
+    .await?;
+    response::page(&query, &page)
+}
+
+/// POST /posts
+pub async fn create(app: App, caller: Caller, req: Request) -> ApiResult {
+    let user = caller.user()?;
+    user.require(Permission::PostsWrite)?;
+    let new: NewPost = input::json_body(&req)?;
+    let post: Post = db::one(
+        app.db
+            .as_user(user)
+            .table("posts")
+            .insert(db::body(
+                &serde_json::json!({ "title": new.title.trim(), "body": new.body }),
+            )?)
+            .select(COLUMNS),
+        "Post",
+    )
+    .await?;
+    response::created(&post)
+}
+
+/// GET /posts/{id}
+pub async fn get(app: App, caller: Caller, req: Request) -> ApiResult {
+    let user = caller.user()?;
+    user.require(Permission::PostsRead)?;
+    let id = input::path_id(&req, "id", "Post")?;
+    response::ok(&find(&app, user, id).await?)
+}
+
+/// PATCH /posts/{id}: title and body only (publishing has its own route).
+pub async fn update(app: App, caller: Caller, req: Request) -> ApiResult {
+    let user = caller.user()?;
+    let id = input::path_id(&req, "id", "Post")?;
+    let changes: PostChanges = input::json_body(&req)?;
+    let mut fields = serde_json::Map::new();
+    if let Some(title) = &changes.title {
+        fields.insert("title".into(), title.trim().into());
+    }
+    if let Some(body) = &changes.body {
+        fields.insert("body".into(), body.clone().into());
+    }
+    if fields.is_empty() {
+        return Err(input::empty_patch());
+    }
+    let current = find(&app, user, id).await?;
+    let allowed = (current.author_id == user.id && user.can(Permission::PostsWrite))
+        || user.can(Permission::PostsPublish);
+    if !allowed {
+        return Err(ApiError::forbidden(
+            "Only the author or an editor may change this post",
+        ));
+    }
+    let post: Post = db::one(
+        app.db
+            .as_user(user)
+            .table("posts")
+            .eq("id", id.to_string())
+            .update(db::body(&fields)?)
+            .select(COLUMNS),
+        "Post",
+    )
+    .await?;
+    response::ok(&post)
+}
+
+/// POST /posts/{id}/publish
+pub async fn publish(app: App, caller: Caller, req: Request) -> ApiResult {
+    let user = caller.user()?;
+    user.require(Permission::PostsPublish)?;
+    let id = input::path_id(&req, "id", "Post")?;
+    let post: Post = db::one(
+        app.db
+            .as_user(user)
+            .table("posts")
+            .eq("id", id.to_string())
+            .update(db::body(&serde_json::json!({ "published": true }))?)
+            .select(COLUMNS),
+        "Post",
+    )
+    .await?;
+    response::ok(&post)
+}
+
+/// DELETE /posts/{id}
+pub async fn delete(app: App, caller: Caller, req: Request) -> ApiResult {
+    let user = caller.user()?;
+    let id = input::path_id(&req, "id", "Post")?;
+    let current = find(&app, user, id).await?;
+    if current.author_id != user.id && !user.can(Permission::PostsDelete) {
+        return Err(ApiError::forbidden(
+            "Only the author or an admin may delete this post",
+        ));
+    }
+    let _deleted: Post = db::one(
+        app.db
+            .as_user(user)
+            .table("posts")
+            .eq("id", id.to_string())
+            .delete()
+            .select(COLUMNS),
+        "Post",
+    )
+    .await?;
+    response::no_content()
+}
+
+async fn find(app: &App, user: &AuthUser, id: Uuid) -> Result<Post, ApiError> {
+    db::one(
+        app.db
+            .as_user(user)
+            .table("posts")
+            .select(COLUMNS)
+            .eq("id", id.to_string()),
+        "Post",
+    )
+    .await
+}

@@ -1,0 +1,87 @@
+//! Application settings: GET /settings (settings.read), PUT /settings (settings.write).
+//! The settings are a fixed, typed set; PUT replaces them all in one statement.
+
+use lambda_http::Request;
+use serde::{Deserialize, Serialize};
+use shared::rbac::Permission;
+use shared::response::{self, ApiResult};
+use shared::{db, input, ApiError, App, Caller};
+use validator::Validate;
+
+#[derive(Debug, Serialize, Deserialize, Validate)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Settings {
+    #[validate(
+        length(min = 1, max = 100, message = "must be 1 to 100 characters"),
+        custom(function = "input::plain_text")
+    )]
+    pub site_name: String,
+    #[validate(
+        email(message = "must be an email address"),
+        length(max = 254, message = "must be at most 254 characters")
+    )]
+    pub support_email: String,
+    pub maintenance_mode: bool,
+    pub signups_enabled: bool,
+}
+
+/// The stored keys of each field (snake_case in the table).
+const KEYS: [&str; 4] = [
+    "site_name",
+    "support_email",
+    "maintenance_mode",
+    "signups_enabled",
+];
+
+#[derive(Deserialize)]
+struct Row {
+    key: String,
+    value: serde_json::Value,
+}
+
+fn from_rows(rows: Vec<Row>) -> Result<Settings, ApiError> {
+    let map: serde_json::Map<String, serde_json::Value> = rows
+        .into_iter()
+        .filter(|r| KEYS.contains(&r.key.as_str()))
+        .map(|r| (shared::error::camel_case(&r.key), r.value))
+        .collect();
+    serde_json::from_value(serde_json::Value::Object(map))
+        .map_err(|_| ApiError::internal("stored settings do not match the schema"))
+}
+
+/// GET /settings
+pub async fn get(app: App, caller: Caller, _req: Request) -> ApiResult {
+    let user = caller.user()?;
+    user.require(Permission::SettingsRead)?;
+    let rows: Vec<Row> = db::many(
+        app.db
+            .as_user(user)
+            .table("app_settings")
+            .select("key,value"),
+    )
+    .await?;
+    response::ok(&from_rows(rows)?)
+}
+
+/// PUT /settings
+pub async fn put(app: App, caller: Caller, req: Request) -> ApiResult {
+    let user = caller.user()?;
+    user.require(Permission::SettingsWrite)?;
+    let settings: Settings = input::json_body(&req)?;
+    let value = serde_json::to_value(&settings)
+        .map_err(|_| ApiError::internal("settings serialization"))?;
+    let rows: Vec<serde_json::Value> = KEYS
+        .iter()
+        .map(|k| serde_json::json!({ "key": k, "value": value[shared::error::camel_case(k)] }))
+        .collect();
+    let stored: Vec<Row> = db::many(
+        app.db
+            .as_user(user)
+            .table("app_settings")
+            .upsert(db::body(&rows)?)
+            .on_conflict("key")
+            .select("key,value"),
+    )
+    .await?;
+    response::ok(&from_rows(stored)?)
+}

@@ -1,0 +1,483 @@
+//! Users and their profiles.
+//!
+//! GET    /me                         own profile, role and permissions
+//! GET    /users?page=&pageSize=&search=   users.read; name or email, newest first
+//! POST   /users                      users.write; creates the auth user (Auth admin API)
+//! GET    /users/{id}                 self, a public profile, or users.read; 5 newest posts
+//! PATCH  /users/{id}                 self or users.write; name, bio, website, publicProfile
+//! DELETE /users/{id}                 users.delete; not oneself
+//!
+//! A private profile of someone else is 404, not 403, so ids cannot be probed.
+
+use chrono::{DateTime, Utc};
+use lambda_http::Request;
+use serde::{Deserialize, Serialize};
+use shared::audit::{self, AuditEvent};
+use shared::input::{self, PageQuery};
+use shared::rbac::{Permission, Role};
+use shared::response::{self, ApiResult};
+use shared::supabase_auth;
+use shared::{db, ApiError, App, AuthUser, Caller};
+use uuid::Uuid;
+use validator::{Validate, ValidationError};
+
+const PROFILE_COLUMNS: &str = "id,email,full_name,bio,website,public_profile,created_at";
+
+/// A profile row as PostgREST returns it.
+#[derive(Debug, Deserialize)]
+struct ProfileRow {
+    id: Uuid,
+    email: Option<String>,
+    full_name: Option<String>,
+    bio: Option<String>,
+    website: Option<String>,
+    public_profile: bool,
+    created_at: DateTime<Utc>,
+    #[serde(default)]
+    posts: Vec<PostSummary>,
+}
+
+/// What the owner and users.read holders see.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Profile {
+    id: Uuid,
+    email: Option<String>,
+    name: Option<String>,
+    bio: Option<String>,
+    website: Option<String>,
+    public_profile: bool,
+    created_at: DateTime<Utc>,
+}
+
+/// What anyone sees of a public profile: no email.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PublicProfile {
+    id: Uuid,
+    name: Option<String>,
+    bio: Option<String>,
+    website: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all(serialize = "camelCase"))]
+struct PostSummary {
+    id: Uuid,
+    title: String,
+    published_at: Option<DateTime<Utc>>,
+}
+
+impl From<ProfileRow> for Profile {
+    fn from(r: ProfileRow) -> Self {
+        Self {
+            id: r.id,
+            email: r.email,
+            name: r.full_name,
+            bio: r.bio,
+            website: r.website,
+            public_profile: r.public_profile,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RoleRow {
+    role: Role,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Me {
+    #[serde(flatten)]
+    profile: Profile,
+    role: Role,
+    permissions: Vec<&'static str>,
+}
+
+/// The role in `user_roles` (the truth; the token's claim may be older).
+async fn stored_role(app: &App, user: &AuthUser, id: Uuid) -> Result<Option<Role>, ApiError> {
+    let rows: Vec<RoleRow> = db::many(
+        app.db
+            .as_user(user)
+            .table("user_roles")
+            .select("role")
+            .eq("user_id", id.to_string()),
+    )
+    .await?;
+    Ok(rows.first().map(|r| r.role))
+}
+
+/// GET /me
+pub async fn me(app: App, caller: Caller, _req: Request) -> ApiResult {
+    let user = caller.user()?;
+    let row: ProfileRow = db::one(
+        app.db
+            .as_user(user)
+            .table("profiles")
+            .select(PROFILE_COLUMNS)
+            .eq("id", user.id.to_string()),
+        "Profile",
+    )
+    .await?;
+    let role = stored_role(&app, user, user.id)
+        .await?
+        .unwrap_or(Role::User);
+    response::ok(&Me {
+        profile: row.into(),
+        role,
+        permissions: role.permissions().iter().map(|p| p.as_str()).collect(),
+    })
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ListQuery {
+    #[validate(length(max = 100, message = "must be at most 100 characters"))]
+    search: Option<String>,
+    #[serde(default = "first_page")]
+    #[validate(range(min = 1, max = 100000, message = "must be between 1 and 100000"))]
+    page: u32,
+    #[serde(default = "default_page_size")]
+    #[validate(range(min = 1, max = 100, message = "must be between 1 and 100"))]
+    page_size: u32,
+}
+
+fn first_page() -> u32 {
+    PageQuery::default().page
+}
+
+fn default_page_size() -> u32 {
+    PageQuery::default().page_size
+}
+
+/// GET /users?page=&pageSize=&search=
+pub async fn list(app: App, caller: Caller, req: Request) -> ApiResult {
+    let user = caller.user()?;
+    user.require(Permission::UsersRead)?;
+    let query: ListQuery = input::query(&req)?;
+    let page_query = PageQuery {
+        page: query.page,
+        page_size: query.page_size,
+    };
+    // The search text travels as a JSON parameter of search_users(), which escapes
+    // LIKE wildcards: it is data, never filter or pattern syntax.
+    let builder = app
+        .db
+        .as_user(user)
+        .rpc(
+            "search_users",
+            &serde_json::json!({ "p_search": query.search.as_deref().map(str::trim) }),
+        )?
+        .select(PROFILE_COLUMNS)
+        .order("created_at.desc,id.desc");
+    let page = db::page::<ProfileRow>(builder, &page_query).await?;
+    let items: Vec<Profile> = page.items.into_iter().map(Profile::from).collect();
+    response::page(
+        &page_query,
+        &response::Page {
+            items,
+            total: page.total,
+        },
+    )
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+struct NewUser {
+    #[validate(
+        email(message = "must be an email address"),
+        length(max = 254, message = "must be at most 254 characters")
+    )]
+    email: String,
+    #[validate(
+        length(min = 1, max = 100, message = "must be 1 to 100 characters"),
+        custom(function = "person_name")
+    )]
+    name: String,
+    role: Role,
+}
+
+/// POST /users: the auth user through Supabase Auth's admin API, then role and profile
+/// as the calling admin (RLS: users.write). If those fail, the auth user is removed
+/// again: nothing is half-created.
+pub async fn create(app: App, caller: Caller, req: Request) -> ApiResult {
+    let user = caller.user()?;
+    user.require(Permission::UsersWrite)?;
+    let new: NewUser = input::json_body(&req)?;
+    let email = new.email.trim().to_lowercase();
+    let id = supabase_auth::admin_create_user(
+        &app,
+        &email,
+        serde_json::json!({ "full_name": new.name.trim() }),
+    )
+    .await?;
+
+    let finish = async {
+        let _: Vec<serde_json::Value> = db::many(
+            app.db
+                .as_user(user)
+                .table("user_roles")
+                .eq("user_id", id.to_string())
+                .update(db::body(&serde_json::json!({ "role": new.role }))?),
+        )
+        .await?;
+        db::one::<ProfileRow>(
+            app.db
+                .as_user(user)
+                .table("profiles")
+                .eq("id", id.to_string())
+                .update(db::body(
+                    &serde_json::json!({ "full_name": new.name.trim() }),
+                )?)
+                .select(PROFILE_COLUMNS),
+            "Profile",
+        )
+        .await
+    };
+    let row = match finish.await {
+        Ok(row) => row,
+        Err(e) => {
+            let _ = supabase_auth::admin_delete_user(&app, id).await;
+            return Err(e);
+        }
+    };
+    audit::record(
+        &app,
+        AuditEvent {
+            action: "USER_CREATED",
+            actor: Some(user.id),
+            target: Some(format!("user:{id}")),
+            metadata: serde_json::json!({ "role": new.role }),
+            ip: caller.ip.as_deref(),
+            user_agent: caller.user_agent.as_deref(),
+            coalesce: false,
+        },
+    )
+    .await;
+    #[derive(Serialize)]
+    struct Created {
+        #[serde(flatten)]
+        profile: Profile,
+        role: Role,
+    }
+    response::created(&Created {
+        profile: row.into(),
+        role: new.role,
+    })
+}
+
+/// GET /users/{id}
+pub async fn get(app: App, caller: Caller, req: Request) -> ApiResult {
+    let user = caller.user()?;
+    let id = input::path_id(&req, "id", "User")?;
+    // One PostgREST call: the profile (RLS: own, public, or users.read) with its five
+    // newest published posts embedded.
+    let mut row: ProfileRow = db::one(
+        app.db
+            .as_user(user)
+            .table("profiles")
+            .select(format!("{PROFILE_COLUMNS},posts(id,title,published_at)"))
+            .eq("id", id.to_string())
+            .eq("posts.published", "true")
+            .order_with_options("published_at", Some("posts"), false, false)
+            .foreign_table_limit(5, "posts"),
+        "User",
+    )
+    .await?;
+    let posts = std::mem::take(&mut row.posts);
+    let full_view = id == user.id || user.can(Permission::UsersRead);
+    #[derive(Serialize)]
+    struct WithPosts<P: Serialize> {
+        #[serde(flatten)]
+        profile: P,
+        posts: Vec<PostSummary>,
+    }
+    if full_view {
+        response::ok(&WithPosts {
+            profile: Profile::from(row),
+            posts,
+        })
+    } else {
+        response::ok(&WithPosts {
+            profile: PublicProfile {
+                id: row.id,
+                name: row.full_name,
+                bio: row.bio,
+                website: row.website,
+                created_at: row.created_at,
+            },
+            posts,
+        })
+    }
+}
+
+/// Letters (any script), digits, spaces, hyphens and apostrophes.
+fn person_name(value: &str) -> Result<(), ValidationError> {
+    input::plain_text(value)?;
+    if value
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == ' ' || c == '-' || c == '\'')
+    {
+        Ok(())
+    } else {
+        Err(ValidationError::new("name_characters")
+            .with_message("may contain only letters, digits, spaces, - and '".into()))
+    }
+}
+
+fn https_url(value: &str) -> Result<(), ValidationError> {
+    let ok = url::Url::parse(value)
+        .ok()
+        .filter(|u| {
+            u.scheme() == "https"
+                && u.host_str().is_some()
+                && u.username().is_empty()
+                && u.password().is_none()
+        })
+        .is_some();
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::new("https_url").with_message("must be an https:// URL".into()))
+    }
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ProfileChanges {
+    #[serde(default)]
+    #[validate(
+        length(min = 1, max = 100, message = "must be 1 to 100 characters"),
+        custom(function = "person_name")
+    )]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "input::present")]
+    #[validate(length(max = 500, message = "must be at most 500 characters"))]
+    bio: Option<Option<String>>,
+    #[serde(default, deserialize_with = "input::present")]
+    #[validate(
+        length(max = 300, message = "must be at most 300 characters"),
+        custom(function = "https_url")
+    )]
+    website: Option<Option<String>>,
+    #[serde(default)]
+    public_profile: Option<bool>,
+}
+
+/// The HTML a bio may keep: b, i, em, strong, a[href], p, br. Links get
+/// rel="noopener noreferrer nofollow"; everything else is removed.
+fn sanitize_bio(html: &str) -> String {
+    ammonia::Builder::empty()
+        .add_tags(["b", "i", "em", "strong", "a", "p", "br"])
+        .add_tag_attributes("a", ["href"])
+        .url_schemes(["https", "http", "mailto"].into_iter().collect())
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .clean(html)
+        .to_string()
+}
+
+/// PATCH /users/{id}
+pub async fn update(app: App, caller: Caller, req: Request) -> ApiResult {
+    let user = caller.user()?;
+    let id = input::path_id(&req, "id", "User")?;
+    if id != user.id {
+        user.require(Permission::UsersWrite)?;
+    }
+    let changes: ProfileChanges = input::json_body(&req)?;
+    let mut fields = serde_json::Map::new();
+    if let Some(name) = &changes.name {
+        fields.insert("full_name".into(), name.trim().into());
+    }
+    if let Some(bio) = &changes.bio {
+        fields.insert(
+            "bio".into(),
+            bio.as_deref()
+                .map(sanitize_bio)
+                .filter(|b| !b.trim().is_empty())
+                .into(),
+        );
+    }
+    if let Some(website) = &changes.website {
+        fields.insert("website".into(), website.clone().into());
+    }
+    if let Some(public) = changes.public_profile {
+        fields.insert("public_profile".into(), public.into());
+    }
+    if fields.is_empty() {
+        return Err(input::empty_patch());
+    }
+    let row: ProfileRow = db::one(
+        app.db
+            .as_user(user)
+            .table("profiles")
+            .eq("id", id.to_string())
+            .update(db::body(&fields)?)
+            .select(PROFILE_COLUMNS),
+        "User",
+    )
+    .await?;
+    response::ok(&Profile::from(row))
+}
+
+/// DELETE /users/{id}: through the Auth admin API (the profile, role and posts go with
+/// the auth user, by cascade).
+pub async fn delete(app: App, caller: Caller, req: Request) -> ApiResult {
+    let user = caller.user()?;
+    user.require(Permission::UsersDelete)?;
+    let id = input::path_id(&req, "id", "User")?;
+    if id == user.id {
+        return Err(ApiError::forbidden(
+            "You cannot delete your own account here",
+        ));
+    }
+    supabase_auth::admin_delete_user(&app, id).await?;
+    audit::record(
+        &app,
+        AuditEvent {
+            action: "USER_DELETED",
+            actor: Some(user.id),
+            target: Some(format!("user:{id}")),
+            metadata: serde_json::json!({}),
+            ip: caller.ip.as_deref(),
+            user_agent: caller.user_agent.as_deref(),
+            coalesce: false,
+        },
+    )
+    .await;
+    response::no_content()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bios_keep_only_the_allowed_html() {
+        let dirty = r#"<p onclick="x()">Hi <b>there</b> <script>alert(1)</script><img src=x onerror=y><a href="javascript:alert(1)">j</a> <a href="https://ok.example" target="_blank">ok</a><br><h1>big</h1></p>"#;
+        let clean = sanitize_bio(dirty);
+        assert!(!clean.contains("script") && !clean.contains("onclick") && !clean.contains("img"));
+        assert!(
+            !clean.contains("javascript") && !clean.contains("h1") && !clean.contains("target")
+        );
+        assert!(
+            clean.contains("<b>there</b>")
+                && clean.contains("https://ok.example")
+                && clean.contains("<br>")
+        );
+    }
+
+    #[test]
+    fn names_and_websites() {
+        assert!(person_name("Anne-Marie O'Neil 2").is_ok());
+        assert!(person_name("Zoë Ålund").is_ok());
+        assert!(person_name("<b>x</b>").is_err());
+        assert!(person_name("a;b").is_err());
+        assert!(https_url("https://example.com/me").is_ok());
+        assert!(https_url("http://example.com").is_err());
+        assert!(https_url("javascript:alert(1)").is_err());
+        assert!(https_url("https://user:pw@example.com").is_err());
+    }
+}
