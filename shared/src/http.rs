@@ -346,7 +346,9 @@ fn error_response(error: &ApiError, request_id: &str) -> Response<Body> {
     let mut response = json_response(error.status(), &error.body(request_id));
     let headers = response.headers_mut();
     if error.code == ErrorCode::Unauthorized {
-        let value = if error.cause.as_deref() == Some(Rejection::Missing.reason()) {
+        // `invalid_token` only when a token was presented and refused.
+        let no_token = [Rejection::Missing.reason(), "invalid_credentials"];
+        let value = if error.cause.as_deref().is_none_or(|c| no_token.contains(&c)) {
             "Bearer"
         } else {
             "Bearer error=\"invalid_token\""
