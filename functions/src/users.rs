@@ -14,12 +14,15 @@ use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use shared::audit::{self, AuditEvent};
 use shared::input::{self, PageQuery};
-use shared::rbac::{Permission, Role};
+use shared::rbac::{self, Permission, Role};
 use shared::response::{self, ApiResult};
 use shared::supabase_auth;
 use shared::{db, ApiError, App, AuthUser, Caller};
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
+
+/// `profiles.bio`'s limit in SQL: room for a 500-character bio after HTML escaping.
+const MAX_STORED_BIO_CHARS: usize = 2000;
 
 const PROFILE_COLUMNS: &str = "id,email,full_name,bio,website,public_profile,created_at";
 
@@ -156,8 +159,8 @@ fn default_page_size() -> u32 {
 /// GET /users?page=&pageSize=&search=
 pub async fn list(app: App, caller: Caller, req: Request) -> ApiResult {
     let user = caller.user()?;
-    user.require(Permission::UsersRead)?;
     let query: ListQuery = input::query(&req)?;
+    rbac::confirm(&app, user, Permission::UsersRead).await?;
     let page_query = PageQuery {
         page: query.page,
         page_size: query.page_size,
@@ -207,6 +210,9 @@ pub async fn create(app: App, caller: Caller, req: Request) -> ApiResult {
     let user = caller.user()?;
     user.require(Permission::UsersWrite)?;
     let new: NewUser = input::json_body(&req)?;
+    // The Auth admin API runs as the service role: the database cannot check the
+    // caller there, so ask it first.
+    rbac::confirm(&app, user, Permission::UsersWrite).await?;
     let email = new.email.trim().to_lowercase();
     let id = supabase_auth::admin_create_user(
         &app,
@@ -216,7 +222,7 @@ pub async fn create(app: App, caller: Caller, req: Request) -> ApiResult {
     .await?;
 
     let finish = async {
-        let _: Vec<serde_json::Value> = db::many(
+        let changed: Vec<serde_json::Value> = db::many(
             app.db
                 .as_user(user)
                 .table("user_roles")
@@ -224,6 +230,9 @@ pub async fn create(app: App, caller: Caller, req: Request) -> ApiResult {
                 .update(db::body(&serde_json::json!({ "role": new.role }))?),
         )
         .await?;
+        if changed.len() != 1 {
+            return Err(ApiError::forbidden("This needs the users.write permission"));
+        }
         db::one::<ProfileRow>(
             app.db
                 .as_user(user)
@@ -288,7 +297,11 @@ pub async fn get(app: App, caller: Caller, req: Request) -> ApiResult {
     )
     .await?;
     let posts = std::mem::take(&mut row.posts);
-    let full_view = id == user.id || user.can(Permission::UsersRead);
+    let full_view = id == user.id
+        || (user.can(Permission::UsersRead)
+            && rbac::confirm(&app, user, Permission::UsersRead)
+                .await
+                .is_ok());
     #[derive(Serialize)]
     struct WithPosts<P: Serialize> {
         #[serde(flatten)]
@@ -392,13 +405,21 @@ pub async fn update(app: App, caller: Caller, req: Request) -> ApiResult {
         fields.insert("full_name".into(), name.trim().into());
     }
     if let Some(bio) = &changes.bio {
-        fields.insert(
-            "bio".into(),
-            bio.as_deref()
-                .map(sanitize_bio)
-                .filter(|b| !b.trim().is_empty())
-                .into(),
-        );
+        let clean = bio
+            .as_deref()
+            .map(sanitize_bio)
+            .filter(|b| !b.trim().is_empty());
+        // Escaping can lengthen text (`&` becomes `&amp;`); the stored form has a limit too.
+        if clean
+            .as_ref()
+            .is_some_and(|b| b.chars().count() > MAX_STORED_BIO_CHARS)
+        {
+            return Err(ApiError::invalid_field(
+                "bio",
+                "is too long once its HTML is sanitized",
+            ));
+        }
+        fields.insert("bio".into(), clean.into());
     }
     if let Some(website) = &changes.website {
         fields.insert("website".into(), website.clone().into());

@@ -140,7 +140,14 @@ pub async fn page<T: DeserializeOwned>(
     query: &PageQuery,
 ) -> Result<Page<T>, ApiError> {
     let (from, to) = query.range();
-    let response = send(builder.exact_count().range(from, to)).await?;
+    // Range for table reads; limit/offset too, because PostgREST ignores Range on
+    // POST (calls of set-returning functions). Both say the same rows.
+    let request = builder
+        .exact_count()
+        .range(from, to)
+        .build()
+        .query(&[("limit", to - from + 1), ("offset", from)]);
+    let response = request.send().await.map_err(transport_error)?;
     let status = response.status();
     let total = response
         .headers()
@@ -161,15 +168,17 @@ pub async fn page<T: DeserializeOwned>(
 }
 
 async fn send(builder: Builder) -> Result<reqwest::Response, ApiError> {
-    builder.execute().await.map_err(|e| {
-        if e.is_timeout() {
-            ApiError::unavailable("postgrest: timeout")
-        } else if e.is_connect() {
-            ApiError::unavailable("postgrest: connection failed")
-        } else {
-            ApiError::unavailable("postgrest: request failed")
-        }
-    })
+    builder.execute().await.map_err(transport_error)
+}
+
+fn transport_error(e: reqwest::Error) -> ApiError {
+    if e.is_timeout() {
+        ApiError::unavailable("postgrest: timeout")
+    } else if e.is_connect() {
+        ApiError::unavailable("postgrest: connection failed")
+    } else {
+        ApiError::unavailable("postgrest: request failed")
+    }
 }
 
 async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, ApiError> {

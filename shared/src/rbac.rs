@@ -128,6 +128,33 @@ impl AuthUser {
     }
 }
 
+/// Fast deny from the token, then the database's word (`authorize()` reads
+/// `user_roles`): for actions the database cannot check itself, such as calls to the
+/// Auth admin API with the service role, or deciding what a response may show.
+pub async fn confirm(
+    app: &crate::App,
+    user: &AuthUser,
+    permission: Permission,
+) -> Result<(), ApiError> {
+    user.require(permission)?;
+    let allowed: bool = crate::db::one(
+        app.db.as_user(user).rpc(
+            "authorize",
+            &serde_json::json!({ "requested_permission": permission.as_str() }),
+        )?,
+        "Permission",
+    )
+    .await?;
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "This needs the {} permission",
+            permission.as_str()
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,8 +2,9 @@
 -- enums app_role and app_permission, tables user_roles and role_permissions, a custom
 -- access token hook that puts `user_role` into the JWT, and authorize(permission) for
 -- RLS policies. authorize() reads user_roles, not the token, so a demotion takes effect
--- in the database at once; the functions use the claim only for a fast deny.
--- The Rust table in shared/src/rbac.rs is the same; a test compares them.
+-- in the database at once.
+-- The Rust table in shared/src/rbac.rs is the same; a test compares them. (SQL never
+-- reads the token's user_role claim: only the functions do, for their fast deny.)
 
 create type public.app_role as enum ('admin', 'editor', 'user');
 create type public.app_permission as enum (
@@ -115,6 +116,8 @@ grant usage on schema public to supabase_auth_admin;
 grant execute on function public.custom_access_token_hook(jsonb) to supabase_auth_admin;
 revoke execute on function public.custom_access_token_hook(jsonb) from authenticated, anon, public;
 grant select on table public.user_roles to supabase_auth_admin;
+
+revoke all on sequence public.user_roles_id_seq, public.role_permissions_id_seq from anon, authenticated;
 
 alter table public.user_roles enable row level security;
 alter table public.role_permissions enable row level security;
@@ -265,6 +268,24 @@ create trigger app_settings_set_updated_at
   before update on public.app_settings
   for each row execute function private.set_updated_at();
 
+create index app_settings_updated_by_idx on public.app_settings (updated_by);
+
+-- Who changed a setting last (the default covers only new rows).
+create or replace function private.set_updated_by()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  new.updated_by := coalesce((select auth.uid()), new.updated_by);
+  return new;
+end;
+$$;
+
+create trigger app_settings_set_updated_by
+  before update on public.app_settings
+  for each row execute function private.set_updated_by();
+
 alter table public.app_settings enable row level security;
 revoke all on table public.app_settings from anon;
 revoke insert, update, delete, truncate on table public.app_settings from authenticated;
@@ -306,8 +327,13 @@ declare
   v_target text;
   v_meta jsonb;
 begin
-  -- Changes made outside a user's request (migrations, sign-up defaults) are not
-  -- admin changes.
+  -- An actor that no longer exists is the user being deleted (this change is the
+  -- cascade of that delete): not an admin change, and not a valid actor_id.
+  if v_actor is not null and not exists (select 1 from auth.users u where u.id = v_actor) then
+    v_actor := null;
+  end if;
+  -- Changes made outside a user's request (migrations, sign-up defaults, cascades) are
+  -- not admin changes.
   if v_actor is null then
     return coalesce(new, old);
   end if;
@@ -317,6 +343,9 @@ begin
     v_meta := jsonb_build_object('from', case when tg_op = 'INSERT' then null else old.role end,
                                  'to', case when tg_op = 'DELETE' then null else new.role end);
   elsif tg_table_name = 'app_settings' then
+    if tg_op = 'UPDATE' and new.value is not distinct from old.value then
+      return new;
+    end if;
     v_action := 'SETTINGS_CHANGED';
     v_target := 'setting:' || new.key;
     v_meta := jsonb_build_object('from', case when tg_op = 'UPDATE' then old.value end, 'to', new.value);

@@ -1,16 +1,18 @@
 -- The security surface of the exposed schema, read from the catalogs: RLS on every
 -- table, every policy naming its role, what anon and authenticated may touch at all,
--- security definer hygiene, and indexes under the columns policies filter on.
+-- security definer hygiene, the RBAC grants (authorize, the access token hook), and
+-- indexes under the columns policies filter on.
 -- Behaviour (who sees and changes which rows) is tested in the files that follow.
 begin;
 set search_path = extensions, public;
-select plan(25);
+select plan(34);
 
 -- Row-level security -----------------------------------------------------------------
 
 select tables_are(
   'public',
-  array['profiles', 'workspaces', 'workspace_members', 'projects', 'audit_log'],
+  array['profiles', 'workspaces', 'workspace_members', 'projects', 'audit_log',
+        'user_roles', 'role_permissions', 'posts', 'app_settings'],
   'public holds exactly the tables these tests know about'
 );
 
@@ -33,10 +35,11 @@ select results_eq(
     order by c.relname
   $$,
   $$
-    values ('audit_log', true), ('profiles', true), ('projects', true),
+    values ('app_settings', true), ('audit_log', true), ('posts', true), ('profiles', true),
+           ('projects', true), ('role_permissions', true), ('user_roles', true),
            ('workspace_members', true), ('workspaces', true)
   $$,
-  'RLS is on for audit_log, profiles, projects, workspace_members and workspaces'
+  'RLS is on for every table: app_settings, audit_log, posts, profiles, projects, role_permissions, user_roles, workspace_members, workspaces'
 );
 
 select is_empty(
@@ -64,12 +67,24 @@ select results_eq(
   $$,
   $$
     values
-      ('profiles', 'profiles: read own', 'SELECT', '{authenticated}'),
-      ('profiles', 'profiles: update own', 'UPDATE', '{authenticated}'),
+      ('app_settings', 'app_settings: settings.write inserts', 'INSERT', '{authenticated}'),
+      ('app_settings', 'app_settings: settings.read', 'SELECT', '{authenticated}'),
+      ('app_settings', 'app_settings: settings.write updates', 'UPDATE', '{authenticated}'),
+      ('audit_log', 'audit_log: admins read', 'SELECT', '{authenticated}'),
+      ('posts', 'posts: author or posts.delete deletes', 'DELETE', '{authenticated}'),
+      ('posts', 'posts: posts.write creates own', 'INSERT', '{authenticated}'),
+      ('posts', 'posts: published, own, or posts.publish', 'SELECT', '{authenticated}'),
+      ('posts', 'posts: author or posts.publish updates', 'UPDATE', '{authenticated}'),
+      ('profiles', 'profiles: read own, public ones, or users.read', 'SELECT', '{authenticated}'),
+      ('profiles', 'profiles: update own, or users.write', 'UPDATE', '{authenticated}'),
       ('projects', 'projects: admins delete', 'DELETE', '{authenticated}'),
       ('projects', 'projects: admins and editors create', 'INSERT', '{authenticated}'),
       ('projects', 'projects: members read', 'SELECT', '{authenticated}'),
       ('projects', 'projects: admins and editors update', 'UPDATE', '{authenticated}'),
+      ('role_permissions', 'role_permissions: signed-in users read', 'SELECT', '{authenticated}'),
+      ('user_roles', 'user_roles: auth admin reads', 'SELECT', '{supabase_auth_admin}'),
+      ('user_roles', 'user_roles: read own, or users.read', 'SELECT', '{authenticated}'),
+      ('user_roles', 'user_roles: users.write changes others'' roles', 'UPDATE', '{authenticated}'),
       ('workspace_members', 'workspace_members: admins remove', 'DELETE', '{authenticated}'),
       ('workspace_members', 'workspace_members: admins add', 'INSERT', '{authenticated}'),
       ('workspace_members', 'workspace_members: members read', 'SELECT', '{authenticated}'),
@@ -78,7 +93,7 @@ select results_eq(
       ('workspaces', 'workspaces: members read', 'SELECT', '{authenticated}'),
       ('workspaces', 'workspaces: admins update', 'UPDATE', '{authenticated}')
   $$,
-  'the policies are exactly these, one command and role each (no INSERT policy on workspaces, none at all on audit_log)'
+  'the policies are exactly these, one command and role each (no INSERT policy on workspaces, user_roles or role_permissions; only admins'' SELECT on audit_log; no DELETE on app_settings)'
 );
 
 -- Privileges -------------------------------------------------------------------------
@@ -137,7 +152,8 @@ select results_eq(
   $$,
   $$
     values ('private.member_workspace_ids'), ('private.workspace_ids_with_role'),
-           ('public.create_workspace')
+           ('public.authorize'), ('public.create_workspace'), ('public.current_app_role'),
+           ('public.search_users')
   $$,
   'authenticated may execute exactly these functions in public and private'
 );
@@ -165,6 +181,55 @@ select results_eq(
   'record_audit_event and hit_rate_limit: one overload each, executable by service_role only (not anon, authenticated or PUBLIC)'
 );
 
+-- The RBAC functions: authorize() and current_app_role() read user_roles whatever its
+-- RLS says (security definer); search_users() runs under the caller's RLS; the access
+-- token hook is Supabase Auth's alone (supabase_auth_admin), never the API's.
+select results_eq(
+  $$
+    select p.proname::text collate "default",
+           p.prosecdef,
+           has_function_privilege('anon', p.oid, 'execute'),
+           has_function_privilege('authenticated', p.oid, 'execute'),
+           has_function_privilege('service_role', p.oid, 'execute'),
+           has_function_privilege('supabase_auth_admin', p.oid, 'execute'),
+           exists (
+             select 1 from aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+             where a.grantee = 0 and a.privilege_type = 'EXECUTE'
+           )
+    from pg_proc p
+    join pg_namespace n on n.oid = p.pronamespace
+    where n.nspname = 'public'
+      and p.proname in ('authorize', 'current_app_role', 'custom_access_token_hook', 'search_users')
+    order by 1
+  $$,
+  $$
+    values ('authorize', true, false, true, true, false, false),
+           ('current_app_role', true, false, true, true, false, false),
+           ('custom_access_token_hook', false, false, false, true, true, false),
+           ('search_users', false, false, true, true, false, false)
+  $$,
+  'authorize/current_app_role (definer), search_users (invoker) for authenticated; the token hook for supabase_auth_admin only; none for anon or PUBLIC; one overload each'
+);
+
+select ok(
+  has_schema_privilege('supabase_auth_admin', 'public', 'usage'),
+  'supabase_auth_admin has usage on schema public (to call the token hook)'
+);
+
+select results_eq(
+  $$
+    select c.relname::text collate "default", t.priv
+    from pg_class c
+    join pg_namespace n on n.oid = c.relnamespace
+    cross join (values ('SELECT'), ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE'), ('REFERENCES'), ('TRIGGER')) as t(priv)
+    where n.nspname = 'public' and c.relkind in ('r', 'p')
+      and has_table_privilege('supabase_auth_admin', c.oid, t.priv)
+    order by 1, 2
+  $$,
+  $$ values ('user_roles', 'SELECT') $$,
+  'supabase_auth_admin may only read user_roles in public (what the token hook needs)'
+);
+
 select results_eq(
   $$
     select c.relname::text collate "default", t.priv
@@ -175,7 +240,7 @@ select results_eq(
       and has_table_privilege('authenticated', c.oid, t.priv)
     order by 1, 2
   $$,
-  $$ values ('projects', 'DELETE'), ('workspace_members', 'DELETE'), ('workspaces', 'DELETE') $$,
+  $$ values ('posts', 'DELETE'), ('projects', 'DELETE'), ('workspace_members', 'DELETE'), ('workspaces', 'DELETE') $$,
   'authenticated holds no table-wide insert, update or truncate; delete only where a policy decides'
 );
 
@@ -192,25 +257,53 @@ select results_eq(
   $$,
   $$
     values
+      ('app_settings', 'key', 'INSERT'),
+      ('app_settings', 'value', 'INSERT'),
+      ('app_settings', 'key', 'UPDATE'),
+      ('app_settings', 'value', 'UPDATE'),
+      ('posts', 'body', 'INSERT'),
+      ('posts', 'title', 'INSERT'),
+      ('posts', 'body', 'UPDATE'),
+      ('posts', 'published', 'UPDATE'),
+      ('posts', 'title', 'UPDATE'),
+      ('profiles', 'bio', 'UPDATE'),
       ('profiles', 'full_name', 'UPDATE'),
+      ('profiles', 'public_profile', 'UPDATE'),
+      ('profiles', 'website', 'UPDATE'),
       ('projects', 'description', 'INSERT'),
       ('projects', 'name', 'INSERT'),
       ('projects', 'workspace_id', 'INSERT'),
       ('projects', 'description', 'UPDATE'),
       ('projects', 'name', 'UPDATE'),
+      ('user_roles', 'role', 'UPDATE'),
       ('workspace_members', 'role', 'INSERT'),
       ('workspace_members', 'user_id', 'INSERT'),
       ('workspace_members', 'workspace_id', 'INSERT'),
       ('workspace_members', 'role', 'UPDATE'),
       ('workspaces', 'name', 'UPDATE')
   $$,
-  'authenticated may write exactly these columns (never ids, creators or timestamps)'
+  'authenticated may write exactly these columns (never ids, authors, creators, user_ids of roles, published_at or timestamps)'
 );
 
-select ok(
-  not has_table_privilege('authenticated', 'public.audit_log', 'select, insert, update, delete, truncate, references, trigger')
-  and not has_any_column_privilege('authenticated', 'public.audit_log', 'select, insert, update, references'),
-  'authenticated has no privilege on audit_log, not even select'
+-- authenticated reads audit_log through the admins-only policy; it writes nothing.
+select results_eq(
+  $$
+    select t.priv
+    from (values ('SELECT'), ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE'), ('REFERENCES'), ('TRIGGER')) as t(priv)
+    where has_table_privilege('authenticated', 'public.audit_log', t.priv)
+  $$,
+  $$ values ('SELECT') $$,
+  'authenticated holds select on audit_log (rows filtered by "audit_log: admins read") and nothing else'
+);
+
+select is_empty(
+  $$
+    select a.attname
+    from pg_attribute a
+    where a.attrelid = 'public.audit_log'::regclass and a.attnum > 0 and not a.attisdropped
+      and has_column_privilege('authenticated', a.attrelid, a.attnum, 'insert, update, references')
+  $$,
+  'authenticated may insert or update no column of audit_log'
 );
 
 select results_eq(
@@ -291,6 +384,27 @@ select ok(
   'an index leads with audit_log.created_at (reading the trail newest first)'
 );
 
+select ok(
+  exists (
+    select 1 from pg_index i
+    join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+    where i.indrelid = 'public.posts'::regclass and a.attname = 'author_id'
+  ),
+  'an index leads with posts.author_id (the post policies filter on it)'
+);
+
+select ok(
+  exists (
+    select 1 from pg_index i
+    join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+    where i.indrelid = 'public.user_roles'::regclass and a.attname = 'user_id' and i.indisunique
+      and i.indnatts = 1
+  ),
+  'user_roles.user_id is unique on its own (one role per user; authorize() looks it up)'
+);
+
+-- KNOWN BUG (20261128000300_rbac.sql): app_settings.updated_by references auth.users
+-- without an index. Fix: create index app_settings_updated_by_idx on public.app_settings (updated_by);
 select is_empty(
   $$
     select con.conrelid::regclass, a.attname
@@ -307,6 +421,19 @@ select is_empty(
 );
 
 select has_trigger('auth', 'users', 'on_auth_user_created', 'auth.users has the trigger that creates profiles');
+select has_trigger('auth', 'users', 'on_auth_user_created_grant_role', 'auth.users has the trigger that gives new users the role user');
+select has_trigger('public', 'posts', 'posts_guard_publishing', 'posts has the trigger that keeps publishing to posts.publish');
+select results_eq(
+  $$
+    select c.relname::text collate "default", t.tgname::text collate "default"
+    from pg_trigger t
+    join pg_class c on c.oid = t.tgrelid
+    where t.tgfoid = 'private.audit_admin_change()'::regprocedure and not t.tgisinternal
+    order by 1
+  $$,
+  $$ values ('app_settings', 'app_settings_audit'), ('profiles', 'profiles_audit'), ('user_roles', 'user_roles_audit') $$,
+  'role, settings and profile changes are audited by the database (audit_admin_change on user_roles, app_settings, profiles)'
+);
 
 select * from finish();
 rollback;

@@ -1,13 +1,14 @@
--- profiles: the on_auth_user_created trigger, "profiles: read own", "profiles: update own",
--- the column grants, and anon.
+-- profiles: the on_auth_user_created trigger, "profiles: read own, public ones, or
+-- users.read", "profiles: update own, or users.write" (as seen by users with the role
+-- `user`; editors and admins are in 08), the column grants, and anon.
 begin;
 set search_path = extensions, public;
-select plan(19);
+select plan(20);
 
 -- Users (ids unique to this file):
 --   alice 01000000-0000-4000-8000-00000000000a  full_name in metadata
 --   bob   01000000-0000-4000-8000-00000000000b  only "name" in metadata
---   carol 01000000-0000-4000-8000-00000000000c  no metadata
+--   carol 01000000-0000-4000-8000-00000000000c  no metadata; public profile
 --   dave  01000000-0000-4000-8000-00000000000d  blank full_name
 --   erin  01000000-0000-4000-8000-00000000000e  created below as supabase_auth_admin
 insert into auth.users (id, email, raw_user_meta_data) values
@@ -55,18 +56,21 @@ select results_eq(
 
 -- Reading --------------------------------------------------------------------------------
 
+-- (Before any request claims are set, so no audit row is written for it.)
+update public.profiles set public_profile = true where id = '01000000-0000-4000-8000-00000000000c';
+
 set local role authenticated;
 select set_config('request.jwt.claims', json_build_object('sub', '01000000-0000-4000-8000-00000000000a', 'role', 'authenticated')::text, true);
 
 select results_eq(
-  $$ select id from public.profiles $$,
-  $$ values ('01000000-0000-4000-8000-00000000000a'::uuid) $$,
-  'alice reads her own profile and nothing else'
+  $$ select id from public.profiles order by id $$,
+  $$ values ('01000000-0000-4000-8000-00000000000a'::uuid), ('01000000-0000-4000-8000-00000000000c'::uuid) $$,
+  'alice (role user) reads her own profile and carol''s public one, nothing else'
 );
 
 select is_empty(
   $$ select * from public.profiles where id = '01000000-0000-4000-8000-00000000000b' $$,
-  'alice cannot read bob''s profile'
+  'alice cannot read bob''s private profile'
 );
 
 -- Writing --------------------------------------------------------------------------------
@@ -80,6 +84,12 @@ select results_eq(
 select is_empty(
   $$ update public.profiles set full_name = 'Bobby' where id = '01000000-0000-4000-8000-00000000000b' returning id $$,
   'alice cannot rename bob (no row matches)'
+);
+
+-- Carol's profile is visible to alice, so only the update policy stands in the way.
+select is_empty(
+  $$ update public.profiles set full_name = 'Caroline' where id = '01000000-0000-4000-8000-00000000000c' returning id $$,
+  'alice cannot rename carol, whose public profile she can read (no row matches)'
 );
 
 -- No WHERE and no RETURNING, so only the update policy (not the read policy) filters.
@@ -122,14 +132,21 @@ select throws_ok(
 select set_config('request.jwt.claims', json_build_object('sub', '01000000-0000-4000-8000-00000000000b', 'role', 'authenticated')::text, true);
 
 select results_eq(
-  $$ select id, full_name from public.profiles $$,
-  $$ values ('01000000-0000-4000-8000-00000000000b'::uuid, 'Bob Brown') $$,
-  'bob reads his own profile only, unchanged by alice'
+  $$ select id, full_name from public.profiles order by id $$,
+  $$
+    values ('01000000-0000-4000-8000-00000000000b'::uuid, 'Bob Brown'),
+           ('01000000-0000-4000-8000-00000000000c'::uuid, null)
+  $$,
+  'bob reads his own profile, unchanged by alice, and carol''s public one (unrenamed)'
 );
 
--- A signed-in role without a user (no sub) sees nothing.
+-- A signed-in role without a user (no sub) sees the public profiles only.
 select set_config('request.jwt.claims', json_build_object('role', 'authenticated')::text, true);
-select is_empty($$ select * from public.profiles $$, 'authenticated without a sub reads no profile');
+select results_eq(
+  $$ select id from public.profiles $$,
+  $$ values ('01000000-0000-4000-8000-00000000000c'::uuid) $$,
+  'authenticated without a sub reads only the public profile'
+);
 
 reset role;
 

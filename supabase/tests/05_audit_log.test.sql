@@ -1,5 +1,6 @@
--- audit_log, record_audit_event() and hit_rate_limit(): the API roles cannot touch
--- either table or call either function; service_role writes only through
+-- audit_log, record_audit_event() and hit_rate_limit(): the API roles cannot write
+-- either table or call either function, and only admins read audit_log (the admins'
+-- side is in 08); service_role writes only through
 -- record_audit_event() and reads but never rewrites the trail; what record_audit_event
 -- stores and coalesces; the fixed window of hit_rate_limit and its pruning.
 begin;
@@ -24,10 +25,10 @@ insert into private.rate_limit_counters (key, window_start, window_seconds, expi
 set local role authenticated;
 select set_config('request.jwt.claims', json_build_object('sub', '05000000-0000-4000-8000-00000000000b', 'role', 'authenticated')::text, true);
 
-select throws_ok(
+-- bob has the role `user`: the policy shows him nothing, not even the row naming him.
+select is_empty(
   $$ select * from public.audit_log $$,
-  '42501', null,
-  'authenticated cannot read audit_log'
+  'a signed-in user who is not an admin reads no audit_log row (not even his own)'
 );
 select throws_ok(
   $$ insert into public.audit_log (action, actor_id) values ('FORGED', '05000000-0000-4000-8000-00000000000b') $$,

@@ -1,0 +1,333 @@
+//! Uploads straight to S3 through presigned URLs, verified before they count.
+//!
+//! POST   /uploads                {filename, contentType, size} -> 201 + a presigned PUT
+//! POST   /uploads/{id}/complete  owner: HEAD + size + magic bytes, then ready (or rejected)
+//! GET    /uploads/{id}           owner: metadata (+ a download URL once ready)
+//! GET    /uploads?page=&pageSize=  owner's uploads
+//! DELETE /uploads/{id}           owner: object and row
+//!
+//! Status changes go through the service role (users have no UPDATE on `uploads`), so a
+//! client talking to PostgREST directly cannot mark its own upload ready.
+//! A name that disagrees with the bytes (`photo.png` holding a JPEG) is refused: the
+//! declared type was signed into the upload URL, and it must be what the bytes are.
+
+use chrono::{DateTime, Utc};
+use lambda_http::Request;
+use serde::{Deserialize, Serialize};
+use shared::input::{self, PageQuery};
+use shared::rate_limit::{self, Limit};
+use shared::response::{self, ApiResult};
+use shared::storage::{self, ClientRequest, Storage};
+use shared::{db, ApiError, App, AuthUser, Caller};
+use uuid::Uuid;
+use validator::{Validate, ValidationError};
+
+pub const MAX_UPLOAD_BYTES: i64 = 5 * 1024 * 1024;
+pub const ALLOWED_TYPES: [&str; 3] = ["image/jpeg", "image/png", "image/webp"];
+/// Upload URLs a user may ask for per minute.
+pub const UPLOADS_PER_USER: Limit = Limit {
+    max: 20,
+    window_seconds: 60,
+};
+/// Bytes read to recognise the type (WebP needs 12).
+const SNIFF_BYTES: u64 = 32;
+
+const COLUMNS: &str = "id,owner_id,original_name,content_type,size_bytes,status,rejection_reason,created_at,completed_at";
+
+#[derive(Debug, Clone, Deserialize)]
+struct Row {
+    id: Uuid,
+    owner_id: Uuid,
+    original_name: String,
+    content_type: String,
+    size_bytes: i64,
+    status: String,
+    rejection_reason: Option<String>,
+    created_at: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Upload {
+    id: Uuid,
+    filename: String,
+    content_type: String,
+    size: i64,
+    status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rejection_reason: Option<String>,
+    created_at: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    download: Option<ClientRequest>,
+}
+
+impl Upload {
+    fn from_row(row: Row, download: Option<ClientRequest>) -> Self {
+        Self {
+            id: row.id,
+            filename: row.original_name,
+            content_type: row.content_type,
+            size: row.size_bytes,
+            status: row.status,
+            rejection_reason: row.rejection_reason,
+            created_at: row.created_at,
+            completed_at: row.completed_at,
+            download,
+        }
+    }
+}
+
+fn safe_filename(name: &str) -> Result<(), ValidationError> {
+    let bad = name.trim().is_empty()
+        || name == "."
+        || name == ".."
+        || name.chars().any(|c| c.is_control() || c == '/' || c == '\\');
+    if bad {
+        Err(ValidationError::new("filename")
+            .with_message("must be a plain file name (no path separators or control characters)".into()))
+    } else {
+        Ok(())
+    }
+}
+
+fn allowed_type(value: &str) -> Result<(), ValidationError> {
+    if ALLOWED_TYPES.contains(&value) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("content_type")
+            .with_message("must be image/jpeg, image/png or image/webp".into()))
+    }
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct NewUpload {
+    #[validate(
+        length(min = 1, max = 255, message = "must be 1 to 255 characters"),
+        custom(function = "safe_filename")
+    )]
+    filename: String,
+    #[validate(custom(function = "allowed_type"))]
+    content_type: String,
+    #[validate(range(min = 1, max = 5242880, message = "must be between 1 byte and 5 MB (5242880 bytes)"))]
+    size: i64,
+}
+
+fn storage(app: &App) -> Result<&Storage, ApiError> {
+    app.storage
+        .as_ref()
+        .ok_or_else(|| ApiError::unavailable("storage: UPLOADS_BUCKET not configured"))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Created {
+    #[serde(flatten)]
+    upload: Upload,
+    /// The request the client sends the bytes with: method, URL and headers as is.
+    upload_request: ClientRequest,
+}
+
+/// POST /uploads
+pub async fn create(app: App, caller: Caller, req: Request) -> ApiResult {
+    let user = caller.user()?;
+    let new: NewUpload = input::json_body(&req)?;
+    let storage = storage(&app)?;
+    rate_limit::hit(&app, &format!("uploads:user:{}", user.id), UPLOADS_PER_USER).await?;
+    let id = Uuid::new_v4();
+    let key = storage::pending_key(user.id, id);
+    let row: Row = db::one(
+        app.db
+            .as_user(user)
+            .table("uploads")
+            .insert(db::body(&serde_json::json!({
+                "id": id,
+                "object_key": key,
+                "original_name": new.filename,
+                "content_type": new.content_type,
+                "size_bytes": new.size,
+            }))?)
+            .select(COLUMNS),
+        "Upload",
+    )
+    .await?;
+    let upload_request = storage.presign_upload(&key, &new.content_type, new.size).await?;
+    response::created(&Created {
+        upload: Upload::from_row(row, None),
+        upload_request,
+    })
+}
+
+async fn find(app: &App, user: &AuthUser, id: Uuid) -> Result<Row, ApiError> {
+    db::one(
+        app.db
+            .as_user(user)
+            .table("uploads")
+            .select(COLUMNS)
+            .eq("id", id.to_string()),
+        "Upload",
+    )
+    .await
+}
+
+/// The status change, as the service role (users cannot update uploads themselves).
+async fn set_status(app: &App, id: Uuid, owner: Uuid, ready: bool, reason: Option<&str>) -> Result<Row, ApiError> {
+    let service = app
+        .db
+        .as_service()
+        .ok_or_else(|| ApiError::unavailable("uploads: no service role key configured"))?;
+    db::one(
+        service.rpc(
+            "set_upload_status",
+            &serde_json::json!({
+                "p_id": id,
+                "p_owner": owner,
+                "p_ready": ready,
+                "p_reason": reason,
+            }),
+        )?,
+        "Upload",
+    )
+    .await
+}
+
+/// What the bytes are, by their magic number.
+fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    infer::get(bytes).map(|t| t.mime_type()).filter(|m| ALLOWED_TYPES.contains(m))
+}
+
+/// POST /uploads/{id}/complete
+pub async fn complete(app: App, caller: Caller, req: Request) -> ApiResult {
+    let user = caller.user()?;
+    let id = input::path_id(&req, "id", "Upload")?;
+    let storage = storage(&app)?;
+    let row = find(&app, user, id).await?;
+    match row.status.as_str() {
+        "ready" => {
+            let download = storage
+                .presign_download(&storage::file_key(row.owner_id, row.id), &row.original_name)
+                .await?;
+            return response::ok(&Upload::from_row(row, Some(download)));
+        }
+        "rejected" => return Err(ApiError::conflict("This upload was rejected; start a new one")),
+        _ => {}
+    }
+    let pending = storage::pending_key(row.owner_id, row.id);
+    let Some(size) = storage.size(&pending).await? else {
+        return Err(ApiError::conflict(
+            "Nothing was uploaded yet: PUT the file to the upload URL first",
+        ));
+    };
+    let verdict = if size != row.size_bytes as u64 {
+        Err(format!("the file is {size} bytes, not the {} declared", row.size_bytes))
+    } else {
+        let head = storage.first_bytes(&pending, SNIFF_BYTES).await?;
+        match sniff(&head) {
+            Some(actual) if actual == row.content_type => Ok(()),
+            Some(actual) => Err(format!("the content is {actual}, not the {} declared", row.content_type)),
+            None => Err(format!("the content is not a {} image", row.content_type)),
+        }
+    };
+    match verdict {
+        Ok(()) => {
+            let file = storage::file_key(row.owner_id, row.id);
+            storage.copy(&pending, &file).await?;
+            storage.delete(&pending).await?;
+            let row = set_status(&app, row.id, row.owner_id, true, None).await?;
+            let download = storage.presign_download(&file, &row.original_name).await?;
+            response::ok(&Upload::from_row(row, Some(download)))
+        }
+        Err(reason) => {
+            storage.delete(&pending).await?;
+            set_status(&app, row.id, row.owner_id, false, Some(&reason)).await?;
+            Err(ApiError::invalid_field("file", &format!("rejected and deleted: {reason}")))
+        }
+    }
+}
+
+/// GET /uploads/{id}
+pub async fn get(app: App, caller: Caller, req: Request) -> ApiResult {
+    let user = caller.user()?;
+    let id = input::path_id(&req, "id", "Upload")?;
+    let row = find(&app, user, id).await?;
+    let download = if row.status == "ready" {
+        let storage = storage(&app)?;
+        Some(
+            storage
+                .presign_download(&storage::file_key(row.owner_id, row.id), &row.original_name)
+                .await?,
+        )
+    } else {
+        None
+    };
+    response::ok(&Upload::from_row(row, download))
+}
+
+/// GET /uploads?page=&pageSize=
+pub async fn list(app: App, caller: Caller, req: Request) -> ApiResult {
+    let user = caller.user()?;
+    let query: PageQuery = input::query(&req)?;
+    let page = db::page::<Row>(
+        app.db
+            .as_user(user)
+            .table("uploads")
+            .select(COLUMNS)
+            .order("created_at.desc,id.desc"),
+        &query,
+    )
+    .await?;
+    let items: Vec<Upload> = page.items.into_iter().map(|r| Upload::from_row(r, None)).collect();
+    response::page(
+        &query,
+        &response::Page {
+            items,
+            total: page.total,
+        },
+    )
+}
+
+/// DELETE /uploads/{id}: the object (pending or verified) first, then the row.
+pub async fn delete(app: App, caller: Caller, req: Request) -> ApiResult {
+    let user = caller.user()?;
+    let id = input::path_id(&req, "id", "Upload")?;
+    let storage = storage(&app)?;
+    let row = find(&app, user, id).await?;
+    storage.delete(&storage::pending_key(row.owner_id, row.id)).await?;
+    storage.delete(&storage::file_key(row.owner_id, row.id)).await?;
+    let _deleted: Row = db::one(
+        app.db
+            .as_user(user)
+            .table("uploads")
+            .eq("id", id.to_string())
+            .delete()
+            .select(COLUMNS),
+        "Upload",
+    )
+    .await?;
+    response::no_content()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_the_three_image_types_and_nothing_else() {
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]), Some("image/jpeg"));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), Some("image/png"));
+        assert_eq!(sniff(b"RIFF\x24\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff(b"just some text, really"), None);
+        assert_eq!(sniff(b"GIF89a\x01\0\x01\0"), None);
+    }
+
+    #[test]
+    fn filenames_are_plain_names() {
+        assert!(safe_filename("photo (1).png").is_ok());
+        assert!(safe_filename("../etc/passwd").is_err());
+        assert!(safe_filename("a\\b.png").is_err());
+        assert!(safe_filename("a\nb.png").is_err());
+        assert!(safe_filename("..").is_err());
+    }
+}

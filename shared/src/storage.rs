@@ -1,0 +1,258 @@
+//! S3 for uploads: presigned URLs for the client (PUT with Content-Type and
+//! Content-Length signed, so S3 itself refuses anything else; GET with
+//! Content-Disposition), and the function's own object calls.
+//!
+//! The function's calls (HEAD, ranged GET, copy, DELETE) are presigned too and sent with
+//! the process's one reqwest client: aws-sdk-s3 is used without an HTTP client of its
+//! own, so there is one TLS stack and one connection pool per process.
+//!
+//! Objects live under `pending/<user>/<id>` until verified, then `files/<user>/<id>`; a
+//! lifecycle rule on `pending/` removes uploads that were never completed.
+
+use std::time::Duration;
+
+use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::error::ApiError;
+
+/// How long a client has to use an upload URL.
+pub const UPLOAD_URL_TTL: Duration = Duration::from_secs(300);
+/// How long a download URL works.
+pub const DOWNLOAD_URL_TTL: Duration = Duration::from_secs(300);
+/// Lifetime of the presigned requests the function sends itself.
+const INTERNAL_TTL: Duration = Duration::from_secs(60);
+
+#[derive(Clone)]
+pub struct Storage {
+    s3: aws_sdk_s3::Client,
+    http: reqwest::Client,
+    pub bucket: String,
+}
+
+/// A presigned request for the client: method, URL and the headers it must send as is.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+pub fn pending_key(owner: Uuid, id: Uuid) -> String {
+    format!("pending/{owner}/{id}")
+}
+
+pub fn file_key(owner: Uuid, id: Uuid) -> String {
+    format!("files/{owner}/{id}")
+}
+
+fn unavailable(what: &'static str) -> ApiError {
+    ApiError::unavailable(what)
+}
+
+impl Storage {
+    /// None when UPLOADS_BUCKET is not configured (routes that need it answer 503).
+    pub fn from_config(config: &Config, http: reqwest::Client) -> Option<Self> {
+        let bucket = config.uploads_bucket.clone()?;
+        // Lambda provides the execution role's credentials in these variables.
+        let credentials = aws_credential_types::Credentials::new(
+            std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_default(),
+            std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_default(),
+            std::env::var("AWS_SESSION_TOKEN").ok(),
+            None,
+            "environment",
+        );
+        let mut builder = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new(config.aws_region.clone()))
+            .credentials_provider(credentials);
+        if let Some(endpoint) = &config.s3_endpoint {
+            builder = builder.endpoint_url(endpoint.as_str().trim_end_matches('/')).force_path_style(true);
+        }
+        Some(Self {
+            s3: aws_sdk_s3::Client::from_conf(builder.build()),
+            http,
+            bucket,
+        })
+    }
+
+    fn ttl(d: Duration) -> Result<PresigningConfig, ApiError> {
+        PresigningConfig::expires_in(d).map_err(|_| ApiError::internal("presigning config"))
+    }
+
+    fn to_client(req: PresignedRequest, ttl: Duration) -> ClientRequest {
+        ClientRequest {
+            method: req.method().to_owned(),
+            url: req.uri().to_owned(),
+            headers: req
+                .headers()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            expires_at: chrono::Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default(),
+        }
+    }
+
+    /// A PUT URL that S3 accepts only with exactly this Content-Type and Content-Length.
+    pub async fn presign_upload(&self, key: &str, content_type: &str, size: i64) -> Result<ClientRequest, ApiError> {
+        let req = self
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(size)
+            .presigned(Self::ttl(UPLOAD_URL_TTL)?)
+            .await
+            .map_err(|_| ApiError::internal("presign put"))?;
+        Ok(Self::to_client(req, UPLOAD_URL_TTL))
+    }
+
+    /// A GET URL whose response downloads as `filename` (RFC 6266 / 5987 encoded).
+    pub async fn presign_download(&self, key: &str, filename: &str) -> Result<ClientRequest, ApiError> {
+        let req = self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_disposition(content_disposition(filename))
+            .presigned(Self::ttl(DOWNLOAD_URL_TTL)?)
+            .await
+            .map_err(|_| ApiError::internal("presign get"))?;
+        Ok(Self::to_client(req, DOWNLOAD_URL_TTL))
+    }
+
+    async fn send(&self, req: PresignedRequest) -> Result<reqwest::Response, ApiError> {
+        let method = reqwest::Method::from_bytes(req.method().as_bytes())
+            .map_err(|_| ApiError::internal("presigned method"))?;
+        let mut builder = self.http.request(method, req.uri());
+        for (k, v) in req.headers() {
+            builder = builder.header(k, v);
+        }
+        builder
+            .send()
+            .await
+            .map_err(|_| unavailable("s3: unreachable"))
+    }
+
+    /// The object's size, or None when it does not exist.
+    pub async fn size(&self, key: &str) -> Result<Option<u64>, ApiError> {
+        let req = self
+            .s3
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(Self::ttl(INTERNAL_TTL)?)
+            .await
+            .map_err(|_| ApiError::internal("presign head"))?;
+        let response = self.send(req).await?;
+        match response.status().as_u16() {
+            200 => Ok(response.content_length().or_else(|| {
+                response
+                    .headers()
+                    .get("content-length")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+            })),
+            404 => Ok(None),
+            s if s >= 500 => Err(unavailable("s3: head failed")),
+            _ => Err(ApiError::internal("s3: head refused")),
+        }
+    }
+
+    /// The first `n` bytes of the object (a ranged GET).
+    pub async fn first_bytes(&self, key: &str, n: u64) -> Result<Vec<u8>, ApiError> {
+        let req = self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .range(format!("bytes=0-{}", n.saturating_sub(1)))
+            .presigned(Self::ttl(INTERNAL_TTL)?)
+            .await
+            .map_err(|_| ApiError::internal("presign ranged get"))?;
+        let response = self.send(req).await?;
+        if !response.status().is_success() {
+            return Err(if response.status().is_server_error() {
+                unavailable("s3: get failed")
+            } else {
+                ApiError::internal("s3: get refused")
+            });
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|_| unavailable("s3: read failed"))?;
+        Ok(bytes.iter().take(n as usize).copied().collect())
+    }
+
+    /// Server-side copy within the bucket.
+    pub async fn copy(&self, from: &str, to: &str) -> Result<(), ApiError> {
+        let req = self
+            .s3
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(to)
+            .copy_source(format!("{}/{}", self.bucket, from))
+            .presigned(Self::ttl(INTERNAL_TTL)?)
+            .await
+            .map_err(|_| ApiError::internal("presign copy"))?;
+        let response = self.send(req).await?;
+        match response.status() {
+            s if s.is_success() => Ok(()),
+            s if s.is_server_error() => Err(unavailable("s3: copy failed")),
+            _ => Err(ApiError::internal("s3: copy refused")),
+        }
+    }
+
+    /// Deletes the object (a missing object is not an error).
+    pub async fn delete(&self, key: &str) -> Result<(), ApiError> {
+        let req = self
+            .s3
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(Self::ttl(INTERNAL_TTL)?)
+            .await
+            .map_err(|_| ApiError::internal("presign delete"))?;
+        let response = self.send(req).await?;
+        match response.status().as_u16() {
+            200..=299 | 404 => Ok(()),
+            s if s >= 500 => Err(unavailable("s3: delete failed")),
+            _ => Err(ApiError::internal("s3: delete refused")),
+        }
+    }
+}
+
+/// `attachment; filename="<ascii fallback>"; filename*=UTF-8''<percent-encoded>`: the
+/// original name, safe in a header whatever characters it holds.
+pub fn content_disposition(filename: &str) -> String {
+    let fallback: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ' ') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded = percent_encoding::utf8_percent_encode(filename, percent_encoding::NON_ALPHANUMERIC);
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_disposition_is_header_safe() {
+        let v = content_disposition("résumé \"x\";\r\nSet-Cookie: a=b.png");
+        assert!(!v.contains('\r') && !v.contains('\n'));
+        assert!(v.starts_with("attachment; filename=\"r_sum_ _x___"));
+        assert!(v.contains("filename*=UTF-8''r%C3%A9sum%C3%A9%20%22x%22%3B%0D%0ASet%2DCookie%3A%20a%3Db%2Epng"));
+    }
+}
