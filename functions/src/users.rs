@@ -21,8 +21,9 @@ use shared::{db, ApiError, App, AuthUser, Caller};
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
-/// `profiles.bio`'s limit in SQL: room for a 500-character bio after HTML escaping.
-const MAX_STORED_BIO_CHARS: usize = 2000;
+/// `profiles.bio`'s limit in SQL: room for a 500-character bio after HTML escaping
+/// (at worst 6 characters each, `"` -> `&quot;`) and the attributes added to links.
+const MAX_STORED_BIO_CHARS: usize = 4000;
 
 const PROFILE_COLUMNS: &str = "id,email,full_name,bio,website,public_profile,created_at";
 
@@ -454,6 +455,8 @@ pub async fn delete(app: App, caller: Caller, req: Request) -> ApiResult {
             "You cannot delete your own account here",
         ));
     }
+    // Runs as the service role: confirm the caller's role in the database first.
+    rbac::confirm(&app, user, Permission::UsersDelete).await?;
     supabase_auth::admin_delete_user(&app, id).await?;
     audit::record(
         &app,

@@ -145,7 +145,7 @@ create policy "role_permissions: signed-in users read" on public.role_permission
 
 -- Profiles: a public profile, more fields, and the RBAC rules.
 alter table public.profiles
-  add column bio text check (bio is null or char_length(bio) <= 2000),
+  add column bio text check (bio is null or char_length(bio) <= 4000),
   add column website text check (website is null or (website ~ '^https://' and char_length(website) <= 300)),
   add column public_profile boolean not null default false;
 

@@ -520,9 +520,6 @@ async fn list_users_is_newest_first() {
 }
 
 #[tokio::test]
-#[ignore = "bug: users::list pages search_users() with db::page's Range header, but the rpc \
-            is a POST and PostgREST (>= 11) ignores Range on non-GET requests: every row \
-            comes back whatever page/pageSize say (use limit/offset query parameters)"]
 async fn list_users_pages_by_page_and_page_size() {
     let tok = unique_token();
     let base = Utc::now() - Duration::days(1);
@@ -914,8 +911,6 @@ async fn creating_a_user_with_invalid_fields_is_422_naming_the_field() {
 }
 
 #[tokio::test]
-#[ignore = "bug: users::create gates on the token's user_role claim only; a demoted admin's \
-            still-valid token reaches the Auth admin API (service role) and gets 404, not 403"]
 async fn a_demoted_admin_cannot_create_users() {
     let admin = user_with_role("admin").await;
     db().await
@@ -1259,8 +1254,6 @@ async fn update_refuses_invalid_values_and_changes_nothing() {
 }
 
 #[tokio::test]
-#[ignore = "bug: users::update validates bio length (500) before sanitize_bio escapes it; \
-            500 '&' become 2500 chars and hit the profiles.bio check (2000): 422 without a field"]
 async fn a_bio_within_the_limit_is_stored_even_when_escaping_lengthens_it() {
     let u = user().await;
     let bio = "&".repeat(500);
@@ -1484,8 +1477,6 @@ async fn deleting_an_unknown_or_non_uuid_id_is_404() {
 }
 
 #[tokio::test]
-#[ignore = "bug: users::delete gates on the token's user_role claim only, then deletes through \
-            the Auth admin API with the service role: a demoted admin's token still deletes users"]
 async fn a_demoted_admin_cannot_delete_users() {
     let admin = user_with_role("admin").await;
     db().await
