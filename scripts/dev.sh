@@ -49,6 +49,9 @@ generate_keys "$LOCAL/keys"
 AUTH_PORT=${AUTH_PORT:-54321} start_auth
 start_postgrest
 start_s3
+# The uploads bucket (s3s-fs: a folder under its root).
+export UPLOADS_BUCKET=supa-lambda-uploads
+mkdir -p "$S3_ROOT/$UPLOADS_BUCKET"
 
 PORT=${PORT:-9000}
 echo

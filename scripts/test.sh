@@ -46,6 +46,9 @@ export TEST_KEYS_DIR=$KEYS_DIR
 start_auth
 start_postgrest
 start_s3
+# The uploads bucket (s3s-fs: a folder under its root).
+export UPLOADS_BUCKET=supa-lambda-uploads
+mkdir -p "$S3_ROOT/$UPLOADS_BUCKET"
 
 if [ "${FAST:-0}" != 1 ]; then
   log "pgTAP: supabase/tests"

@@ -10,5 +10,6 @@ pub mod projects;
 pub mod routes;
 pub mod sessions;
 pub mod settings;
+pub mod uploads;
 pub mod users;
 pub mod workspaces;

@@ -83,6 +83,21 @@ pub const PUBLISH_POST: Route = route(
 pub const GET_SETTINGS: Route = route("get-settings", Method::GET, "/settings", Access::User);
 pub const UPDATE_SETTINGS: Route = route("update-settings", Method::PUT, "/settings", Access::User);
 pub const LIST_AUDIT_LOG: Route = route("list-audit-log", Method::GET, "/audit-log", Access::User);
+pub const CREATE_UPLOAD: Route = route("create-upload", Method::POST, "/uploads", Access::User);
+pub const LIST_UPLOADS: Route = route("list-uploads", Method::GET, "/uploads", Access::User);
+pub const GET_UPLOAD: Route = route("get-upload", Method::GET, "/uploads/{id}", Access::User);
+pub const DELETE_UPLOAD: Route = route(
+    "delete-upload",
+    Method::DELETE,
+    "/uploads/{id}",
+    Access::User,
+);
+pub const COMPLETE_UPLOAD: Route = route(
+    "complete-upload",
+    Method::POST,
+    "/uploads/{id}/complete",
+    Access::User,
+);
 
 pub const ALL: &[Route] = &[
     HEALTH,
@@ -113,4 +128,9 @@ pub const ALL: &[Route] = &[
     GET_SETTINGS,
     UPDATE_SETTINGS,
     LIST_AUDIT_LOG,
+    CREATE_UPLOAD,
+    LIST_UPLOADS,
+    GET_UPLOAD,
+    DELETE_UPLOAD,
+    COMPLETE_UPLOAD,
 ];

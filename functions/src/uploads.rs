@@ -83,10 +83,13 @@ fn safe_filename(name: &str) -> Result<(), ValidationError> {
     let bad = name.trim().is_empty()
         || name == "."
         || name == ".."
-        || name.chars().any(|c| c.is_control() || c == '/' || c == '\\');
+        || name
+            .chars()
+            .any(|c| c.is_control() || c == '/' || c == '\\');
     if bad {
-        Err(ValidationError::new("filename")
-            .with_message("must be a plain file name (no path separators or control characters)".into()))
+        Err(ValidationError::new("filename").with_message(
+            "must be a plain file name (no path separators or control characters)".into(),
+        ))
     } else {
         Ok(())
     }
@@ -111,7 +114,11 @@ struct NewUpload {
     filename: String,
     #[validate(custom(function = "allowed_type"))]
     content_type: String,
-    #[validate(range(min = 1, max = 5242880, message = "must be between 1 byte and 5 MB (5242880 bytes)"))]
+    #[validate(range(
+        min = 1,
+        max = 5242880,
+        message = "must be between 1 byte and 5 MB (5242880 bytes)"
+    ))]
     size: i64,
 }
 
@@ -153,7 +160,9 @@ pub async fn create(app: App, caller: Caller, req: Request) -> ApiResult {
         "Upload",
     )
     .await?;
-    let upload_request = storage.presign_upload(&key, &new.content_type, new.size).await?;
+    let upload_request = storage
+        .presign_upload(&key, &new.content_type, new.size)
+        .await?;
     response::created(&Created {
         upload: Upload::from_row(row, None),
         upload_request,
@@ -173,7 +182,13 @@ async fn find(app: &App, user: &AuthUser, id: Uuid) -> Result<Row, ApiError> {
 }
 
 /// The status change, as the service role (users cannot update uploads themselves).
-async fn set_status(app: &App, id: Uuid, owner: Uuid, ready: bool, reason: Option<&str>) -> Result<Row, ApiError> {
+async fn set_status(
+    app: &App,
+    id: Uuid,
+    owner: Uuid,
+    ready: bool,
+    reason: Option<&str>,
+) -> Result<Row, ApiError> {
     let service = app
         .db
         .as_service()
@@ -195,7 +210,9 @@ async fn set_status(app: &App, id: Uuid, owner: Uuid, ready: bool, reason: Optio
 
 /// What the bytes are, by their magic number.
 fn sniff(bytes: &[u8]) -> Option<&'static str> {
-    infer::get(bytes).map(|t| t.mime_type()).filter(|m| ALLOWED_TYPES.contains(m))
+    infer::get(bytes)
+        .map(|t| t.mime_type())
+        .filter(|m| ALLOWED_TYPES.contains(m))
 }
 
 /// POST /uploads/{id}/complete
@@ -211,7 +228,11 @@ pub async fn complete(app: App, caller: Caller, req: Request) -> ApiResult {
                 .await?;
             return response::ok(&Upload::from_row(row, Some(download)));
         }
-        "rejected" => return Err(ApiError::conflict("This upload was rejected; start a new one")),
+        "rejected" => {
+            return Err(ApiError::conflict(
+                "This upload was rejected; start a new one",
+            ))
+        }
         _ => {}
     }
     let pending = storage::pending_key(row.owner_id, row.id);
@@ -221,12 +242,18 @@ pub async fn complete(app: App, caller: Caller, req: Request) -> ApiResult {
         ));
     };
     let verdict = if size != row.size_bytes as u64 {
-        Err(format!("the file is {size} bytes, not the {} declared", row.size_bytes))
+        Err(format!(
+            "the file is {size} bytes, not the {} declared",
+            row.size_bytes
+        ))
     } else {
         let head = storage.first_bytes(&pending, SNIFF_BYTES).await?;
         match sniff(&head) {
             Some(actual) if actual == row.content_type => Ok(()),
-            Some(actual) => Err(format!("the content is {actual}, not the {} declared", row.content_type)),
+            Some(actual) => Err(format!(
+                "the content is {actual}, not the {} declared",
+                row.content_type
+            )),
             None => Err(format!("the content is not a {} image", row.content_type)),
         }
     };
@@ -242,7 +269,10 @@ pub async fn complete(app: App, caller: Caller, req: Request) -> ApiResult {
         Err(reason) => {
             storage.delete(&pending).await?;
             set_status(&app, row.id, row.owner_id, false, Some(&reason)).await?;
-            Err(ApiError::invalid_field("file", &format!("rejected and deleted: {reason}")))
+            Err(ApiError::invalid_field(
+                "file",
+                &format!("rejected and deleted: {reason}"),
+            ))
         }
     }
 }
@@ -278,7 +308,11 @@ pub async fn list(app: App, caller: Caller, req: Request) -> ApiResult {
         &query,
     )
     .await?;
-    let items: Vec<Upload> = page.items.into_iter().map(|r| Upload::from_row(r, None)).collect();
+    let items: Vec<Upload> = page
+        .items
+        .into_iter()
+        .map(|r| Upload::from_row(r, None))
+        .collect();
     response::page(
         &query,
         &response::Page {
@@ -294,8 +328,12 @@ pub async fn delete(app: App, caller: Caller, req: Request) -> ApiResult {
     let id = input::path_id(&req, "id", "Upload")?;
     let storage = storage(&app)?;
     let row = find(&app, user, id).await?;
-    storage.delete(&storage::pending_key(row.owner_id, row.id)).await?;
-    storage.delete(&storage::file_key(row.owner_id, row.id)).await?;
+    storage
+        .delete(&storage::pending_key(row.owner_id, row.id))
+        .await?;
+    storage
+        .delete(&storage::file_key(row.owner_id, row.id))
+        .await?;
     let _deleted: Row = db::one(
         app.db
             .as_user(user)
@@ -315,7 +353,10 @@ mod tests {
 
     #[test]
     fn sniffs_the_three_image_types_and_nothing_else() {
-        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]), Some("image/jpeg"));
+        assert_eq!(
+            sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]),
+            Some("image/jpeg")
+        );
         assert_eq!(sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), Some("image/png"));
         assert_eq!(sniff(b"RIFF\x24\0\0\0WEBPVP8 "), Some("image/webp"));
         assert_eq!(sniff(b"just some text, really"), None);

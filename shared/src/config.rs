@@ -51,6 +51,12 @@ pub struct Config {
     pub jwt_issuer: String,
     /// Time budget for one call to PostgREST before the request answers 503.
     pub upstream_timeout: Duration,
+    /// The S3 bucket for uploads (only the upload functions need it).
+    pub uploads_bucket: Option<String>,
+    /// AWS region (Lambda sets AWS_REGION).
+    pub aws_region: String,
+    /// A non-AWS S3 endpoint (local development and tests), path-style.
+    pub s3_endpoint: Option<Url>,
 }
 
 impl std::fmt::Debug for Config {
@@ -167,7 +173,39 @@ impl Config {
             },
         };
 
+        let uploads_bucket = match var("UPLOADS_BUCKET") {
+            Some(b) => {
+                let valid = (3..=63).contains(&b.len())
+                    && b.bytes().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.'
+                    })
+                    && !b.starts_with(['-', '.'])
+                    && !b.ends_with(['-', '.']);
+                if !valid {
+                    return Err(ConfigError::new(
+                        "UPLOADS_BUCKET",
+                        "is not a valid S3 bucket name",
+                    ));
+                }
+                Some(b)
+            }
+            None => None,
+        };
+        let aws_region = var("AWS_REGION").unwrap_or_else(|| "us-east-1".to_owned());
+        if !aws_region
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        {
+            return Err(ConfigError::new("AWS_REGION", "is not a valid region name"));
+        }
+        let s3_endpoint = var("S3_ENDPOINT")
+            .map(|v| parse_url("S3_ENDPOINT", &v))
+            .transpose()?;
+
         Ok(Self {
+            uploads_bucket,
+            aws_region,
+            s3_endpoint,
             supabase_url,
             rest_url,
             anon_key,

@@ -14,6 +14,7 @@ pub mod rate_limit;
 pub mod rbac;
 pub mod response;
 pub mod session;
+pub mod storage;
 pub mod supabase_auth;
 pub mod telemetry;
 
@@ -33,6 +34,8 @@ pub struct App {
     pub db: db::Db,
     /// The process's HTTP client (Supabase Auth calls; PostgREST and JWKS share it).
     pub http: reqwest::Client,
+    /// S3 for uploads, when UPLOADS_BUCKET is configured.
+    pub storage: Option<storage::Storage>,
 }
 
 impl App {
@@ -50,7 +53,9 @@ impl App {
         let client = http_client(&config)?;
         let tokens = auth::TokenVerifier::with_policy(&config, client.clone(), policy)?;
         let db = db::Db::new(&config, client.clone())?;
+        let storage = storage::Storage::from_config(&config, client.clone());
         Ok(Self {
+            storage,
             config: Arc::new(config),
             tokens: Arc::new(tokens),
             db,

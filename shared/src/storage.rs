@@ -30,6 +30,10 @@ pub struct Storage {
     s3: aws_sdk_s3::Client,
     http: reqwest::Client,
     pub bucket: String,
+    credentials: aws_credential_types::Credentials,
+    region: String,
+    /// Base URL for requests the function signs itself (copy).
+    object_base: String,
 }
 
 /// A presigned request for the client: method, URL and the headers it must send as is.
@@ -69,14 +73,22 @@ impl Storage {
         let mut builder = aws_sdk_s3::Config::builder()
             .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
             .region(aws_sdk_s3::config::Region::new(config.aws_region.clone()))
-            .credentials_provider(credentials);
-        if let Some(endpoint) = &config.s3_endpoint {
-            builder = builder.endpoint_url(endpoint.as_str().trim_end_matches('/')).force_path_style(true);
-        }
+            .credentials_provider(credentials.clone());
+        let object_base = match &config.s3_endpoint {
+            Some(endpoint) => {
+                let endpoint = endpoint.as_str().trim_end_matches('/');
+                builder = builder.endpoint_url(endpoint).force_path_style(true);
+                format!("{endpoint}/{bucket}")
+            }
+            None => format!("https://{bucket}.s3.{}.amazonaws.com", config.aws_region),
+        };
         Some(Self {
             s3: aws_sdk_s3::Client::from_conf(builder.build()),
             http,
             bucket,
+            credentials,
+            region: config.aws_region.clone(),
+            object_base,
         })
     }
 
@@ -97,7 +109,12 @@ impl Storage {
     }
 
     /// A PUT URL that S3 accepts only with exactly this Content-Type and Content-Length.
-    pub async fn presign_upload(&self, key: &str, content_type: &str, size: i64) -> Result<ClientRequest, ApiError> {
+    pub async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: i64,
+    ) -> Result<ClientRequest, ApiError> {
         let req = self
             .s3
             .put_object()
@@ -112,7 +129,11 @@ impl Storage {
     }
 
     /// A GET URL whose response downloads as `filename` (RFC 6266 / 5987 encoded).
-    pub async fn presign_download(&self, key: &str, filename: &str) -> Result<ClientRequest, ApiError> {
+    pub async fn presign_download(
+        &self,
+        key: &str,
+        filename: &str,
+    ) -> Result<ClientRequest, ApiError> {
         let req = self
             .s3
             .get_object()
@@ -189,18 +210,49 @@ impl Storage {
         Ok(bytes.iter().take(n as usize).copied().collect())
     }
 
-    /// Server-side copy within the bucket.
+    /// Server-side copy within the bucket. CopyObject cannot be presigned, so this one
+    /// request is signed (SigV4, header form) here and sent with the same client.
     pub async fn copy(&self, from: &str, to: &str) -> Result<(), ApiError> {
-        let req = self
-            .s3
-            .copy_object()
-            .bucket(&self.bucket)
-            .key(to)
-            .copy_source(format!("{}/{}", self.bucket, from))
-            .presigned(Self::ttl(INTERNAL_TTL)?)
+        use aws_sigv4::http_request::{
+            sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
+            SigningSettings, UriPathNormalizationMode,
+        };
+        let url = format!("{}/{}", self.object_base, encode_key(to));
+        let source = format!("/{}/{}", self.bucket, encode_key(from));
+        let headers = [("x-amz-copy-source", source.as_str())];
+        let identity: aws_smithy_runtime_api::client::identity::Identity =
+            self.credentials.clone().into();
+        let mut settings = SigningSettings::default();
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name("s3")
+            .time(std::time::SystemTime::now())
+            .settings(settings)
+            .build()
+            .map_err(|_| ApiError::internal("sigv4 params"))?
+            .into();
+        let signable = SignableRequest::new(
+            "PUT",
+            &url,
+            headers.iter().copied(),
+            SignableBody::UnsignedPayload,
+        )
+        .map_err(|_| ApiError::internal("sigv4 request"))?;
+        let (instructions, _) = sign(signable, &params)
+            .map_err(|_| ApiError::internal("sigv4 sign"))?
+            .into_parts();
+        let mut request = self.http.put(&url);
+        for (k, v) in headers.iter().copied().chain(instructions.headers()) {
+            request = request.header(k, v);
+        }
+        let response = request
+            .send()
             .await
-            .map_err(|_| ApiError::internal("presign copy"))?;
-        let response = self.send(req).await?;
+            .map_err(|_| unavailable("s3: unreachable"))?;
         match response.status() {
             s if s.is_success() => Ok(()),
             s if s.is_server_error() => Err(unavailable("s3: copy failed")),
@@ -227,6 +279,21 @@ impl Storage {
     }
 }
 
+/// RFC 3986 unreserved characters stay as they are (as SigV4 expects).
+const KEY_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// An object key in a URL path: each segment percent-encoded, slashes kept.
+fn encode_key(key: &str) -> String {
+    key.split('/')
+        .map(|seg| percent_encoding::utf8_percent_encode(seg, KEY_SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// `attachment; filename="<ascii fallback>"; filename*=UTF-8''<percent-encoded>`: the
 /// original name, safe in a header whatever characters it holds.
 pub fn content_disposition(filename: &str) -> String {
@@ -240,7 +307,8 @@ pub fn content_disposition(filename: &str) -> String {
             }
         })
         .collect();
-    let encoded = percent_encoding::utf8_percent_encode(filename, percent_encoding::NON_ALPHANUMERIC);
+    let encoded =
+        percent_encoding::utf8_percent_encode(filename, percent_encoding::NON_ALPHANUMERIC);
     format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
@@ -253,6 +321,8 @@ mod tests {
         let v = content_disposition("résumé \"x\";\r\nSet-Cookie: a=b.png");
         assert!(!v.contains('\r') && !v.contains('\n'));
         assert!(v.starts_with("attachment; filename=\"r_sum_ _x___"));
-        assert!(v.contains("filename*=UTF-8''r%C3%A9sum%C3%A9%20%22x%22%3B%0D%0ASet%2DCookie%3A%20a%3Db%2Epng"));
+        assert!(v.contains(
+            "filename*=UTF-8''r%C3%A9sum%C3%A9%20%22x%22%3B%0D%0ASet%2DCookie%3A%20a%3Db%2Epng"
+        ));
     }
 }

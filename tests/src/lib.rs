@@ -370,7 +370,9 @@ pub fn assert_security_headers(headers: &HeaderMap) {
 
 /// Dispatches to the route's real handler through the shared pipeline.
 pub async fn send_with(app: &App, route: &Route, req: Request) -> Res {
-    use functions::{audit_log, health, posts, projects, sessions, settings, users, workspaces};
+    use functions::{
+        audit_log, health, posts, projects, sessions, settings, uploads, users, workspaces,
+    };
     use shared::http::dispatch;
     let response = match route.function {
         "health" => dispatch(app, route, req, health::handler).await,
@@ -401,6 +403,11 @@ pub async fn send_with(app: &App, route: &Route, req: Request) -> Res {
         "get-settings" => dispatch(app, route, req, settings::get).await,
         "update-settings" => dispatch(app, route, req, settings::put).await,
         "list-audit-log" => dispatch(app, route, req, audit_log::list).await,
+        "create-upload" => dispatch(app, route, req, uploads::create).await,
+        "list-uploads" => dispatch(app, route, req, uploads::list).await,
+        "get-upload" => dispatch(app, route, req, uploads::get).await,
+        "delete-upload" => dispatch(app, route, req, uploads::delete).await,
+        "complete-upload" => dispatch(app, route, req, uploads::complete).await,
         other => panic!("no handler wired for route {other}: add it to tests/src/lib.rs"),
     };
     let status = response.status();
