@@ -3,7 +3,7 @@
 
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
-use shared::rbac::Permission;
+use shared::rbac::{self, Permission};
 use shared::response::{self, ApiResult};
 use shared::{db, input, ApiError, App, Caller};
 use validator::Validate;
@@ -52,7 +52,8 @@ fn from_rows(rows: Vec<Row>) -> Result<Settings, ApiError> {
 /// GET /settings
 pub async fn get(app: App, caller: Caller, _req: Request) -> ApiResult {
     let user = caller.user()?;
-    user.require(Permission::SettingsRead)?;
+    // Confirmed in the database too: a demoted admin's older token is not enough.
+    rbac::confirm(&app, user, Permission::SettingsRead).await?;
     let rows: Vec<Row> = db::many(
         app.db
             .as_user(user)
