@@ -10,6 +10,7 @@ pub mod projects;
 pub mod routes;
 pub mod sessions;
 pub mod settings;
+pub mod stream;
 pub mod uploads;
 pub mod users;
 pub mod workspaces;

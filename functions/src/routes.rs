@@ -99,6 +99,11 @@ pub const COMPLETE_UPLOAD: Route = route(
     Access::User,
 );
 
+/// Served by a Function URL with response streaming, not by the HttpApi.
+pub const STREAM: Route = route("stream", Method::GET, "/stream", Access::User);
+/// Routes behind Function URLs (template.yaml FunctionUrlConfig).
+pub const STREAMING: &[Route] = &[STREAM];
+
 pub const ALL: &[Route] = &[
     HEALTH,
     LIST_WORKSPACES,

@@ -22,10 +22,12 @@ use validator::Validate;
 
 /// Sign-in attempts per client address, and per email address, per window.
 pub const SIGN_IN_PER_IP: Limit = Limit {
+    rule: "sign-in:ip",
     max: 20,
     window_seconds: 300,
 };
 pub const SIGN_IN_PER_EMAIL: Limit = Limit {
+    rule: "sign-in:email",
     max: 5,
     window_seconds: 300,
 };
@@ -55,9 +57,10 @@ struct UserSummary {
     email: Option<String>,
 }
 
+/// The email as a rate-limit subject and audit key: a hash, not the address.
 fn email_key(email: &str) -> String {
     let digest = Sha256::digest(email.trim().to_lowercase().as_bytes());
-    format!("sign-in:email:{digest:x}")
+    format!("{digest:x}")
 }
 
 /// Login CSRF: a browser request (it sends Origin or Sec-Fetch-Site) must come from an
@@ -101,9 +104,16 @@ fn signed_in(app: &App, req: &Request, session: &Session) -> ApiResult {
 pub async fn sign_in(app: App, caller: Caller, req: Request) -> ApiResult {
     check_browser_origin(&app, &req)?;
     let credentials: Credentials = input::json_body(&req)?;
-    let ip_key = format!("sign-in:ip:{}", caller.ip.as_deref().unwrap_or("unknown"));
-    rate_limit::hit(&app, &ip_key, SIGN_IN_PER_IP).await?;
-    rate_limit::hit(&app, &email_key(&credentials.email), SIGN_IN_PER_EMAIL).await?;
+    let ip = caller.ip.as_deref().unwrap_or("unknown");
+    let quotas = rate_limit::hit_subjects(
+        &app,
+        &[
+            (SIGN_IN_PER_IP.rule, ip),
+            (SIGN_IN_PER_EMAIL.rule, &email_key(&credentials.email)),
+        ],
+    )
+    .await?;
+    let limit_headers = rate_limit::headers(&quotas);
 
     match supabase_auth::sign_in_with_password(
         &app,
@@ -128,7 +138,7 @@ pub async fn sign_in(app: App, caller: Caller, req: Request) -> ApiResult {
                 let metadata = serde_json::json!({ "emailKey": email_key(&credentials.email) });
                 audit_event(&app, &caller, "SIGN_IN_FAILED", None, metadata).await;
             }
-            let mut error = ApiError::from(failure);
+            let mut error = ApiError::from(failure).with_headers(limit_headers);
             error.audited = true;
             Err(error)
         }

@@ -82,8 +82,9 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// The handler already wrote the audit event for this refusal.
     pub audited: bool,
-    /// `Set-Cookie` values the error response must carry (e.g. clearing a dead session).
-    pub set_cookies: Option<Box<Vec<String>>>,
+    /// Headers the error response must carry as well (Set-Cookie clearing a dead
+    /// session, RateLimit on a 429).
+    pub extra_headers: Option<Box<Vec<(http::HeaderName, http::HeaderValue)>>>,
 }
 
 impl ApiError {
@@ -97,7 +98,7 @@ impl ApiError {
             allow: None,
             retry_after: None,
             audited: false,
-            set_cookies: None,
+            extra_headers: None,
         }
     }
 
@@ -181,8 +182,19 @@ impl ApiError {
         Self::validation(fields)
     }
 
-    pub fn with_cookies(mut self, cookies: Vec<String>) -> Self {
-        self.set_cookies = Some(Box::new(cookies));
+    pub fn with_cookies(self, cookies: Vec<String>) -> Self {
+        let headers = cookies
+            .into_iter()
+            .filter_map(|c| http::HeaderValue::from_str(&c).ok())
+            .map(|v| (http::header::SET_COOKIE, v))
+            .collect();
+        self.with_headers(headers)
+    }
+
+    pub fn with_headers(mut self, headers: Vec<(http::HeaderName, http::HeaderValue)>) -> Self {
+        self.extra_headers
+            .get_or_insert_with(Default::default)
+            .extend(headers);
         self
     }
 

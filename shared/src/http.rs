@@ -117,6 +117,7 @@ where
         .map(|v| v.chars().take(512).collect::<String>());
 
     let mut user_id = None;
+    let mut limit_headers = Vec::new();
     let result = if method == Method::OPTIONS {
         preflight(origin.as_deref(), req.headers())
     } else if method != route.method {
@@ -134,9 +135,25 @@ where
                     }
                     _ => Ok(()),
                 };
-                match csrf {
+                // Writes of signed-in users count against their route's limit.
+                let quota = match (&csrf, &user) {
+                    (Ok(()), Some(u)) if is_unsafe(&method) => {
+                        match crate::rate_limit::hit_route(app, u, route.function).await {
+                            Ok(q) => Ok(Some(q)),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    _ => Ok(None),
+                };
+                limit_headers = quota
+                    .as_ref()
+                    .ok()
+                    .and_then(|q| q.as_ref())
+                    .map(|q| crate::rate_limit::headers(std::slice::from_ref(q)))
+                    .unwrap_or_default();
+                match csrf.and(quota) {
                     Err(e) => Err(e),
-                    Ok(()) => {
+                    Ok(_) => {
                         let caller = Caller {
                             request_id: request_id.clone(),
                             ip: ip.clone(),
@@ -156,6 +173,9 @@ where
         Err(error) => (error_response(&error, &request_id), Some(error)),
     };
     finish_headers(&mut response, &request_id, origin.as_deref());
+    for (name, value) in limit_headers {
+        response.headers_mut().entry(name).or_insert(value);
+    }
 
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_millis() as u64;
@@ -365,10 +385,8 @@ fn error_response(error: &ApiError, request_id: &str) -> Response<Body> {
     {
         headers.insert(http::header::ALLOW, allow);
     }
-    for cookie in error.set_cookies.iter().flat_map(|c| c.iter()) {
-        if let Ok(v) = HeaderValue::from_str(cookie) {
-            headers.append(http::header::SET_COOKIE, v);
-        }
+    for (name, value) in error.extra_headers.iter().flat_map(|h| h.iter()) {
+        headers.append(name.clone(), value.clone());
     }
     if let Some(seconds) = error.retry_after {
         headers.insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));

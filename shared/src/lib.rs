@@ -14,6 +14,7 @@ pub mod rate_limit;
 pub mod rbac;
 pub mod response;
 pub mod session;
+pub mod sse;
 pub mod storage;
 pub mod supabase_auth;
 pub mod telemetry;

@@ -1,48 +1,162 @@
-//! Counting hits against a limit in Postgres (where every Lambda instance meets), via
-//! the service role: `public.hit_rate_limit(key, limit, window)` is one atomic
-//! fixed-window upsert. Used by the sign-in route per address and per email.
+//! One limiter for every route that asks for one: fixed windows counted atomically in
+//! Postgres (where all Lambda instances meet), with the limits in `rate_limit_rules`.
+//!
+//! - Writes (POST, PUT, PATCH, DELETE) of signed-in users: the pipeline calls
+//!   `hit_route_limit(<function name>)` as the user; the key is derived in SQL from
+//!   auth.uid() (a rule per function where one exists, else `write`).
+//! - Before sign-in: `hit_subject_limit(rule, subject)` through the service role, by
+//!   address or by a hash of the email.
+//!
+//! Answers carry `RateLimit-Policy` and `RateLimit` (IETF httpapi draft) and, on 429,
+//! `Retry-After`. When Postgres cannot be reached the limiter fails closed (503): the
+//! routes it guards are writes and sign-ins, which need Postgres anyway.
 
+use http::{HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::error::ApiError;
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ErrorCode};
 use crate::App;
 
+pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+
+/// A rule as the migration seeds it in `rate_limit_rules` (the database is the source of
+/// truth; these name the numbers for docs and tests, and a test checks they agree).
 #[derive(Debug, Clone, Copy)]
 pub struct Limit {
+    pub rule: &'static str,
     pub max: u32,
     pub window_seconds: u32,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Decision {
+/// One counted hit: where the caller stands in the rule's current window.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Quota {
+    pub rule: String,
     pub allowed: bool,
-    pub retry_after: u64,
+    pub limit: u32,
+    pub remaining: u32,
+    /// Window length in seconds.
+    pub window: u32,
+    /// Seconds until the window resets.
+    pub reset: u64,
 }
 
-/// Counts one hit on `key`: Ok when within the limit, 429 with Retry-After when over.
-/// Without a service role key, or with Postgres unreachable, it fails closed (503):
-/// the routes using it guard credentials.
-pub async fn hit(app: &App, key: &str, limit: Limit) -> Result<(), ApiError> {
+/// The header values for one or more quotas (a list, as the draft allows).
+pub fn headers(quotas: &[Quota]) -> Vec<(HeaderName, HeaderValue)> {
+    if quotas.is_empty() {
+        return Vec::new();
+    }
+    let policy = quotas
+        .iter()
+        .map(|q| format!("\"{}\";q={};w={}", q.rule, q.limit, q.window))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let state = quotas
+        .iter()
+        .map(|q| format!("\"{}\";r={};t={}", q.rule, q.remaining, q.reset))
+        .collect::<Vec<_>>()
+        .join(", ");
+    [(RATELIMIT_POLICY, policy), (RATELIMIT, state)]
+        .into_iter()
+        .filter_map(|(n, v)| HeaderValue::from_str(&v).ok().map(|v| (n, v)))
+        .collect()
+}
+
+/// 429 with Retry-After and the RateLimit headers of every quota.
+fn refused(quotas: &[Quota]) -> ApiError {
+    let retry = quotas
+        .iter()
+        .filter(|q| !q.allowed)
+        .map(|q| q.reset)
+        .max()
+        .unwrap_or(1);
+    ApiError::rate_limited(retry).with_headers(headers(quotas))
+}
+
+fn closed(e: ApiError) -> ApiError {
+    match e.code {
+        ErrorCode::ServiceUnavailable => e,
+        _ => ApiError::unavailable("rate limit: counter call failed"),
+    }
+}
+
+/// A user-keyed hit on `rule` (the route's function name).
+pub async fn hit_route(app: &App, user: &AuthUser, rule: &str) -> Result<Quota, ApiError> {
+    let quota: Quota = crate::db::one(
+        app.db
+            .as_user(user)
+            .rpc("hit_route_limit", &json!({ "p_rule": rule }))?,
+        "Rate limit",
+    )
+    .await
+    .map_err(closed)?;
+    if quota.allowed {
+        Ok(quota)
+    } else {
+        Err(refused(std::slice::from_ref(&quota)))
+    }
+}
+
+/// Hits on subject-keyed rules (service role), all counted; refused if any is over.
+pub async fn hit_subjects(app: &App, hits: &[(&str, &str)]) -> Result<Vec<Quota>, ApiError> {
     let service = app
         .db
         .as_service()
         .ok_or_else(|| ApiError::unavailable("rate limit: no service role key configured"))?;
-    let builder = service.rpc(
-        "hit_rate_limit",
-        &json!({ "p_key": key, "p_limit": limit.max, "p_window_seconds": limit.window_seconds }),
-    )?;
-    let decision: Decision =
-        crate::db::one(builder, "Rate limit")
-            .await
-            .map_err(|e| match e.code {
-                crate::error::ErrorCode::ServiceUnavailable => e,
-                _ => ApiError::unavailable("rate limit: counter call failed"),
-            })?;
-    if decision.allowed {
-        Ok(())
+    let mut quotas = Vec::with_capacity(hits.len());
+    for (rule, subject) in hits {
+        let quota: Quota = crate::db::one(
+            service.rpc(
+                "hit_subject_limit",
+                &json!({ "p_rule": rule, "p_subject": subject }),
+            )?,
+            "Rate limit",
+        )
+        .await
+        .map_err(closed)?;
+        quotas.push(quota);
+    }
+    if quotas.iter().all(|q| q.allowed) {
+        Ok(quotas)
     } else {
-        Err(ApiError::rate_limited(decision.retry_after))
+        Err(refused(&quotas))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(rule: &str, allowed: bool, remaining: u32, reset: u64) -> Quota {
+        Quota {
+            rule: rule.into(),
+            allowed,
+            limit: 5,
+            remaining,
+            window: 300,
+            reset,
+        }
+    }
+
+    #[test]
+    fn headers_follow_the_draft_and_list_every_policy() {
+        let h = headers(&[
+            q("sign-in:ip", true, 4, 120),
+            q("sign-in:email", false, 0, 90),
+        ]);
+        assert_eq!(h[0].0, RATELIMIT_POLICY);
+        assert_eq!(
+            h[0].1,
+            "\"sign-in:ip\";q=5;w=300, \"sign-in:email\";q=5;w=300"
+        );
+        assert_eq!(
+            h[1].1,
+            "\"sign-in:ip\";r=4;t=120, \"sign-in:email\";r=0;t=90"
+        );
+        let e = refused(&[q("a", true, 1, 10), q("b", false, 0, 42)]);
+        assert_eq!(e.retry_after, Some(42));
     }
 }

@@ -171,14 +171,14 @@ impl Storage {
             .map_err(|_| ApiError::internal("presign head"))?;
         let response = self.send(req).await?;
         match response.status().as_u16() {
-            200 => Ok(response.content_length().or_else(|| {
-                response
-                    .headers()
-                    .get("content-length")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse().ok())
-            })),
-            404 => Ok(None),
+            // The header, not reqwest's content_length() (the body of a HEAD is empty).
+            200 => Ok(response
+                .headers()
+                .get("content-length")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())),
+            // Without s3:ListBucket (least privilege), S3 answers a missing key with 403.
+            404 | 403 => Ok(None),
             s if s >= 500 => Err(unavailable("s3: head failed")),
             _ => Err(ApiError::internal("s3: head refused")),
         }

@@ -5,14 +5,14 @@
 -- Behaviour (who sees and changes which rows) is tested in the files that follow.
 begin;
 set search_path = extensions, public;
-select plan(34);
+select plan(38);
 
 -- Row-level security -----------------------------------------------------------------
 
 select tables_are(
   'public',
   array['profiles', 'workspaces', 'workspace_members', 'projects', 'audit_log',
-        'user_roles', 'role_permissions', 'posts', 'app_settings'],
+        'user_roles', 'role_permissions', 'posts', 'app_settings', 'uploads', 'rate_limit_rules'],
   'public holds exactly the tables these tests know about'
 );
 
@@ -36,10 +36,10 @@ select results_eq(
   $$,
   $$
     values ('app_settings', true), ('audit_log', true), ('posts', true), ('profiles', true),
-           ('projects', true), ('role_permissions', true), ('user_roles', true),
-           ('workspace_members', true), ('workspaces', true)
+           ('projects', true), ('rate_limit_rules', true), ('role_permissions', true), ('uploads', true),
+           ('user_roles', true), ('workspace_members', true), ('workspaces', true)
   $$,
-  'RLS is on for every table: app_settings, audit_log, posts, profiles, projects, role_permissions, user_roles, workspace_members, workspaces'
+  'RLS is on for every table: app_settings, audit_log, posts, profiles, projects, rate_limit_rules, role_permissions, uploads, user_roles, workspace_members, workspaces'
 );
 
 select is_empty(
@@ -82,6 +82,9 @@ select results_eq(
       ('projects', 'projects: members read', 'SELECT', '{authenticated}'),
       ('projects', 'projects: admins and editors update', 'UPDATE', '{authenticated}'),
       ('role_permissions', 'role_permissions: signed-in users read', 'SELECT', '{authenticated}'),
+      ('uploads', 'uploads: owners delete', 'DELETE', '{authenticated}'),
+      ('uploads', 'uploads: owners create pending', 'INSERT', '{authenticated}'),
+      ('uploads', 'uploads: owners read', 'SELECT', '{authenticated}'),
       ('user_roles', 'user_roles: auth admin reads', 'SELECT', '{supabase_auth_admin}'),
       ('user_roles', 'user_roles: read own, or users.read', 'SELECT', '{authenticated}'),
       ('user_roles', 'user_roles: users.write changes others'' roles', 'UPDATE', '{authenticated}'),
@@ -93,7 +96,7 @@ select results_eq(
       ('workspaces', 'workspaces: members read', 'SELECT', '{authenticated}'),
       ('workspaces', 'workspaces: admins update', 'UPDATE', '{authenticated}')
   $$,
-  'the policies are exactly these, one command and role each (no INSERT policy on workspaces, user_roles or role_permissions; only admins'' SELECT on audit_log; no DELETE on app_settings)'
+  'the policies are exactly these, one command and role each (no INSERT policy on workspaces, user_roles or role_permissions; only admins'' SELECT on audit_log; no DELETE on app_settings; no UPDATE on uploads; none on rate_limit_rules)'
 );
 
 -- Privileges -------------------------------------------------------------------------
@@ -153,9 +156,21 @@ select results_eq(
   $$
     values ('private.member_workspace_ids'), ('private.workspace_ids_with_role'),
            ('public.authorize'), ('public.create_workspace'), ('public.current_app_role'),
-           ('public.search_users')
+           ('public.hit_route_limit'), ('public.search_users')
   $$,
-  'authenticated may execute exactly these functions in public and private'
+  'authenticated may execute exactly these functions in public and private (hit_route_limit keys by auth.uid() itself)'
+);
+
+-- The rate-limit rules are read only by the definer functions (and the service role):
+-- no policy (checked above) and no privilege for the API roles, not even SELECT.
+select is_empty(
+  $$
+    select r.rolname
+    from (values ('anon'), ('authenticated')) as r(rolname)
+    where has_table_privilege(r.rolname, 'public.rate_limit_rules', 'select, insert, update, delete, truncate, references, trigger')
+       or has_any_column_privilege(r.rolname, 'public.rate_limit_rules', 'select, insert, update, references')
+  $$,
+  'neither anon nor authenticated has any privilege on rate_limit_rules'
 );
 
 -- PUBLIC is read from the ACL (a missing ACL means the default: PUBLIC may execute).
@@ -171,14 +186,61 @@ select results_eq(
            )
     from pg_proc p
     join pg_namespace n on n.oid = p.pronamespace
-    where n.nspname = 'public' and p.proname in ('record_audit_event', 'hit_rate_limit')
+    where n.nspname = 'public' and p.proname in ('record_audit_event', 'hit_rate_limit', 'hit_subject_limit', 'set_upload_status')
     order by 1
   $$,
   $$
     values ('hit_rate_limit', false, false, true, false),
-           ('record_audit_event', false, false, true, false)
+           ('hit_subject_limit', false, false, true, false),
+           ('record_audit_event', false, false, true, false),
+           ('set_upload_status', false, false, true, false)
   $$,
-  'record_audit_event and hit_rate_limit: one overload each, executable by service_role only (not anon, authenticated or PUBLIC)'
+  'record_audit_event, hit_rate_limit, hit_subject_limit and set_upload_status: one overload each, executable by service_role only (not anon, authenticated or PUBLIC)'
+);
+
+-- The rate limiter: every entry point is security definer (the counters are in private,
+-- where no API role may touch them); the counting core count_hit is for no API role at
+-- all (not even service_role: it goes through hit_rate_limit, a SQL wrapper);
+-- hit_route_limit is the only one a signed-in user may call.
+select results_eq(
+  $$
+    select (n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')') collate "default",
+           p.prosecdef,
+           l.lanname::text collate "default",
+           has_function_privilege('anon', p.oid, 'execute'),
+           has_function_privilege('authenticated', p.oid, 'execute'),
+           has_function_privilege('service_role', p.oid, 'execute'),
+           exists (
+             select 1 from aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+             where a.grantee = 0 and a.privilege_type = 'EXECUTE'
+           )
+    from pg_proc p
+    join pg_namespace n on n.oid = p.pronamespace
+    join pg_language l on l.oid = p.prolang
+    where n.nspname in ('public', 'private')
+      and p.proname in ('count_hit', 'hit_rate_limit', 'hit_route_limit', 'hit_subject_limit')
+    order by 1
+  $$,
+  $$
+    values
+      ('private.count_hit(p_key text, p_limit integer, p_window_seconds integer)', true, 'plpgsql', false, false, false, false),
+      ('public.hit_rate_limit(p_key text, p_limit integer, p_window_seconds integer)', true, 'sql', false, false, true, false),
+      ('public.hit_route_limit(p_rule text)', true, 'plpgsql', false, true, true, false),
+      ('public.hit_subject_limit(p_rule text, p_subject text)', true, 'plpgsql', false, false, true, false)
+  $$,
+  'rate limiter: count_hit for no API role; hit_rate_limit (SQL wrapper) and hit_subject_limit for service_role; hit_route_limit for authenticated and service_role; all definer, none for anon or PUBLIC, one overload each'
+);
+
+-- Only the service role moves an upload out of pending (users have no UPDATE on uploads).
+select results_eq(
+  $$
+    select p.oid::regprocedure::text collate "default", p.prosecdef, p.prorettype::regtype::text collate "default"
+    from pg_proc p
+    join pg_namespace n on n.oid = p.pronamespace
+    where n.nspname = 'public' and p.proname = 'set_upload_status'
+  $$,
+  $$ values ('set_upload_status(uuid,uuid,boolean,text)', true, 'uploads') $$,
+  'set_upload_status(uuid, uuid, boolean, text) is security definer and returns the uploads row'
 );
 
 -- The RBAC functions: authorize() and current_app_role() read user_roles whatever its
@@ -240,7 +302,7 @@ select results_eq(
       and has_table_privilege('authenticated', c.oid, t.priv)
     order by 1, 2
   $$,
-  $$ values ('posts', 'DELETE'), ('projects', 'DELETE'), ('workspace_members', 'DELETE'), ('workspaces', 'DELETE') $$,
+  $$ values ('posts', 'DELETE'), ('projects', 'DELETE'), ('uploads', 'DELETE'), ('workspace_members', 'DELETE'), ('workspaces', 'DELETE') $$,
   'authenticated holds no table-wide insert, update or truncate; delete only where a policy decides'
 );
 
@@ -275,6 +337,11 @@ select results_eq(
       ('projects', 'workspace_id', 'INSERT'),
       ('projects', 'description', 'UPDATE'),
       ('projects', 'name', 'UPDATE'),
+      ('uploads', 'content_type', 'INSERT'),
+      ('uploads', 'id', 'INSERT'),
+      ('uploads', 'object_key', 'INSERT'),
+      ('uploads', 'original_name', 'INSERT'),
+      ('uploads', 'size_bytes', 'INSERT'),
       ('user_roles', 'role', 'UPDATE'),
       ('workspace_members', 'role', 'INSERT'),
       ('workspace_members', 'user_id', 'INSERT'),
@@ -282,7 +349,7 @@ select results_eq(
       ('workspace_members', 'role', 'UPDATE'),
       ('workspaces', 'name', 'UPDATE')
   $$,
-  'authenticated may write exactly these columns (never ids, authors, creators, user_ids of roles, published_at or timestamps)'
+  'authenticated may write exactly these columns (never authors, creators, owners, user_ids of roles, statuses, published_at or timestamps; ids only of uploads, bound to object_key by a check; nothing of uploads after insert)'
 );
 
 -- authenticated reads audit_log through the admins-only policy; it writes nothing.
@@ -391,6 +458,15 @@ select ok(
     where i.indrelid = 'public.posts'::regclass and a.attname = 'author_id'
   ),
   'an index leads with posts.author_id (the post policies filter on it)'
+);
+
+select ok(
+  exists (
+    select 1 from pg_index i
+    join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+    where i.indrelid = 'public.uploads'::regclass and a.attname = 'owner_id'
+  ),
+  'an index leads with uploads.owner_id (the upload policies filter on it; the user cascade deletes by it)'
 );
 
 select ok(

@@ -284,30 +284,33 @@ select results_eq(
 );
 
 -- hit_rate_limit ------------------------------------------------------------------------
+-- (A SQL wrapper around private.count_hit; the rules, hit_route_limit and
+-- hit_subject_limit are tested in 10.)
 
 set local role service_role;
 
 select results_eq(
-  $$ select r - 'retryAfter' from (select public.hit_rate_limit('05:ip:a', 2, 60) as r) s $$,
-  $$ values ('{"allowed": true, "hits": 1, "limit": 2}'::jsonb) $$,
-  'first hit on a key with limit 2 is allowed'
+  $$ select r - 'retryAfter' - 'reset' from (select public.hit_rate_limit('05:ip:a', 2, 60) as r) s $$,
+  $$ values ('{"allowed": true, "hits": 1, "limit": 2, "remaining": 1, "window": 60}'::jsonb) $$,
+  'first hit on a key with limit 2 is allowed, 1 remaining in the 60-second window'
 );
 select results_eq(
-  $$ select r - 'retryAfter' from (select public.hit_rate_limit('05:ip:a', 2, 60) as r) s $$,
-  $$ values ('{"allowed": true, "hits": 2, "limit": 2}'::jsonb) $$,
-  'second hit in the window is allowed'
+  $$ select r - 'retryAfter' - 'reset' from (select public.hit_rate_limit('05:ip:a', 2, 60) as r) s $$,
+  $$ values ('{"allowed": true, "hits": 2, "limit": 2, "remaining": 0, "window": 60}'::jsonb) $$,
+  'second hit in the window is allowed, 0 remaining'
 );
 select results_eq(
   $$
-    select r -> 'allowed', r -> 'hits', r -> 'limit', (r ->> 'retryAfter')::integer between 1 and 60
+    select r -> 'allowed', r -> 'hits', r -> 'limit', r -> 'remaining',
+           (r ->> 'retryAfter')::integer between 1 and 60, r -> 'reset' = r -> 'retryAfter'
     from (select public.hit_rate_limit('05:ip:a', 2, 60) as r) s
   $$,
-  $$ values ('false'::jsonb, '3'::jsonb, '2'::jsonb, true) $$,
-  'third hit in the window is refused, with retryAfter between 1 and the 60-second window'
+  $$ values ('false'::jsonb, '3'::jsonb, '2'::jsonb, '0'::jsonb, true, true) $$,
+  'third hit in the window is refused, remaining 0 (never negative), with retryAfter (= reset) between 1 and the 60-second window'
 );
 select results_eq(
-  $$ select r - 'retryAfter' from (select public.hit_rate_limit('05:ip:b', 2, 60) as r) s $$,
-  $$ values ('{"allowed": true, "hits": 1, "limit": 2}'::jsonb) $$,
+  $$ select r - 'retryAfter' - 'reset' from (select public.hit_rate_limit('05:ip:b', 2, 60) as r) s $$,
+  $$ values ('{"allowed": true, "hits": 1, "limit": 2, "remaining": 1, "window": 60}'::jsonb) $$,
   'another key starts at its own first hit'
 );
 select results_eq(

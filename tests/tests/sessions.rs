@@ -386,7 +386,7 @@ async fn wrong_password_and_unknown_email_are_the_same_audited_401() {
         // The email is kept only as a hash (the rate-limit key), never in clear.
         assert!(row.metadata["emailKey"]
             .as_str()
-            .is_some_and(|k| k.starts_with("sign-in:email:")));
+            .is_some_and(|k| k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit())));
         assert!(!metadata.contains(&user.email) && !metadata.contains(&stranger));
         assert!(!metadata.contains(PASSWORD) && !metadata.contains("not the password"));
     }
@@ -433,7 +433,7 @@ async fn invalid_sign_in_input_is_refused_before_counting_or_calling_auth() {
     assert!(set_cookies(&res).is_empty());
 
     // None of these reached the rate limiter, Supabase Auth or the audit trail.
-    assert_eq!(rate_limit_counters(&format!("sign-in:ip:{ip}")).await, 0);
+    assert_eq!(rate_limit_counters(&format!("ip:sign-in:ip:{ip}")).await, 0);
     assert!(audit_for_ip(&ip).await.is_empty());
     // And the user can still sign in.
     signed_in(&user, &ip).await;

@@ -1,0 +1,172 @@
+//! Server-sent events through Lambda response streaming (a Function URL with
+//! InvokeMode RESPONSE_STREAM: API Gateway HTTP APIs cannot stream).
+//!
+//! The request goes through the same pipeline as every route ([`crate::http::dispatch`]:
+//! CORS, credentials, verification, error shape, headers, log line); only when it is
+//! admitted does a producer task start writing events into the response body:
+//! `data: {json}` lines, `: keep-alive` comments as heartbeats, and `data: [DONE]` at
+//! the end. When the client goes away the body is dropped, the next write fails, and the
+//! producer stops.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::HeaderValue;
+use http_body_util::channel::{Channel, Sender};
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+
+use crate::http::{dispatch, Route};
+use crate::response::ApiResult;
+use crate::{App, Caller};
+
+pub type EventBody = Channel<Bytes, Infallible>;
+
+/// The client has gone away: stop producing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gone;
+
+pub struct EventSink {
+    tx: Sender<Bytes, Infallible>,
+    sent: usize,
+}
+
+impl EventSink {
+    /// `data: <json>` (one line: JSON never contains a raw newline).
+    pub async fn data<T: Serialize>(&mut self, value: &T) -> Result<(), Gone> {
+        let json = serde_json::to_string(value).map_err(|_| Gone)?;
+        self.write(format!("data: {json}\n\n")).await?;
+        self.sent += 1;
+        Ok(())
+    }
+
+    /// A comment line: ignored by EventSource, keeps proxies and the client from
+    /// timing the connection out.
+    pub async fn heartbeat(&mut self) -> Result<(), Gone> {
+        self.write(": keep-alive\n\n".to_owned()).await
+    }
+
+    /// The end marker.
+    pub async fn done(&mut self) -> Result<(), Gone> {
+        self.write("data: [DONE]\n\n".to_owned()).await
+    }
+
+    pub fn events_sent(&self) -> usize {
+        self.sent
+    }
+
+    async fn write(&mut self, text: String) -> Result<(), Gone> {
+        self.tx.send_data(Bytes::from(text)).await.map_err(|_| Gone)
+    }
+}
+
+/// Marks the response of an admitted stream inside the pipeline.
+#[derive(Clone, Copy)]
+struct Admitted;
+
+/// Runs the pipeline; when the request is admitted, `producer` writes the events.
+/// Refusals keep the API's usual JSON error shape and status.
+pub async fn dispatch_stream<F, Fut, P, PFut>(
+    app: &App,
+    route: &Route,
+    req: Request,
+    admit: F,
+    producer: P,
+) -> Response<EventBody>
+where
+    F: FnOnce(App, Caller, Request) -> Fut,
+    Fut: Future<Output = ApiResult>,
+    P: FnOnce(App, Caller, Request, EventSink) -> PFut,
+    PFut: Future<Output = ()> + Send + 'static,
+{
+    let slot: Arc<Mutex<Option<(Caller, Request)>>> = Arc::new(Mutex::new(None));
+    let keep = slot.clone();
+    let response = dispatch(app, route, req, move |app, caller, req| async move {
+        // Route-specific admission (input, limits); its Ok response's headers are kept.
+        let mut response = admit(app, caller.clone(), clone_request(&req)).await?;
+        response.extensions_mut().insert(Admitted);
+        *keep.lock().expect("slot") = Some((caller, req));
+        Ok(response)
+    })
+    .await;
+
+    let (mut parts, body) = response.into_parts();
+    let admitted = parts.extensions.get::<Admitted>().is_some();
+    let taken = slot.lock().expect("slot").take();
+    match (admitted, taken) {
+        (true, Some((caller, req))) => {
+            let (tx, body) = Channel::new(8);
+            parts.headers.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream; charset=utf-8"),
+            );
+            // Do not let proxies buffer the stream.
+            parts
+                .headers
+                .insert("x-accel-buffering", HeaderValue::from_static("no"));
+            parts.headers.remove(http::header::CONTENT_LENGTH);
+            tokio::spawn(producer(
+                app.clone(),
+                caller,
+                req,
+                EventSink { tx, sent: 0 },
+            ));
+            Response::from_parts(parts, body)
+        }
+        _ => {
+            let (mut tx, channel) = Channel::new(1);
+            let bytes = match body {
+                Body::Text(t) => Bytes::from(t),
+                Body::Binary(b) => Bytes::from(b),
+                _ => Bytes::new(),
+            };
+            if !bytes.is_empty() {
+                let _ = tx.try_send(http_body::Frame::data(bytes));
+            }
+            drop(tx);
+            Response::from_parts(parts, channel)
+        }
+    }
+}
+
+/// A copy of the request head (method, URI, headers, extensions such as the Lambda
+/// context and path parameters) for the admission step; the body is not needed there.
+fn clone_request(req: &Request) -> Request {
+    let mut copy = http::Request::builder()
+        .method(req.method().clone())
+        .uri(req.uri().clone())
+        .version(req.version())
+        .body(Body::Empty)
+        .expect("a valid request head");
+    *copy.headers_mut() = req.headers().clone();
+    *copy.extensions_mut() = req.extensions().clone();
+    copy
+}
+
+/// Starts the Lambda runtime in streaming mode for one SSE route.
+pub async fn run<F, Fut, P, PFut>(
+    route: Route,
+    admit: F,
+    producer: P,
+) -> Result<(), lambda_http::Error>
+where
+    F: Fn(App, Caller, Request) -> Fut + Copy + Send + Sync + 'static,
+    Fut: Future<Output = ApiResult> + Send,
+    P: Fn(App, Caller, Request, EventSink) -> PFut + Copy + Send + Sync + 'static,
+    PFut: Future<Output = ()> + Send + 'static,
+{
+    crate::telemetry::init();
+    let app = App::from_env().inspect_err(|e| {
+        tracing::error!(route = route.function, error = %e, "cold start failed");
+    })?;
+    let app = &app;
+    let route = &route;
+    lambda_http::run_with_streaming_response(lambda_http::service_fn(
+        move |req: Request| async move {
+            Ok::<_, Infallible>(dispatch_stream(app, route, req, admit, producer).await)
+        },
+    ))
+    .await
+}
