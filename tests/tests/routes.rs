@@ -45,6 +45,7 @@ fn from_watch_router() -> RouteSet {
                 assert!(
                     routes::ALL
                         .iter()
+                        .chain(routes::STREAMING)
                         .any(|r| r.path == path && r.function == function),
                     "OPTIONS {path} routed to {function}, which does not serve {path}"
                 );
