@@ -74,7 +74,10 @@ fn from_template() -> RouteSet {
             .as_str()
             .expect("every function names its Binary")
             .to_owned();
-        let events = resource["Properties"]["Events"].as_hash().expect("Events");
+        // Functions without events (Function URLs) serve no HttpApi route.
+        let Some(events) = resource["Properties"]["Events"].as_hash() else {
+            continue;
+        };
         for (_, event) in events {
             if event["Type"].as_str() != Some("HttpApi") {
                 continue;
@@ -99,6 +102,19 @@ fn binaries() -> BTreeSet<String> {
         .collect()
 }
 
+fn streaming() -> RouteSet {
+    routes::STREAMING
+        .iter()
+        .map(|r| {
+            (
+                r.method.to_string(),
+                r.path.to_owned(),
+                r.function.to_owned(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn template_watch_router_binaries_and_code_list_the_same_routes() {
     let code = from_code();
@@ -107,14 +123,47 @@ fn template_watch_router_binaries_and_code_list_the_same_routes() {
         routes::ALL.len(),
         "duplicate routes in routes::ALL"
     );
+    // Locally every route, streaming ones included, is served by the watch router.
+    let local: RouteSet = code.union(&streaming()).cloned().collect();
     assert_eq!(
         from_watch_router(),
-        code,
-        "Cargo.toml watch router vs routes::ALL"
+        local,
+        "Cargo.toml watch router vs routes"
     );
-    assert_eq!(from_template(), code, "template.yaml vs routes::ALL");
-    let functions: BTreeSet<String> = code.iter().map(|(_, _, f)| f.clone()).collect();
-    assert_eq!(binaries(), functions, "functions/src/bin vs routes::ALL");
+    // On AWS the HttpApi serves routes::ALL; streaming routes have Function URLs.
+    assert_eq!(
+        from_template(),
+        code,
+        "template.yaml HttpApi vs routes::ALL"
+    );
+    let functions: BTreeSet<String> = local.iter().map(|(_, _, f)| f.clone()).collect();
+    assert_eq!(binaries(), functions, "functions/src/bin vs routes");
+}
+
+#[test]
+fn streaming_routes_have_a_response_streaming_function_url() {
+    let text = std::fs::read_to_string(repo().join("template.yaml")).unwrap();
+    let docs = YamlLoader::load_from_str(&text).unwrap();
+    let resources = docs[0]["Resources"].as_hash().unwrap();
+    for route in routes::STREAMING {
+        let function = resources
+            .values()
+            .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(route.function))
+            .unwrap_or_else(|| panic!("no function for {}", route.function));
+        let url = &function["Properties"]["FunctionUrlConfig"];
+        assert_eq!(
+            url["InvokeMode"].as_str(),
+            Some("RESPONSE_STREAM"),
+            "{}",
+            route.function
+        );
+        assert_eq!(
+            url["AuthType"].as_str(),
+            Some("NONE"),
+            "authenticated in the function"
+        );
+        assert!(function["Properties"]["Events"].as_hash().is_none());
+    }
 }
 
 #[test]
