@@ -131,7 +131,11 @@ pub async fn sign_in(app: App, caller: Caller, req: Request) -> ApiResult {
                 serde_json::json!({}),
             )
             .await;
-            signed_in(&app, &req, &session)
+            let mut response = signed_in(&app, &req, &session)?;
+            for (name, value) in limit_headers {
+                response.headers_mut().insert(name, value);
+            }
+            Ok(response)
         }
         Err(failure) => {
             if failure == AuthFailure::InvalidCredentials {
