@@ -74,20 +74,6 @@ struct ProjectChanges {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ListQuery {
     workspace_id: Option<Uuid>,
-    #[serde(default = "first_page")]
-    #[validate(range(min = 1, max = 100000, message = "must be between 1 and 100000"))]
-    page: u32,
-    #[serde(default = "default_page_size")]
-    #[validate(range(min = 1, max = 100, message = "must be between 1 and 100"))]
-    page_size: u32,
-}
-
-fn first_page() -> u32 {
-    PageQuery::default().page
-}
-
-fn default_page_size() -> u32 {
-    PageQuery::default().page_size
 }
 
 /// POST /projects
@@ -116,7 +102,7 @@ pub async fn create(app: App, caller: Caller, req: Request) -> ApiResult {
 /// projects of every workspace the caller belongs to.
 pub async fn list(app: App, caller: Caller, req: Request) -> ApiResult {
     let user = caller.user()?;
-    let query: ListQuery = input::query(&req)?;
+    let (query, page_query): (ListQuery, PageQuery) = input::paged_query(&req)?;
     let mut builder = app
         .db
         .as_user(user)
@@ -132,10 +118,6 @@ pub async fn list(app: App, caller: Caller, req: Request) -> ApiResult {
         require_workspace_role(&app, user, workspace_id, &all).await?;
         builder = builder.eq("workspace_id", workspace_id.to_string());
     }
-    let page_query = PageQuery {
-        page: query.page,
-        page_size: query.page_size,
-    };
     let page = db::page::<Project>(builder, &page_query).await?;
     response::page(&page_query, &page)
 }

@@ -141,31 +141,13 @@ pub async fn me(app: App, caller: Caller, _req: Request) -> ApiResult {
 struct ListQuery {
     #[validate(length(max = 100, message = "must be at most 100 characters"))]
     search: Option<String>,
-    #[serde(default = "first_page")]
-    #[validate(range(min = 1, max = 100000, message = "must be between 1 and 100000"))]
-    page: u32,
-    #[serde(default = "default_page_size")]
-    #[validate(range(min = 1, max = 100, message = "must be between 1 and 100"))]
-    page_size: u32,
-}
-
-fn first_page() -> u32 {
-    PageQuery::default().page
-}
-
-fn default_page_size() -> u32 {
-    PageQuery::default().page_size
 }
 
 /// GET /users?page=&pageSize=&search=
 pub async fn list(app: App, caller: Caller, req: Request) -> ApiResult {
     let user = caller.user()?;
-    let query: ListQuery = input::query(&req)?;
+    let (query, page_query): (ListQuery, PageQuery) = input::paged_query(&req)?;
     rbac::confirm(&app, user, Permission::UsersRead).await?;
-    let page_query = PageQuery {
-        page: query.page,
-        page_size: query.page_size,
-    };
     // The search text travels as a JSON parameter of search_users(), which escapes
     // LIKE wildcards: it is data, never filter or pattern syntax.
     let builder = app

@@ -234,16 +234,22 @@ where
     F: Fn(App, Caller, Request) -> Fut + Copy + Send + Sync + 'static,
     Fut: Future<Output = ApiResult> + Send,
 {
-    crate::telemetry::init();
-    let app = App::from_env().inspect_err(|e| {
-        tracing::error!(route = route.function, error = %e, "cold start failed");
-    })?;
+    let app = cold_start(&route)?;
     let app = &app;
     let route = &route;
     lambda_http::run(service_fn(move |req: Request| async move {
         Ok::<_, Infallible>(dispatch(app, route, req, handler).await)
     }))
     .await
+}
+
+/// Telemetry and the clients, once per execution environment. A bad configuration
+/// stops the start with a message naming the variable (and no request is served).
+pub fn cold_start(route: &Route) -> Result<App, crate::ConfigError> {
+    crate::telemetry::init();
+    App::from_env().inspect_err(|e| {
+        tracing::error!(route = route.function, error = %e, "cold start failed");
+    })
 }
 
 async fn authenticate(

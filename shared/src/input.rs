@@ -109,6 +109,22 @@ pub fn path_id(req: &Request, name: &str, what: &str) -> Result<Uuid, ApiError> 
 /// The query string as `T` (which should `deny_unknown_fields`), validated: 422 naming
 /// the parameter otherwise.
 pub fn query<T: DeserializeOwned + Validate>(req: &Request) -> Result<T, ApiError> {
+    from_pairs(query_pairs(req)?)
+}
+
+/// A list route's query: `page` and `pageSize` as a [`PageQuery`], the other
+/// parameters as `T` (which should `deny_unknown_fields`).
+pub fn paged_query<T: DeserializeOwned + Validate>(
+    req: &Request,
+) -> Result<(T, PageQuery), ApiError> {
+    let (paging, rest): (Vec<_>, Vec<_>) = query_pairs(req)?
+        .into_iter()
+        .partition(|(k, _)| k == "page" || k == "pageSize");
+    Ok((from_pairs(rest)?, from_pairs(paging)?))
+}
+
+/// The query string's pairs; a parameter given twice is refused.
+fn query_pairs(req: &Request) -> Result<Vec<(String, String)>, ApiError> {
     let pairs: Vec<(String, String)> = match req.query_string_parameters_ref() {
         Some(params) => params
             .iter()
@@ -122,6 +138,10 @@ pub fn query<T: DeserializeOwned + Validate>(req: &Request) -> Result<T, ApiErro
             return Err(ApiError::invalid_field(k, "must be given once"));
         }
     }
+    Ok(pairs)
+}
+
+fn from_pairs<T: DeserializeOwned + Validate>(pairs: Vec<(String, String)>) -> Result<T, ApiError> {
     let encoded = serde_urlencoded::to_string(&pairs)
         .map_err(|_| ApiError::bad_request("The query string is malformed"))?;
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(encoded.as_bytes()));

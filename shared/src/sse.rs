@@ -157,10 +157,7 @@ where
     P: Fn(App, Caller, Request, EventSink) -> PFut + Copy + Send + Sync + 'static,
     PFut: Future<Output = ()> + Send + 'static,
 {
-    crate::telemetry::init();
-    let app = App::from_env().inspect_err(|e| {
-        tracing::error!(route = route.function, error = %e, "cold start failed");
-    })?;
+    let app = crate::http::cold_start(&route)?;
     let app = &app;
     let route = &route;
     lambda_http::run_with_streaming_response(lambda_http::service_fn(
