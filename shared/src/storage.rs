@@ -100,8 +100,11 @@ impl Storage {
         ClientRequest {
             method: req.method().to_owned(),
             url: req.uri().to_owned(),
+            // The SDK adds Lambda's X-Ray trace header; it is not signed and means
+            // nothing to the client.
             headers: req
                 .headers()
+                .filter(|(k, _)| !k.eq_ignore_ascii_case("x-amzn-trace-id"))
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect(),
             expires_at: chrono::Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default(),
