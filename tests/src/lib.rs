@@ -321,6 +321,24 @@ impl Req {
     }
 }
 
+/// Text of upstream internals that must never reach a client.
+pub const INTERNALS: &[&str] = &[
+    "violates",
+    "constraint",
+    "PGRST",
+    "42501",
+    "23505",
+    "23503",
+    "duplicate key",
+    "syntax error",
+    "relation \"",
+    "permission denied",
+    "panicked",
+    "stack backtrace",
+    "reqwest",
+    "hyper",
+];
+
 /// A response, decoded.
 #[derive(Debug)]
 pub struct Res {
@@ -350,6 +368,14 @@ impl Res {
             self.body
         );
         assert_security_headers(&self.headers);
+        // No error, anywhere, carries PostgREST's, Postgres's or Rust's internals.
+        let text = self.body.to_string();
+        for needle in INTERNALS {
+            assert!(
+                !text.contains(needle),
+                "error body leaks {needle:?}: {text}"
+            );
+        }
         &self.body["error"]["details"]
     }
 
@@ -705,4 +731,30 @@ pub async fn post(author: &TestUser, title: &str, published: bool) -> Uuid {
         .await
         .unwrap();
     id
+}
+
+/// Reading server-sent events from the local API (`cargo lambda watch`).
+pub mod sse {
+    use std::time::Duration;
+
+    pub fn url(path: &str) -> String {
+        format!("{}{}", super::stack().api_url, path)
+    }
+
+    pub fn client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(90))
+            .build()
+            .unwrap()
+    }
+
+    /// Reads the body chunk by chunk until `needle` has arrived.
+    pub async fn read_until(res: &mut reqwest::Response, buf: &mut String, needle: &str) {
+        while !buf.contains(needle) {
+            match res.chunk().await.unwrap() {
+                Some(chunk) => buf.push_str(&String::from_utf8_lossy(&chunk)),
+                None => panic!("stream ended before {needle:?}: {buf}"),
+            }
+        }
+    }
 }
