@@ -45,7 +45,6 @@ pub struct Caller {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     user: Option<AuthUser>,
-    source: Option<CredentialSource>,
 }
 
 impl Caller {
@@ -54,10 +53,6 @@ impl Caller {
         self.user
             .as_ref()
             .ok_or_else(|| ApiError::unauthorized("route called without a verified user"))
-    }
-
-    pub fn credential_source(&self) -> Option<CredentialSource> {
-        self.source
     }
 }
 
@@ -159,7 +154,6 @@ where
                             ip: ip.clone(),
                             user_agent: user_agent.clone(),
                             user,
-                            source,
                         };
                         handler(app.clone(), caller, req).await
                     }

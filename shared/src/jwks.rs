@@ -12,9 +12,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::jwk::{
-    AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse,
-};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use tokio::sync::RwLock;
 
@@ -201,11 +199,6 @@ fn usable_key(jwk: &Jwk) -> Option<(String, VerifyingKey)> {
     }
     let key = DecodingKey::from_jwk(jwk).ok()?;
     Some((kid, VerifyingKey { algorithm, key }))
-}
-
-/// A JWKS built from one document, for tests and for callers that load keys themselves.
-pub fn parse_jwk_set(set: &JwkSet) -> HashMap<String, VerifyingKey> {
-    set.keys.iter().filter_map(usable_key).collect()
 }
 
 #[cfg(test)]
