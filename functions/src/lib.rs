@@ -13,4 +13,5 @@ pub mod settings;
 pub mod stream;
 pub mod uploads;
 pub mod users;
+pub mod validate;
 pub mod workspaces;

@@ -62,7 +62,7 @@ pub const REFRESH_SESSION: Route = route(
     "/auth/refresh",
     Access::Public,
 );
-pub const SIGN_OUT: Route = route("sign-out", Method::POST, "/auth/sign-out", Access::User);
+pub const SIGN_OUT: Route = route("sign-out", Method::POST, "/auth/sign-out", Access::Public);
 pub const ME: Route = route("me", Method::GET, "/me", Access::User);
 pub const LIST_USERS: Route = route("list-users", Method::GET, "/users", Access::User);
 pub const CREATE_USER: Route = route("create-user", Method::POST, "/users", Access::User);

@@ -20,15 +20,24 @@ use shared::{input, session, ApiError, App, Caller};
 use uuid::Uuid;
 use validator::Validate;
 
-/// Sign-in attempts per client address, and per email address, per window.
+/// Sign-in attempts per client address, per window (every attempt counts).
 pub const SIGN_IN_PER_IP: Limit = Limit {
     rule: "sign-in:ip",
     max: 20,
     window_seconds: 300,
 };
+/// Failed sign-ins per email address and client address, per window. Only a wrong
+/// password counts, and the key includes the address: a stranger's guesses lock the
+/// stranger out of that account, not its owner.
 pub const SIGN_IN_PER_EMAIL: Limit = Limit {
     rule: "sign-in:email",
     max: 5,
+    window_seconds: 300,
+};
+/// Session refreshes per client address, per window.
+pub const REFRESH_PER_IP: Limit = Limit {
+    rule: "refresh:ip",
+    max: 60,
     window_seconds: 300,
 };
 
@@ -57,10 +66,20 @@ struct UserSummary {
     email: Option<String>,
 }
 
-/// The email as a rate-limit subject and audit key: a hash, not the address.
+/// The email as an audit key: a hash, not the address.
 fn email_key(email: &str) -> String {
     let digest = Sha256::digest(email.trim().to_lowercase().as_bytes());
     format!("{digest:x}")
+}
+
+/// The subject failed sign-ins are counted under: the email and the client address,
+/// hashed together.
+fn failure_key(email: &str, ip: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(email.trim().to_lowercase().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(ip.as_bytes());
+    format!("{:x}", hasher.finalize())
 }
 
 /// Login CSRF: a browser request (it sends Origin or Sec-Fetch-Site) must come from an
@@ -105,15 +124,15 @@ pub async fn sign_in(app: App, caller: Caller, req: Request) -> ApiResult {
     check_browser_origin(&app, &req)?;
     let credentials: Credentials = input::json_body(&req)?;
     let ip = caller.ip.as_deref().unwrap_or("unknown");
-    let quotas = rate_limit::hit_subjects(
-        &app,
-        &[
-            (SIGN_IN_PER_IP.rule, ip),
-            (SIGN_IN_PER_EMAIL.rule, &email_key(&credentials.email)),
-        ],
-    )
-    .await?;
-    let limit_headers = rate_limit::headers(&quotas);
+    // Every attempt counts against the address; refused there, nothing else is counted.
+    let mut quotas = rate_limit::hit_subjects(&app, &[(SIGN_IN_PER_IP.rule, ip)]).await?;
+    // This email from this address: refused once its failures are used up, even with
+    // the right password, without asking Supabase Auth.
+    let failures = failure_key(&credentials.email, ip);
+    quotas.push(rate_limit::peek_subject(&app, SIGN_IN_PER_EMAIL.rule, &failures).await?);
+    if quotas.iter().any(|q| !q.allowed) {
+        return Err(rate_limit::refused(&quotas));
+    }
 
     match supabase_auth::sign_in_with_password(
         &app,
@@ -132,17 +151,20 @@ pub async fn sign_in(app: App, caller: Caller, req: Request) -> ApiResult {
             )
             .await;
             let mut response = signed_in(&app, &req, &session)?;
-            for (name, value) in limit_headers {
+            for (name, value) in rate_limit::headers(&quotas) {
                 response.headers_mut().insert(name, value);
             }
             Ok(response)
         }
         Err(failure) => {
             if failure == AuthFailure::InvalidCredentials {
+                // A failed check: now it counts.
+                quotas[1] =
+                    rate_limit::count_subject(&app, SIGN_IN_PER_EMAIL.rule, &failures).await?;
                 let metadata = serde_json::json!({ "emailKey": email_key(&credentials.email) });
                 audit_event(&app, &caller, "SIGN_IN_FAILED", None, metadata).await;
             }
-            let mut error = ApiError::from(failure).with_headers(limit_headers);
+            let mut error = ApiError::from(failure).with_headers(rate_limit::headers(&quotas));
             error.audited = true;
             Err(error)
         }
@@ -150,50 +172,117 @@ pub async fn sign_in(app: App, caller: Caller, req: Request) -> ApiResult {
 }
 
 /// POST /auth/refresh: the refresh token comes from the session cookie only.
-pub async fn refresh(app: App, _caller: Caller, req: Request) -> ApiResult {
+pub async fn refresh(app: App, caller: Caller, req: Request) -> ApiResult {
     // The cookie is the credential here: the same CSRF rule as any cookie request.
     shared::http::check_csrf(&app, req.headers())?;
+    let ip = caller.ip.as_deref().unwrap_or("unknown");
+    let quotas = rate_limit::hit_subjects(&app, &[(REFRESH_PER_IP.rule, ip)]).await?;
+    let limit_headers = rate_limit::headers(&quotas);
     let name = &app.config.auth_cookie_name;
     let refresh_token = session::read(&req, name)
         .and_then(|s| s.refresh_token)
         .filter(|t| !t.is_empty() && t.len() <= 1024)
         .ok_or_else(|| ApiError::unauthorized("no refresh token in the session cookie"))?;
     match supabase_auth::refresh(&app, &refresh_token).await {
-        Ok(session) => signed_in(&app, &req, &session),
+        Ok(session) => {
+            let mut response = signed_in(&app, &req, &session)?;
+            for (name, value) in limit_headers {
+                response.headers_mut().insert(name, value);
+            }
+            Ok(response)
+        }
         Err(AuthFailure::InvalidRefreshToken) => {
             // The session is over: clear the cookie so the client stops sending it.
-            let clear = session::clear(
-                name,
-                app.config.cookie_secure,
-                &session::present_names(&req, name),
-            );
-            Err(ApiError::from(AuthFailure::InvalidRefreshToken).with_cookies(clear))
+            Err(ApiError::from(AuthFailure::InvalidRefreshToken)
+                .with_cookies(clearing_cookies(&app, &req))
+                .with_headers(limit_headers))
         }
-        Err(other) => Err(other.into()),
+        Err(other) => Err(ApiError::from(other).with_headers(limit_headers)),
     }
 }
 
-/// POST /auth/sign-out
-pub async fn sign_out(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
-    supabase_auth::sign_out(&app, user.token())
-        .await
-        .map_err(ApiError::from)?;
-    audit_event(
-        &app,
-        &caller,
-        "SIGN_OUT",
-        Some(user.id),
-        serde_json::json!({}),
-    )
-    .await;
+fn clearing_cookies(app: &App, req: &Request) -> Vec<String> {
     let name = &app.config.auth_cookie_name;
-    let clear = session::clear(
+    session::clear(
         name,
         app.config.cookie_secure,
-        &session::present_names(&req, name),
-    );
-    Ok(with_cookies(response::no_content()?, clear))
+        &session::present_names(req, name),
+    )
+}
+
+/// POST /auth/sign-out: ends the session at Supabase Auth and clears the cookie, also
+/// when the access token has expired (a user back after an hour): then the cookie's
+/// refresh token renews the session once, and that session is ended. Every answer but a
+/// CSRF refusal clears the cookie, an Auth outage (503) included, so the next person at
+/// the machine never inherits the session. Without any session it is a 204 all the same.
+pub async fn sign_out(app: App, caller: Caller, req: Request) -> ApiResult {
+    let name = &app.config.auth_cookie_name;
+    let has_cookie = !session::present_names(&req, name).is_empty();
+    // As everywhere, an Authorization header wins over the cookie.
+    let bearer = req.headers().contains_key(http::header::AUTHORIZATION);
+    // The cookie is a credential here: the same CSRF rule as any cookie request.
+    if has_cookie && !bearer {
+        shared::http::check_csrf(&app, req.headers())?;
+    }
+    let ended = if bearer {
+        {
+            let token = shared::auth::bearer_token(&req).map_err(shared::http::rejected)?;
+            let user = app
+                .tokens
+                .verify(token)
+                .await
+                .map_err(shared::http::rejected)?;
+            supabase_auth::sign_out(&app, user.token())
+                .await
+                .map(|()| Some(user.id))
+        }
+    } else {
+        end_cookie_session(&app, &req).await
+    };
+    let clear = clearing_cookies(&app, &req);
+    match ended {
+        Ok(user_id) => {
+            if let Some(id) = user_id {
+                audit_event(&app, &caller, "SIGN_OUT", Some(id), serde_json::json!({})).await;
+            }
+            Ok(with_cookies(response::no_content()?, clear))
+        }
+        Err(failure) => Err(ApiError::from(failure).with_cookies(clear)),
+    }
+}
+
+/// Ends the session in the cookie: with its access token while that is valid, else
+/// through its refresh token. `None` when there was no session left to end.
+async fn end_cookie_session(app: &App, req: &Request) -> Result<Option<Uuid>, AuthFailure> {
+    let Some(stored) = session::read(req, &app.config.auth_cookie_name) else {
+        return Ok(None);
+    };
+    if let Ok(user) = app.tokens.verify(&stored.access_token).await {
+        return supabase_auth::sign_out(app, user.token())
+            .await
+            .map(|()| Some(user.id));
+    }
+    let Some(refresh_token) = stored
+        .refresh_token
+        .filter(|t| !t.is_empty() && t.len() <= 1024)
+    else {
+        return Ok(None);
+    };
+    match supabase_auth::refresh(app, &refresh_token).await {
+        Ok(renewed) => {
+            let access_token = renewed
+                .json
+                .get("access_token")
+                .and_then(|t| t.as_str())
+                .ok_or(AuthFailure::Unexpected)?;
+            supabase_auth::sign_out(app, access_token)
+                .await
+                .map(|()| Some(renewed.user_id))
+        }
+        // Already ended (revoked, reused or unknown): nothing to do.
+        Err(AuthFailure::InvalidRefreshToken) => Ok(None),
+        Err(other) => Err(other),
+    }
 }
 
 async fn audit_event(

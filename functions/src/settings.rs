@@ -68,7 +68,9 @@ pub async fn get(app: App, caller: Caller, _req: Request) -> ApiResult {
 pub async fn put(app: App, caller: Caller, req: Request) -> ApiResult {
     let user = caller.user()?;
     user.require(Permission::SettingsWrite)?;
-    let settings: Settings = input::json_body(&req)?;
+    let mut settings: Settings = input::json_body(&req)?;
+    settings.site_name = settings.site_name.trim().to_owned();
+    settings.support_email = settings.support_email.trim().to_owned();
     let value = serde_json::to_value(&settings)
         .map_err(|_| ApiError::internal("settings serialization"))?;
     let rows: Vec<serde_json::Value> = KEYS

@@ -17,6 +17,10 @@ use shared::sse::EventSink;
 use shared::{App, Caller};
 use validator::Validate;
 
+/// The longest a stream may run: well inside the function's 60 s timeout
+/// (template.yaml), so every stream ends with `[DONE]` rather than a cut connection.
+pub const MAX_STREAM_MS: u64 = 50_000;
+
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct StreamQuery {
@@ -29,6 +33,19 @@ struct StreamQuery {
     #[serde(default = "default_heartbeat")]
     #[validate(range(min = 100, max = 60000, message = "must be between 100 and 60000"))]
     heartbeat_ms: u64,
+}
+
+/// The query, validated, and bounded so the stream ends before the timeout: `count`
+/// events `intervalMs` apart take (count - 1) x intervalMs.
+fn stream_query(req: &Request) -> Result<StreamQuery, shared::ApiError> {
+    let q: StreamQuery = input::query(req)?;
+    if u64::from(q.count.saturating_sub(1)) * q.interval_ms > MAX_STREAM_MS {
+        return Err(shared::ApiError::invalid_field(
+            "intervalMs",
+            &format!("(count - 1) x intervalMs must be at most {MAX_STREAM_MS} ms"),
+        ));
+    }
+    Ok(q)
 }
 
 fn default_count() -> u32 {
@@ -53,7 +70,7 @@ struct Progress {
 /// Admission: the query, and the `stream` limit per user.
 pub async fn admit(app: App, caller: Caller, req: Request) -> ApiResult {
     let user = caller.user()?;
-    let _query: StreamQuery = input::query(&req)?;
+    let _query = stream_query(&req)?;
     let quota = rate_limit::hit_route(&app, user, "stream").await?;
     let mut response = response::no_content()?;
     *response.status_mut() = http::StatusCode::OK;
@@ -65,7 +82,7 @@ pub async fn admit(app: App, caller: Caller, req: Request) -> ApiResult {
 
 /// The events.
 pub async fn produce(_app: App, caller: Caller, req: Request, mut sink: EventSink) {
-    let query: StreamQuery = match input::query(&req) {
+    let query = match stream_query(&req) {
         Ok(q) => q,
         Err(_) => return,
     };

@@ -39,6 +39,9 @@ pub struct Claims {
     pub user_role: Option<String>,
     #[serde(default)]
     pub aal: Option<String>,
+    /// Supabase Auth's anonymous sign-ins: such users read, never write.
+    #[serde(default)]
+    pub is_anonymous: bool,
 }
 
 /// A verified caller. The raw token is kept to call PostgREST as this user and is
@@ -49,12 +52,27 @@ pub struct AuthUser {
     pub email: Option<String>,
     pub claims: Claims,
     token: String,
+    /// The pass of this request's rate-limit hit, for the database's request gate.
+    rate_limit_pass: Option<String>,
 }
 
 impl AuthUser {
     /// The access token, for forwarding to PostgREST only. Never log it.
     pub fn token(&self) -> &str {
         &self.token
+    }
+
+    /// An anonymous sign-in (the token's `is_anonymous`).
+    pub fn is_anonymous(&self) -> bool {
+        self.claims.is_anonymous
+    }
+
+    pub(crate) fn rate_limit_pass(&self) -> Option<&str> {
+        self.rate_limit_pass.as_deref()
+    }
+
+    pub(crate) fn set_rate_limit_pass(&mut self, pass: Option<String>) {
+        self.rate_limit_pass = pass;
     }
 }
 
@@ -268,6 +286,7 @@ impl TokenVerifier {
             email: claims.email.clone(),
             claims,
             token: token.to_owned(),
+            rate_limit_pass: None,
         })
     }
 }

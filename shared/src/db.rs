@@ -15,6 +15,10 @@ use crate::error::{ApiError, ErrorCode};
 use crate::input::PageQuery;
 use crate::response::Page;
 
+/// The header that carries a rate-limit pass to the database's request gate
+/// (`private.check_request`).
+pub const RATE_LIMIT_PASS: &str = "x-rate-limit-pass";
+
 /// Largest PostgREST response body read into memory.
 const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
@@ -57,13 +61,33 @@ impl Db {
     }
 
     fn builder(&self, path: &str, token: &str) -> Builder {
+        self.builder_with(path, token, self.headers.clone())
+    }
+
+    fn builder_with(&self, path: &str, token: &str, headers: HeaderMap) -> Builder {
         Builder::new(
             format!("{}/{}", self.rest_url, path),
             None,
-            self.headers.clone(),
+            headers,
             self.client.clone(),
         )
         .auth(token)
+    }
+
+    /// As the user: their token, and the pass of the rate-limit hit the pipeline already
+    /// counted for this request (so the database's request gate does not count it again).
+    fn user_builder(&self, path: &str, user: &AuthUser) -> Builder {
+        let pass = user
+            .rate_limit_pass()
+            .and_then(|p| HeaderValue::from_str(p).ok());
+        match pass {
+            Some(pass) => {
+                let mut headers = self.headers.clone();
+                headers.insert(RATE_LIMIT_PASS, pass);
+                self.builder_with(path, user.token(), headers)
+            }
+            None => self.builder(path, user.token()),
+        }
     }
 }
 
@@ -75,7 +99,7 @@ pub struct UserDb<'a> {
 impl UserDb<'_> {
     /// A query on a table or view.
     pub fn table(&self, name: &str) -> Builder {
-        self.db.builder(name, self.user.token())
+        self.db.user_builder(name, self.user)
     }
 
     /// A call to a SQL function (`POST /rpc/<name>`).
@@ -84,7 +108,7 @@ impl UserDb<'_> {
             .map_err(|_| ApiError::internal("rpc parameters serialization failed"))?;
         Ok(self
             .db
-            .builder(&format!("rpc/{function}"), self.user.token())
+            .user_builder(&format!("rpc/{function}"), self.user)
             .rpc(body))
     }
 }
@@ -183,6 +207,9 @@ fn transport_error(e: reqwest::Error) -> ApiError {
 
 async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, ApiError> {
     let status = response.status();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return Err(rate_limited(response.headers()));
+    }
     if response.content_length().unwrap_or(0) > MAX_RESPONSE_BYTES as u64 {
         return Err(ApiError::internal("postgrest: response too large"));
     }
@@ -198,6 +225,29 @@ async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, A
     } else {
         Err(map_error(status, &bytes))
     }
+}
+
+/// The database's request gate refused a write over its rate limit (PostgREST 429 with
+/// Retry-After and the RateLimit headers, passed on as they are).
+fn rate_limited(headers: &HeaderMap) -> ApiError {
+    // reqwest 0.11 speaks http 0.2; the API's headers are http 1: copied as text.
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let retry = text("retry-after")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let passed = [
+        crate::rate_limit::RATELIMIT_POLICY,
+        crate::rate_limit::RATELIMIT,
+    ]
+    .into_iter()
+    .filter_map(|name| {
+        let value = http::HeaderValue::from_str(text(name.as_str())?).ok()?;
+        Some((name, value))
+    })
+    .collect();
+    ApiError::rate_limited(retry)
+        .with_headers(passed)
+        .with_cause("postgrest: request gate rate limit")
 }
 
 #[derive(Deserialize)]
@@ -222,7 +272,10 @@ pub fn map_error(status: StatusCode, body: &[u8]) -> ApiError {
             ErrorCode::ValidationError,
             "A referenced resource does not exist",
         ),
-        "23514" | "23502" | "22001" | "22P02" => {
+        // Constraint violations and data exceptions (class 22: a value too long, a NUL
+        // character, a malformed number): the client's input, never a 500.
+        "23514" | "23502" => ApiError::new(ErrorCode::ValidationError, "The request is not valid"),
+        c if c.starts_with("22") && c.len() == 5 => {
             ApiError::new(ErrorCode::ValidationError, "The request is not valid")
         }
         c if c.starts_with("PGRST3") => ApiError::unauthorized("postgrest rejected the token"),

@@ -122,14 +122,23 @@ where
     } else {
         match authenticate(app, route, &req).await {
             Err(e) => Err(e),
-            Ok((user, source)) => {
+            Ok((mut user, source)) => {
                 user_id = user.as_ref().map(|u| u.id);
                 let csrf = match source {
                     Some(CredentialSource::Cookie) if is_unsafe(&method) => {
                         check_csrf(app, req.headers())
                     }
                     _ => Ok(()),
-                };
+                }
+                .and_then(|()| match &user {
+                    // Anonymous sign-ins read; the database's request gate refuses
+                    // their writes too.
+                    Some(u) if u.is_anonymous() && is_unsafe(&method) => Err(ApiError::forbidden(
+                        "Anonymous users cannot do this: sign up with an email address first",
+                    )
+                    .with_cause("anonymous user write")),
+                    _ => Ok(()),
+                });
                 // Writes of signed-in users count against their route's limit.
                 let quota = match (&csrf, &user) {
                     (Ok(()), Some(u)) if is_unsafe(&method) => {
@@ -146,6 +155,9 @@ where
                     .and_then(|q| q.as_ref())
                     .map(|q| crate::rate_limit::headers(std::slice::from_ref(q)))
                     .unwrap_or_default();
+                if let (Ok(Some(q)), Some(u)) = (&quota, user.as_mut()) {
+                    u.set_rate_limit_pass(q.pass.clone());
+                }
                 match csrf.and(quota) {
                     Err(e) => Err(e),
                     Ok(_) => {
@@ -228,7 +240,7 @@ where
     F: Fn(App, Caller, Request) -> Fut + Copy + Send + Sync + 'static,
     Fut: Future<Output = ApiResult> + Send,
 {
-    let app = cold_start(&route)?;
+    let app = cold_start(&route).await?;
     let app = &app;
     let route = &route;
     lambda_http::run(service_fn(move |req: Request| async move {
@@ -239,9 +251,9 @@ where
 
 /// Telemetry and the clients, once per execution environment. A bad configuration
 /// stops the start with a message naming the variable (and no request is served).
-pub fn cold_start(route: &Route) -> Result<App, crate::ConfigError> {
+pub async fn cold_start(route: &Route) -> Result<App, crate::ConfigError> {
     crate::telemetry::init();
-    App::from_env().inspect_err(|e| {
+    App::from_env_and_secrets().await.inspect_err(|e| {
         tracing::error!(route = route.function, error = %e, "cold start failed");
     })
 }

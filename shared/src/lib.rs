@@ -13,6 +13,7 @@ pub mod jwks;
 pub mod rate_limit;
 pub mod rbac;
 pub mod response;
+pub mod secrets;
 pub mod session;
 pub mod sse;
 pub mod storage;
@@ -43,6 +44,26 @@ impl App {
     /// Reads and validates the configuration; a bad value fails the cold start.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::new(Config::from_env()?)
+    }
+
+    /// As a Lambda cold start builds it: secrets whose ARNs are configured are read from
+    /// Secrets Manager first ([`secrets`]), then the configuration is read and validated.
+    pub async fn from_env_and_secrets() -> Result<Self, ConfigError> {
+        Self::from_lookup_and_secrets(|name| std::env::var(name).ok()).await
+    }
+
+    /// As [`App::from_env_and_secrets`], with the variables from `get`.
+    pub async fn from_lookup_and_secrets(
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let bootstrap = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()
+            .map_err(|_| ConfigError::new("SUPABASE_URL", "could not build an HTTP client"))?;
+        let secrets = secrets::resolve(&get, &bootstrap).await?;
+        Self::new(Config::from_lookup(|name| {
+            secrets.get(name).cloned().or_else(|| get(name))
+        })?)
     }
 
     pub fn new(config: Config) -> Result<Self, ConfigError> {

@@ -42,6 +42,10 @@ pub struct Quota {
     pub window: u32,
     /// Seconds until the window resets.
     pub reset: u64,
+    /// For an allowed user-keyed hit: the pass that lets this request's own PostgREST
+    /// writes through the database's request gate without a second count.
+    #[serde(default)]
+    pub pass: Option<String>,
 }
 
 /// The header values for one or more quotas (a list, as the draft allows).
@@ -66,7 +70,7 @@ pub fn headers(quotas: &[Quota]) -> Vec<(HeaderName, HeaderValue)> {
 }
 
 /// 429 with Retry-After and the RateLimit headers of every quota.
-fn refused(quotas: &[Quota]) -> ApiError {
+pub fn refused(quotas: &[Quota]) -> ApiError {
     let retry = quotas
         .iter()
         .filter(|q| !q.allowed)
@@ -100,30 +104,48 @@ pub async fn hit_route(app: &App, user: &AuthUser, rule: &str) -> Result<Quota, 
     }
 }
 
-/// Hits on subject-keyed rules (service role), all counted; refused if any is over.
+/// Hits on subject-keyed rules (service role), in order; refused at the first rule
+/// that is over (later rules are not counted).
 pub async fn hit_subjects(app: &App, hits: &[(&str, &str)]) -> Result<Vec<Quota>, ApiError> {
+    let mut quotas = Vec::with_capacity(hits.len());
+    for (rule, subject) in hits {
+        let quota = count_subject(app, rule, subject).await?;
+        let allowed = quota.allowed;
+        quotas.push(quota);
+        if !allowed {
+            return Err(refused(&quotas));
+        }
+    }
+    Ok(quotas)
+}
+
+/// One hit on a subject-keyed rule (service role), whether or not it is over.
+pub async fn count_subject(app: &App, rule: &str, subject: &str) -> Result<Quota, ApiError> {
+    subject_call(app, "hit_subject_limit", rule, subject).await
+}
+
+/// Where a subject stands on a subject-keyed rule, without counting (`allowed` says
+/// whether one more hit would be).
+pub async fn peek_subject(app: &App, rule: &str, subject: &str) -> Result<Quota, ApiError> {
+    subject_call(app, "peek_subject_limit", rule, subject).await
+}
+
+async fn subject_call(
+    app: &App,
+    function: &str,
+    rule: &str,
+    subject: &str,
+) -> Result<Quota, ApiError> {
     let service = app
         .db
         .as_service()
         .ok_or_else(|| ApiError::unavailable("rate limit: no service role key configured"))?;
-    let mut quotas = Vec::with_capacity(hits.len());
-    for (rule, subject) in hits {
-        let quota: Quota = crate::db::one(
-            service.rpc(
-                "hit_subject_limit",
-                &json!({ "p_rule": rule, "p_subject": subject }),
-            )?,
-            "Rate limit",
-        )
-        .await
-        .map_err(closed)?;
-        quotas.push(quota);
-    }
-    if quotas.iter().all(|q| q.allowed) {
-        Ok(quotas)
-    } else {
-        Err(refused(&quotas))
-    }
+    crate::db::one(
+        service.rpc(function, &json!({ "p_rule": rule, "p_subject": subject }))?,
+        "Rate limit",
+    )
+    .await
+    .map_err(closed)
 }
 
 #[cfg(test)]
@@ -138,6 +160,7 @@ mod tests {
             remaining,
             window: 300,
             reset,
+            pass: None,
         }
     }
 

@@ -157,7 +157,7 @@ where
     P: Fn(App, Caller, Request, EventSink) -> PFut + Copy + Send + Sync + 'static,
     PFut: Future<Output = ()> + Send + 'static,
 {
-    let app = crate::http::cold_start(&route)?;
+    let app = crate::http::cold_start(&route).await?;
     let app = &app;
     let route = &route;
     lambda_http::run_with_streaming_response(lambda_http::service_fn(

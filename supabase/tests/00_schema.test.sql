@@ -11,7 +11,7 @@ select plan(38);
 
 select tables_are(
   'public',
-  array['profiles', 'workspaces', 'workspace_members', 'projects', 'audit_log',
+  array['profiles', 'profile_emails', 'workspaces', 'workspace_members', 'projects', 'audit_log',
         'user_roles', 'role_permissions', 'posts', 'app_settings', 'uploads', 'rate_limit_rules'],
   'public holds exactly the tables these tests know about'
 );
@@ -35,11 +35,11 @@ select results_eq(
     order by c.relname
   $$,
   $$
-    values ('app_settings', true), ('audit_log', true), ('posts', true), ('profiles', true),
+    values ('app_settings', true), ('audit_log', true), ('posts', true), ('profile_emails', true), ('profiles', true),
            ('projects', true), ('rate_limit_rules', true), ('role_permissions', true), ('uploads', true),
            ('user_roles', true), ('workspace_members', true), ('workspaces', true)
   $$,
-  'RLS is on for every table: app_settings, audit_log, posts, profiles, projects, rate_limit_rules, role_permissions, uploads, user_roles, workspace_members, workspaces'
+  'RLS is on for every table: app_settings, audit_log, posts, profile_emails, profiles, projects, rate_limit_rules, role_permissions, uploads, user_roles, workspace_members, workspaces'
 );
 
 select is_empty(
@@ -75,6 +75,7 @@ select results_eq(
       ('posts', 'posts: posts.write creates own', 'INSERT', '{authenticated}'),
       ('posts', 'posts: published, own, or posts.publish', 'SELECT', '{authenticated}'),
       ('posts', 'posts: author or posts.publish updates', 'UPDATE', '{authenticated}'),
+      ('profile_emails', 'profile_emails: own, or users.read', 'SELECT', '{authenticated}'),
       ('profiles', 'profiles: read own, public ones, or users.read', 'SELECT', '{authenticated}'),
       ('profiles', 'profiles: update own, or users.write', 'UPDATE', '{authenticated}'),
       ('projects', 'projects: admins delete', 'DELETE', '{authenticated}'),
@@ -113,20 +114,21 @@ select is_empty(
   'anon has no privilege on any table in public'
 );
 
-select is_empty(
+select results_eq(
   $$
-    select p.oid::regprocedure
+    select p.oid::regprocedure::text collate "default"
     from pg_proc p
     join pg_namespace n on n.oid = p.pronamespace
     where n.nspname in ('public', 'private') and has_function_privilege('anon', p.oid, 'execute')
       and p.prorettype <> 'trigger'::regtype
   $$,
-  'anon may execute no function in public or private'
+  $$ values ('private.check_request()') $$,
+  'anon may execute no function in public or private but the request gate (PostgREST runs it for every request)'
 );
 
 select ok(
-  not has_schema_privilege('anon', 'private', 'usage'),
-  'anon has no usage on schema private'
+  has_schema_privilege('anon', 'private', 'usage') and not has_schema_privilege('anon', 'private', 'create'),
+  'anon uses schema private (for the request gate alone) and cannot create in it'
 );
 
 -- authenticated has usage on private (the policy helpers live there), so its tables
@@ -154,11 +156,14 @@ select results_eq(
     order by 1
   $$,
   $$
-    values ('private.member_workspace_ids'), ('private.workspace_ids_with_role'),
+    values ('private.check_request'), ('private.is_file_name'), ('private.is_free_text'),
+           ('private.is_https_url'), ('private.is_person_name'), ('private.is_plain_text'),
+           ('private.is_safe_html'),
+           ('private.member_workspace_ids'), ('private.workspace_ids_with_role'),
            ('public.authorize'), ('public.create_workspace'), ('public.current_app_role'),
            ('public.hit_route_limit'), ('public.search_users')
   $$,
-  'authenticated may execute exactly these functions in public and private (hit_route_limit keys by auth.uid() itself)'
+  'authenticated may execute exactly these functions in public and private (hit_route_limit keys by auth.uid() itself; the text rules run in CHECK constraints as the writer)'
 );
 
 -- The rate-limit rules are read only by the definer functions (and the service role):
@@ -186,16 +191,17 @@ select results_eq(
            )
     from pg_proc p
     join pg_namespace n on n.oid = p.pronamespace
-    where n.nspname = 'public' and p.proname in ('record_audit_event', 'hit_rate_limit', 'hit_subject_limit', 'set_upload_status')
+    where n.nspname = 'public' and p.proname in ('record_audit_event', 'hit_rate_limit', 'hit_subject_limit', 'peek_subject_limit', 'set_upload_status')
     order by 1
   $$,
   $$
     values ('hit_rate_limit', false, false, true, false),
            ('hit_subject_limit', false, false, true, false),
+           ('peek_subject_limit', false, false, true, false),
            ('record_audit_event', false, false, true, false),
            ('set_upload_status', false, false, true, false)
   $$,
-  'record_audit_event, hit_rate_limit, hit_subject_limit and set_upload_status: one overload each, executable by service_role only (not anon, authenticated or PUBLIC)'
+  'record_audit_event, hit_rate_limit, hit_subject_limit, peek_subject_limit and set_upload_status: one overload each, executable by service_role only (not anon, authenticated or PUBLIC)'
 );
 
 -- The rate limiter: every entry point is security definer (the counters are in private,

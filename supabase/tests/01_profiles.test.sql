@@ -22,8 +22,8 @@ insert into auth.users (id, email, raw_user_meta_data) values
 
 select results_eq(
   $$
-    select id, email, full_name from public.profiles
-    where id::text like '01000000-%' order by email
+    select p.id, e.email, p.full_name from public.profiles p join public.profile_emails e using (id)
+    where p.id::text like '01000000-%' order by e.email
   $$,
   $$
     values
@@ -49,7 +49,8 @@ values ('01000000-0000-4000-8000-00000000000e', 'erin.01@example.test', json_bui
 reset role;
 
 select results_eq(
-  $$ select email, full_name from public.profiles where id = '01000000-0000-4000-8000-00000000000e' $$,
+  $$ select e.email, p.full_name from public.profiles p join public.profile_emails e using (id)
+     where p.id = '01000000-0000-4000-8000-00000000000e' $$,
   $$ values ('erin.01@example.test', repeat('e', 100)) $$,
   'a user created by supabase_auth_admin gets a profile, full_name cut to 100 characters'
 );
@@ -76,8 +77,8 @@ select is_empty(
 -- Writing --------------------------------------------------------------------------------
 
 select results_eq(
-  $$ update public.profiles set full_name = 'Alice A.' where id = '01000000-0000-4000-8000-00000000000a' returning full_name $$,
-  $$ values ('Alice A.') $$,
+  $$ update public.profiles set full_name = 'Alice Anne' where id = '01000000-0000-4000-8000-00000000000a' returning full_name $$,
+  $$ values ('Alice Anne') $$,
   'alice renames herself'
 );
 
@@ -94,14 +95,14 @@ select is_empty(
 
 -- No WHERE and no RETURNING, so only the update policy (not the read policy) filters.
 select lives_ok(
-  $$ update public.profiles set full_name = 'Alice A.' $$,
+  $$ update public.profiles set full_name = 'Alice Anne' $$,
   'an update of every profile runs'
 );
 
 select throws_ok(
-  $$ update public.profiles set email = 'mallory@example.test' where id = '01000000-0000-4000-8000-00000000000a' $$,
+  $$ update public.profile_emails set email = 'mallory@example.test' where id = '01000000-0000-4000-8000-00000000000a' $$,
   '42501', null,
-  'alice cannot change her profile email (no column privilege)'
+  'alice cannot change her profile email (no privilege: it follows auth.users)'
 );
 
 select throws_ok(
@@ -152,12 +153,12 @@ reset role;
 
 select is(
   (select full_name from public.profiles where id = '01000000-0000-4000-8000-00000000000a'),
-  'Alice A.',
+  'Alice Anne',
   'alice''s rename is stored'
 );
 
 select is_empty(
-  $$ select * from public.profiles where full_name = 'Alice A.' and id <> '01000000-0000-4000-8000-00000000000a' $$,
+  $$ select * from public.profiles where full_name = 'Alice Anne' and id <> '01000000-0000-4000-8000-00000000000a' $$,
   'the update of every profile reached only alice''s'
 );
 

@@ -31,10 +31,10 @@ values ('10:seed', now(), 60, now() + interval '60 seconds', 7);
 select results_eq(
   $$ select rule, max_hits, window_seconds, key_kind from public.rate_limit_rules order by rule $$,
   $$
-    values ('create-upload', 20, 60, 'user'), ('sign-in:email', 5, 300, 'email'),
+    values ('create-upload', 20, 60, 'user'), ('refresh:ip', 60, 300, 'ip'), ('sign-in:email', 5, 300, 'email'),
            ('sign-in:ip', 20, 300, 'ip'), ('stream', 10, 60, 'user'), ('write', 120, 60, 'user')
   $$,
-  'the migration seeds the rules: create-upload 20/60, sign-in:email 5/300, sign-in:ip 20/300, stream 10/60, write 120/60'
+  'the migration seeds the rules: create-upload 20/60, refresh:ip 60/300, sign-in:email 5/300, sign-in:ip 20/300, stream 10/60, write 120/60'
 );
 
 -- authenticated: no rules, no counters, no core, no service-role entry points ---------------
@@ -127,7 +127,7 @@ select results_eq(
 select set_config('request.jwt.claims', json_build_object('sub', '10000000-0000-4000-8000-00000000000b', 'role', 'authenticated')::text, true);
 
 select results_eq(
-  $$ select r - 'retryAfter' - 'reset' from (select public.hit_route_limit('stream') as r) s $$,
+  $$ select r - 'retryAfter' - 'reset' - 'pass' from (select public.hit_route_limit('stream') as r) s $$,
   $$ values ('{"allowed": true, "hits": 1, "limit": 10, "remaining": 9, "window": 60, "rule": "stream"}'::jsonb) $$,
   'bea is still allowed while ada is refused: her first stream hit'
 );
@@ -257,7 +257,7 @@ select is_empty(
 );
 select results_eq(
   $$ select rule, max_hits from public.rate_limit_rules order by rule $$,
-  $$ values ('create-upload', 20), ('sign-in:email', 5), ('sign-in:ip', 20), ('stream', 10), ('write', 120) $$,
+  $$ values ('create-upload', 20), ('refresh:ip', 60), ('sign-in:email', 5), ('sign-in:ip', 20), ('stream', 10), ('write', 120) $$,
   'the rules are unchanged by the refused writes'
 );
 

@@ -758,3 +758,83 @@ pub mod sse {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------
+// PostgREST straight, as any frontend or attacker holding a user's token may call it
+// (issue 9: the database refuses whatever the API refuses).
+
+/// PostgREST's answer to a direct call.
+#[derive(Debug)]
+pub struct Direct {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Direct {
+    /// The PostgREST or SQLSTATE code of an error answer ("" otherwise).
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Refused with this status and code.
+    #[track_caller]
+    pub fn assert_refused(&self, status: u16, code: &str) {
+        assert_eq!(
+            (self.status, self.code()),
+            (status, code),
+            "expected PostgREST to refuse with {status} {code}: {self:?}"
+        );
+    }
+
+    /// Answered 2xx with no rows: RLS let nothing through.
+    #[track_caller]
+    pub fn assert_no_rows(&self) {
+        assert!(
+            (200..300).contains(&self.status) && self.body.as_array().is_some_and(|a| a.is_empty()),
+            "expected no rows: {self:?}"
+        );
+    }
+}
+
+/// `method path` straight to PostgREST with `token` (None: anon), asking for the
+/// written rows back.
+pub async fn postgrest_direct(
+    method: reqwest::Method,
+    path_and_query: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Direct {
+    let url = format!(
+        "{}/{}",
+        stack().rest_url.trim_end_matches('/'),
+        path_and_query
+    );
+    let mut req = reqwest::Client::new()
+        .request(method, url)
+        .header("prefer", "return=representation");
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.expect("PostgREST answers");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let text = res.text().await.unwrap();
+    let body = if text.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    Direct {
+        status,
+        headers,
+        body,
+    }
+}

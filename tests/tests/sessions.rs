@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use functions::routes;
-use functions::sessions::{SIGN_IN_PER_EMAIL, SIGN_IN_PER_IP};
+use functions::sessions::{REFRESH_PER_IP, SIGN_IN_PER_EMAIL, SIGN_IN_PER_IP};
 use integration_tests::*;
 use serde_json::{json, Value};
 use shared::{App, Config};
@@ -477,16 +477,84 @@ async fn sign_in_is_rate_limited_per_email() {
         .await;
     assert_rate_limited(&res, SIGN_IN_PER_EMAIL.window_seconds);
 
-    // The email key ignores case, and the address.
+    // The email key ignores case.
     let shouted = user.email.to_uppercase();
-    let res = sign_in_req(&test_ip(), &shouted, PASSWORD)
+    let res = sign_in_req(&ip, &shouted, PASSWORD)
         .send(&routes::SIGN_IN)
         .await;
     assert_rate_limited(&res, SIGN_IN_PER_EMAIL.window_seconds);
 
+    // A stranger's wrong guesses cannot lock the owner out: from her own address she
+    // signs in at once.
+    signed_in(&user, &test_ip()).await;
+
     // Another email from the same address is unaffected (the address is far from its
     // own limit).
     signed_in(&neighbour, &ip).await;
+}
+
+#[tokio::test]
+async fn only_failed_sign_ins_count_against_the_email() {
+    let user = user_with_password(PASSWORD).await;
+    let ip = test_ip();
+    away_from_window_edge(SIGN_IN_PER_EMAIL.window_seconds).await;
+    // More successful sign-ins than the email limit: none of them is a failure.
+    for _ in 0..=SIGN_IN_PER_EMAIL.max {
+        signed_in(&user, &ip).await;
+    }
+    let res = sign_in_req(&ip, &user.email, "wrong")
+        .send(&routes::SIGN_IN)
+        .await;
+    res.assert_error(401, "UNAUTHORIZED");
+    // One failure used, the rest left.
+    let state = res.header("ratelimit").expect("RateLimit");
+    let expected = format!(
+        "\"{}\";r={};",
+        SIGN_IN_PER_EMAIL.rule,
+        SIGN_IN_PER_EMAIL.max - 1
+    );
+    assert!(state.contains(&expected), "{state}");
+}
+
+#[tokio::test]
+async fn an_address_over_its_limit_counts_nothing_against_the_email() {
+    let user = user_with_password(PASSWORD).await;
+    let ip = test_ip();
+    away_from_window_edge(SIGN_IN_PER_IP.window_seconds).await;
+    for _ in 0..SIGN_IN_PER_IP.max {
+        sign_in_req(&ip, &unknown_email(), "password123")
+            .send(&routes::SIGN_IN)
+            .await
+            .assert_error(401, "UNAUTHORIZED");
+    }
+    // Refused at the address: the email's failures are not consulted or counted.
+    for _ in 0..3 {
+        let res = sign_in_req(&ip, &user.email, "wrong")
+            .send(&routes::SIGN_IN)
+            .await;
+        assert_rate_limited(&res, SIGN_IN_PER_IP.window_seconds);
+        assert_eq!(
+            res.header("ratelimit-policy"),
+            Some(
+                format!(
+                    "\"{}\";q={};w={}",
+                    SIGN_IN_PER_IP.rule, SIGN_IN_PER_IP.max, SIGN_IN_PER_IP.window_seconds
+                )
+                .as_str()
+            )
+        );
+    }
+    let res = sign_in_req(&test_ip(), &user.email, "wrong")
+        .send(&routes::SIGN_IN)
+        .await;
+    res.assert_error(401, "UNAUTHORIZED");
+    let state = res.header("ratelimit").expect("RateLimit");
+    let expected = format!(
+        "\"{}\";r={};",
+        SIGN_IN_PER_EMAIL.rule,
+        SIGN_IN_PER_EMAIL.max - 1
+    );
+    assert!(state.contains(&expected), "{state}");
 }
 
 #[tokio::test]
@@ -636,6 +704,42 @@ async fn refresh_rotates_the_session_and_a_reused_refresh_token_ends_it() {
     let res = refresh(&third.cookie, &ip).await;
     res.assert_error(401, "UNAUTHORIZED");
     assert!(clears_cookie(&res, &cookie_name()));
+}
+
+#[tokio::test]
+async fn refresh_is_rate_limited_per_address() {
+    let user = user_with_password(PASSWORD).await;
+    let ip = test_ip();
+    let session = signed_in(&user, &ip).await;
+    away_from_window_edge(REFRESH_PER_IP.window_seconds).await;
+    let res = refresh(&session.cookie, &ip).await;
+    res.assert_ok(200);
+    assert_eq!(
+        res.header("ratelimit-policy"),
+        Some(
+            format!(
+                "\"{}\";q={};w={}",
+                REFRESH_PER_IP.rule, REFRESH_PER_IP.max, REFRESH_PER_IP.window_seconds
+            )
+            .as_str()
+        )
+    );
+    let session = session_of(&res);
+    // Use up the address's allowance (as many refreshes would).
+    db().await
+        .execute(
+            "update private.rate_limit_counters set hits = $2 where key = $1",
+            &[
+                &format!("ip:{}:{ip}", REFRESH_PER_IP.rule),
+                &(REFRESH_PER_IP.max as i32),
+            ],
+        )
+        .await
+        .unwrap();
+    let res = refresh(&session.cookie, &ip).await;
+    assert_rate_limited(&res, REFRESH_PER_IP.window_seconds);
+    // The session itself is fine: from another address it still refreshes.
+    refresh(&session.cookie, &test_ip()).await.assert_ok(200);
 }
 
 #[tokio::test]
@@ -838,22 +942,75 @@ async fn sign_out_with_the_cookie_from_a_foreign_origin_is_csrf_failed() {
 }
 
 #[tokio::test]
-async fn sign_out_without_credentials_is_401() {
+async fn sign_out_without_a_session_still_clears_the_cookie() {
     let ip = test_ip();
     let res = Req::post("/auth/sign-out")
         .ip(&ip)
         .header("origin", ALLOWED)
         .send(&routes::SIGN_OUT)
         .await;
-    res.assert_error(401, "UNAUTHORIZED");
-    assert_eq!(res.header("www-authenticate"), Some("Bearer"));
+    assert_eq!(res.status.as_u16(), 204, "body: {}", res.body);
+    assert!(clears_cookie(&res, &cookie_name()), "{:?}", res.headers);
 
+    // A broken cookie is no session either: cleared (from an allowed origin).
+    let res = Req::post("/auth/sign-out")
+        .ip(&ip)
+        .header("origin", ALLOWED)
+        .cookie(&format!("{}=base64-not-json", cookie_name()))
+        .send(&routes::SIGN_OUT)
+        .await;
+    assert_eq!(res.status.as_u16(), 204, "body: {}", res.body);
+    assert!(clears_cookie(&res, &cookie_name()), "{:?}", res.headers);
+
+    // A bearer token that is no token at all is still refused.
     let res = Req::post("/auth/sign-out")
         .ip(&ip)
         .bearer("not-a-token")
         .send(&routes::SIGN_OUT)
         .await;
     res.assert_error(401, "UNAUTHORIZED");
+}
+
+#[tokio::test]
+async fn sign_out_with_an_expired_access_token_ends_the_session_through_its_refresh_token() {
+    let user = user_with_password(PASSWORD).await;
+    let ip = test_ip();
+    let session = signed_in(&user, &ip).await;
+    // A user back after an hour: the cookie's access token has expired, its refresh
+    // token has not.
+    let mut json = session.json.clone();
+    json["access_token"] = json!(expired_token(&user));
+    let stale = format!(
+        "{}=base64-{}",
+        cookie_name(),
+        URL_SAFE_NO_PAD.encode(json.to_string())
+    );
+
+    let res = Req::post("/auth/sign-out")
+        .ip(&ip)
+        .header("origin", ALLOWED)
+        .cookie(&stale)
+        .send(&routes::SIGN_OUT)
+        .await;
+    assert_eq!(res.status.as_u16(), 204, "body: {}", res.body);
+    assert!(clears_cookie(&res, &cookie_name()), "{:?}", res.headers);
+    let rows = audit_rows("actor_id = $1 and action = 'SIGN_OUT'", &user.id).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+
+    // The refresh token the cookie held no longer works for the next person at the
+    // machine.
+    let res = refresh(&session.cookie, &ip).await;
+    res.assert_error(401, "UNAUTHORIZED");
+
+    // And the CSRF rule still holds for such a cookie.
+    let res = Req::post("/auth/sign-out")
+        .ip(&ip)
+        .header("origin", FOREIGN)
+        .cookie(&stale)
+        .send(&routes::SIGN_OUT)
+        .await;
+    res.assert_error(403, "CSRF_FAILED");
+    assert!(set_cookies(&res).is_empty());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -936,7 +1093,8 @@ async fn supabase_auth_unreachable_is_a_clean_503() {
     assert!(set_cookies(&res).is_empty(), "{:?}", res.headers);
 
     // Sign-out cannot end the session at Supabase Auth: it says so instead of
-    // pretending (the cookie stays, so the user can try again).
+    // pretending, and still clears the cookie so that the next person at the machine
+    // does not inherit the session.
     let res = send_with(
         &app,
         &routes::SIGN_OUT,
@@ -944,7 +1102,7 @@ async fn supabase_auth_unreachable_is_a_clean_503() {
     )
     .await;
     assert_clean_unavailable(&res);
-    assert!(set_cookies(&res).is_empty());
+    assert!(clears_cookie(&res, &name), "{:?}", res.headers);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -117,4 +117,17 @@ async fn invalid_stream_parameters_are_422() {
         body["error"]["details"]["fields"].get("count").is_some(),
         "{body}"
     );
+
+    // Each bound alone is fine, together they would outlast the function's 60 s
+    // timeout: refused before any event, naming intervalMs.
+    let res = client()
+        .get(url("/stream?count=100&intervalMs=10000"))
+        .bearer_auth(&user.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    let fields = body["error"]["details"]["fields"].as_object().unwrap();
+    assert_eq!(fields.keys().collect::<Vec<_>>(), ["intervalMs"], "{body}");
 }
