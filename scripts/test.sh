@@ -46,6 +46,7 @@ export TEST_KEYS_DIR=$KEYS_DIR
 start_auth
 start_postgrest
 start_s3
+start_secrets_manager
 # The uploads bucket (s3s-fs: a folder under its root).
 export UPLOADS_BUCKET=supa-lambda-uploads
 mkdir -p "$S3_ROOT/$UPLOADS_BUCKET"
