@@ -1,7 +1,7 @@
 //! Uploads straight to S3 through presigned URLs, verified before they count.
 //!
 //! POST   /uploads                {filename, contentType, size} -> 201 + a presigned PUT
-//! POST   /uploads/{id}/complete  owner: HEAD + size + magic bytes, then ready (or rejected)
+//! POST   /uploads/{id}/complete  owner: HEAD + size + magic bytes of one version (ETag), then ready (or rejected); safe to retry
 //! GET    /uploads/{id}           owner: metadata (+ a download URL once ready)
 //! GET    /uploads?page=&pageSize=  owner's uploads
 //! DELETE /uploads/{id}           owner: object and row
@@ -223,19 +223,24 @@ pub async fn complete(app: App, caller: Caller, req: Request) -> ApiResult {
         _ => {}
     }
     let pending = storage::pending_key(row.owner_id, row.id);
-    let Some(size) = storage.size(&pending).await? else {
+    let Some(head) = storage.head(&pending).await? else {
         return Err(ApiError::conflict(
             "Nothing was uploaded yet: PUT the file to the upload URL first",
         ));
     };
-    let verdict = if size != row.size_bytes as u64 {
+    // Every read below is pinned to the version this HEAD saw (its ETag): the presigned
+    // PUT stays usable for minutes, and a file swapped in after the check must not be
+    // the one that is kept.
+    let verdict = if head.size != row.size_bytes as u64 {
         Err(format!(
-            "the file is {size} bytes, not the {} declared",
-            row.size_bytes
+            "the file is {} bytes, not the {} declared",
+            head.size, row.size_bytes
         ))
     } else {
-        let head = storage.first_bytes(&pending, SNIFF_BYTES).await?;
-        match sniff(&head) {
+        let bytes = storage
+            .first_bytes(&pending, SNIFF_BYTES, &head.etag)
+            .await?;
+        match sniff(&bytes) {
             Some(actual) if actual == row.content_type => Ok(()),
             Some(actual) => Err(format!(
                 "the content is {actual}, not the {} declared",
@@ -246,10 +251,20 @@ pub async fn complete(app: App, caller: Caller, req: Request) -> ApiResult {
     };
     match verdict {
         Ok(()) => {
+            // Copy, then mark ready, then remove the pending object: a failure at any
+            // step leaves the pending object in place, so completing again redoes the
+            // rest (and a row already ready answers as above). A pending object left
+            // behind by a failed delete is removed by the bucket's lifecycle rule.
             let file = storage::file_key(row.owner_id, row.id);
-            storage.copy(&pending, &file).await?;
-            storage.delete(&pending).await?;
+            storage.copy(&pending, &file, Some(&head.etag)).await?;
             let row = set_status(&app, row.id, row.owner_id, true, None).await?;
+            if storage.delete(&pending).await.is_err() {
+                tracing::warn!(
+                    request_id = caller.request_id,
+                    upload = %row.id,
+                    "pending object not deleted (the lifecycle rule will)"
+                );
+            }
             let download = storage.presign_download(&file, &row.original_name).await?;
             response::ok(&Upload::from_row(row, Some(download)))
         }

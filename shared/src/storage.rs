@@ -58,6 +58,19 @@ fn unavailable(what: &'static str) -> ApiError {
     ApiError::unavailable(what)
 }
 
+/// An object's size and ETag (as S3 writes it, quotes included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectHead {
+    pub size: u64,
+    pub etag: String,
+}
+
+/// The object changed between two requests that had to see the same version.
+fn replaced() -> ApiError {
+    ApiError::conflict("The file changed while it was being checked; complete the upload again")
+        .with_cause("s3: precondition failed (object replaced)")
+}
+
 impl Storage {
     /// None when UPLOADS_BUCKET is not configured (routes that need it answer 503).
     pub fn from_config(config: &Config, http: reqwest::Client) -> Option<Self> {
@@ -164,6 +177,11 @@ impl Storage {
 
     /// The object's size, or None when it does not exist.
     pub async fn size(&self, key: &str) -> Result<Option<u64>, ApiError> {
+        Ok(self.head(key).await?.map(|h| h.size))
+    }
+
+    /// The object's size and ETag, or None when it does not exist.
+    pub async fn head(&self, key: &str) -> Result<Option<ObjectHead>, ApiError> {
         let req = self
             .s3
             .head_object()
@@ -173,13 +191,22 @@ impl Storage {
             .await
             .map_err(|_| ApiError::internal("presign head"))?;
         let response = self.send(req).await?;
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         match response.status().as_u16() {
             // The header, not reqwest's content_length() (the body of a HEAD is empty).
-            200 => Ok(response
-                .headers()
-                .get("content-length")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse().ok())),
+            200 => match (
+                header("content-length").and_then(|v| v.parse().ok()),
+                header("etag"),
+            ) {
+                (Some(size), Some(etag)) => Ok(Some(ObjectHead { size, etag })),
+                _ => Err(ApiError::internal("s3: head without size or etag")),
+            },
             // Without s3:ListBucket (least privilege), S3 answers a missing key with 403.
             404 | 403 => Ok(None),
             s if s >= 500 => Err(unavailable("s3: head failed")),
@@ -187,18 +214,23 @@ impl Storage {
         }
     }
 
-    /// The first `n` bytes of the object (a ranged GET).
-    pub async fn first_bytes(&self, key: &str, n: u64) -> Result<Vec<u8>, ApiError> {
+    /// The first `n` bytes of the object (a ranged GET), of exactly the version whose
+    /// ETag is `etag` (If-Match: S3 answers 412 once the object was replaced).
+    pub async fn first_bytes(&self, key: &str, n: u64, etag: &str) -> Result<Vec<u8>, ApiError> {
         let req = self
             .s3
             .get_object()
             .bucket(&self.bucket)
             .key(key)
             .range(format!("bytes=0-{}", n.saturating_sub(1)))
+            .if_match(etag)
             .presigned(Self::ttl(INTERNAL_TTL)?)
             .await
             .map_err(|_| ApiError::internal("presign ranged get"))?;
         let response = self.send(req).await?;
+        if response.status() == reqwest::StatusCode::PRECONDITION_FAILED {
+            return Err(replaced());
+        }
         if !response.status().is_success() {
             return Err(if response.status().is_server_error() {
                 unavailable("s3: get failed")
@@ -215,14 +247,19 @@ impl Storage {
 
     /// Server-side copy within the bucket. CopyObject cannot be presigned, so this one
     /// request is signed (SigV4, header form) here and sent with the same client.
-    pub async fn copy(&self, from: &str, to: &str) -> Result<(), ApiError> {
+    /// With `etag`, only that version of the source is copied
+    /// (`x-amz-copy-source-if-match`; 412, a conflict here, once it was replaced).
+    pub async fn copy(&self, from: &str, to: &str, etag: Option<&str>) -> Result<(), ApiError> {
         use aws_sigv4::http_request::{
             sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
             SigningSettings, UriPathNormalizationMode,
         };
         let url = format!("{}/{}", self.object_base, encode_key(to));
         let source = format!("/{}/{}", self.bucket, encode_key(from));
-        let headers = [("x-amz-copy-source", source.as_str())];
+        let mut headers = vec![("x-amz-copy-source", source.as_str())];
+        if let Some(etag) = etag {
+            headers.push(("x-amz-copy-source-if-match", etag));
+        }
         let identity: aws_smithy_runtime_api::client::identity::Identity =
             self.credentials.clone().into();
         let mut settings = SigningSettings::default();
@@ -258,6 +295,7 @@ impl Storage {
             .map_err(|_| unavailable("s3: unreachable"))?;
         match response.status() {
             s if s.is_success() => Ok(()),
+            reqwest::StatusCode::PRECONDITION_FAILED => Err(replaced()),
             s if s.is_server_error() => Err(unavailable("s3: copy failed")),
             _ => Err(ApiError::internal("s3: copy refused")),
         }

@@ -310,7 +310,10 @@ async fn ready_by_hand(u: &TestUser, filename: &str, content_type: &str, bytes: 
     let put = send_presigned(&pending.request, bytes.to_vec()).await;
     assert_eq!(put.status, 200, "S3 refused the PUT: {}", put.text());
     let (from, to) = (pending_key(u.id, pending.id), file_key(u.id, pending.id));
-    storage().copy(&from, &to).await.expect("copy to files/");
+    storage()
+        .copy(&from, &to, None)
+        .await
+        .expect("copy to files/");
     storage()
         .delete(&from)
         .await
@@ -1548,4 +1551,87 @@ async fn a_direct_insert_cannot_point_at_another_users_prefix_or_skip_pending() 
         "delete went through: {status} {body}"
     );
     assert_eq!(row(id).await.unwrap(), stored);
+}
+
+// ---------------------------------------------------------------------------------------
+// Complete: one version of the object, and safe to retry
+// ---------------------------------------------------------------------------------------
+
+/// The app without the service role key: `set_upload_status` cannot be called, so a
+/// complete fails after the copy (as a database outage at that moment would).
+fn app_without_service_role() -> App {
+    let config = Config::from_lookup(|name| match name {
+        "SUPABASE_SERVICE_ROLE_KEY" => None,
+        other => std::env::var(other).ok(),
+    })
+    .unwrap();
+    App::new(config).unwrap()
+}
+
+#[tokio::test]
+async fn a_complete_that_fails_after_the_copy_succeeds_when_retried() {
+    let u = user().await;
+    let pending = create_ok(&u, "retry.png", "image/png", png().len()).await;
+    let put = send_presigned(&pending.request, png()).await;
+    assert_eq!(put.status, 200, "{}", put.text());
+
+    let res = send_with(
+        &app_without_service_role(),
+        &routes::COMPLETE_UPLOAD,
+        Req::post("/uploads/{id}/complete")
+            .param("id", pending.id)
+            .as_user(&u)
+            .build(),
+    )
+    .await;
+    assert_err(&res, 503, "SERVICE_UNAVAILABLE");
+    assert_eq!(row(pending.id).await.unwrap().status, "pending");
+    // The pending object is still there: nothing was lost.
+    assert!(exists(&pending_key(u.id, pending.id)).await);
+
+    let res = complete(&u, pending.id).await;
+    let data = res.assert_ok(200);
+    assert_eq!(data["status"], "ready", "{data}");
+    assert_eq!(row(pending.id).await.unwrap().status, "ready");
+    assert_eq!(
+        object(&file_key(u.id, pending.id)).await.as_deref(),
+        Some(png().as_slice())
+    );
+    assert!(!exists(&pending_key(u.id, pending.id)).await);
+    // And once more: still ready, the same answer.
+    complete(&u, pending.id).await.assert_ok(200);
+}
+
+#[tokio::test]
+async fn the_copy_keeps_only_the_version_that_was_checked() {
+    let u = user().await;
+    let pending = create_ok(&u, "pinned.png", "image/png", png().len()).await;
+    let put = send_presigned(&pending.request, png()).await;
+    assert_eq!(put.status, 200, "{}", put.text());
+    let key = pending_key(u.id, pending.id);
+    let checked = storage().head(&key).await.unwrap().expect("the object");
+    assert_eq!(checked.size, png().len() as u64);
+
+    // The presigned PUT is still valid: the object is replaced after the check.
+    let mut other = png();
+    other[png().len() - 1] ^= 0xff;
+    let put = send_presigned(&pending.request, other.clone()).await;
+    assert_eq!(put.status, 200, "{}", put.text());
+
+    // A copy pinned to the checked version is refused, and nothing is written.
+    let target = file_key(u.id, pending.id);
+    let err = storage()
+        .copy(&key, &target, Some(&checked.etag))
+        .await
+        .expect_err("the object was replaced");
+    assert_eq!(err.code, shared::error::ErrorCode::Conflict);
+    assert!(!exists(&target).await);
+    // The current version copies.
+    let current = storage().head(&key).await.unwrap().unwrap();
+    assert_ne!(current.etag, checked.etag);
+    storage()
+        .copy(&key, &target, Some(&current.etag))
+        .await
+        .expect("the version that is there");
+    assert_eq!(object(&target).await, Some(other));
 }
