@@ -27,6 +27,9 @@
 //! | every write route | 21 direct upload rows in a minute; direct writes next to API writes | 429 with RateLimit and Retry-After, one shared counter |
 //! | every write route, as an anonymous sign-in | `POST posts` | 403 42501 (the API: 403 FORBIDDEN) |
 //! | GET /audit-log, rate limits, roles | `audit_log`, `rate_limit_rules`, another's `user_roles` | no rows; 403 42501; no rows |
+//! | every GET route | another workspace's `workspaces`, `workspace_members`, `projects`; another's draft `posts`, `uploads`, private `profiles`, `profile_emails`; `app_settings` without settings.read | no rows (the API: 404) |
+//! | service-role functions | `rpc/record_audit_event`, `hit_subject_limit`, `peek_subject_limit`, `hit_rate_limit` | 403 42501 |
+//! | anything, without a token | `profiles`, `posts`, `profile_emails`, `workspaces` | 401 42501 |
 //!
 //! Two more tests keep the two lines of defence equal: the Rust validators and the SQL
 //! text rules agree on one corpus, and every length limit is the same at the API and in
@@ -842,6 +845,72 @@ async fn private_tables_stay_private() {
     )
     .await;
     res.assert_no_rows();
+}
+
+#[tokio::test]
+async fn reads_show_only_what_the_api_shows() {
+    let admin = user().await;
+    let outsider = user_with_role("user").await;
+    let ws = workspace(&admin).await;
+    let project = project(ws, &admin, "Secret plans").await;
+    let draft = post(&admin, "Unpublished", false).await;
+    let (upload, row) = upload_row(&admin, "private.png");
+    let res = postgrest_direct(Method::POST, "uploads", Some(&admin.token), Some(row)).await;
+    assert_eq!(res.status, 201, "{res:?}");
+
+    for path in [
+        format!("workspaces?id=eq.{ws}"),
+        format!("workspace_members?workspace_id=eq.{ws}"),
+        format!("projects?id=eq.{project}"),
+        format!("projects?workspace_id=eq.{ws}"),
+        format!("posts?id=eq.{draft}"),
+        format!("uploads?id=eq.{upload}"),
+        "app_settings".to_owned(),
+        format!("profiles?id=eq.{}", admin.id),
+        format!("profile_emails?id=eq.{}", admin.id),
+    ] {
+        let res = postgrest_direct(Method::GET, &path, Some(&outsider.token), None).await;
+        assert_eq!(res.status, 200, "{path}: {res:?}");
+        res.assert_no_rows();
+    }
+    // The API says the same (404 for what is not the caller's).
+    let api = Req::get("/projects/{id}")
+        .param("id", project)
+        .as_user(&outsider)
+        .send(&routes::GET_PROJECT)
+        .await;
+    api.assert_error(404, "NOT_FOUND");
+
+    // The service role's functions are not the user's.
+    for (function, args) in [
+        ("record_audit_event", json!({ "p_action": "FORGED" })),
+        (
+            "hit_subject_limit",
+            json!({ "p_rule": "sign-in:ip", "p_subject": "198.51.100.1" }),
+        ),
+        (
+            "peek_subject_limit",
+            json!({ "p_rule": "sign-in:ip", "p_subject": "198.51.100.1" }),
+        ),
+        (
+            "hit_rate_limit",
+            json!({ "p_key": "x", "p_limit": 1000000, "p_window_seconds": 1 }),
+        ),
+    ] {
+        let res = postgrest_direct(
+            Method::POST,
+            &format!("rpc/{function}"),
+            Some(&outsider.token),
+            Some(args),
+        )
+        .await;
+        res.assert_refused(403, "42501");
+    }
+    // Nobody without a token reads anything.
+    for path in ["profiles", "posts", "profile_emails", "workspaces"] {
+        let res = postgrest_direct(Method::GET, path, None, None).await;
+        res.assert_refused(401, "42501");
+    }
 }
 
 // ---------------------------------------------------------------------------------------
