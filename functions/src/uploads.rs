@@ -111,8 +111,7 @@ struct NewUpload {
 }
 
 fn storage(app: &App) -> Result<&Storage, ApiError> {
-    app.storage
-        .as_ref()
+    app.storage()
         .ok_or_else(|| ApiError::unavailable("storage: UPLOADS_BUCKET not configured"))
 }
 

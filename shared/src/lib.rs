@@ -36,8 +36,9 @@ pub struct App {
     pub db: db::Db,
     /// The process's HTTP client (Supabase Auth calls; PostgREST and JWKS share it).
     pub http: reqwest::Client,
-    /// S3 for uploads, when UPLOADS_BUCKET is configured.
-    pub storage: Option<storage::Storage>,
+    /// S3 for uploads, built on first use ([`App::storage`]): only the upload
+    /// functions reference the S3 client, so no other binary links it.
+    storage: Arc<std::sync::OnceLock<Option<storage::Storage>>>,
 }
 
 impl App {
@@ -75,14 +76,23 @@ impl App {
         let client = http_client(&config)?;
         let tokens = auth::TokenVerifier::with_policy(&config, client.clone(), policy)?;
         let db = db::Db::new(&config, client.clone())?;
-        let storage = storage::Storage::from_config(&config, client.clone());
         Ok(Self {
-            storage,
+            storage: Arc::default(),
             config: Arc::new(config),
             tokens: Arc::new(tokens),
             db,
             http: client,
         })
+    }
+}
+
+impl App {
+    /// S3 for uploads, when UPLOADS_BUCKET is configured; built once, on first use (the
+    /// first upload request of a warm instance pays for it, a few microseconds).
+    pub fn storage(&self) -> Option<&storage::Storage> {
+        self.storage
+            .get_or_init(|| storage::Storage::from_config(&self.config, self.http.clone()))
+            .as_ref()
     }
 }
 

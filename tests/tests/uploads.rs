@@ -103,8 +103,8 @@ fn assert_invalid_field(res: &Res, field: &str) {
 }
 
 fn storage() -> Storage {
-    app()
-        .storage
+    let app = app();
+    Storage::from_config(&app.config, app.http.clone())
         .expect("UPLOADS_BUCKET is configured in the test stack")
 }
 
