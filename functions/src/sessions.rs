@@ -151,9 +151,7 @@ pub async fn sign_in(app: App, caller: Caller, req: Request) -> ApiResult {
             )
             .await;
             let mut response = signed_in(&app, &req, &session)?;
-            for (name, value) in rate_limit::headers(&quotas) {
-                response.headers_mut().insert(name, value);
-            }
+            rate_limit::add_headers(&mut response, &quotas);
             Ok(response)
         }
         Err(failure) => {
@@ -177,28 +175,32 @@ pub async fn refresh(app: App, caller: Caller, req: Request) -> ApiResult {
     shared::http::check_csrf(&app, req.headers())?;
     let ip = caller.ip.as_deref().unwrap_or("unknown");
     let quotas = rate_limit::hit_subjects(&app, &[(REFRESH_PER_IP.rule, ip)]).await?;
-    let limit_headers = rate_limit::headers(&quotas);
-    let name = &app.config.auth_cookie_name;
-    let refresh_token = session::read(&req, name)
-        .and_then(|s| s.refresh_token)
-        .filter(|t| !t.is_empty() && t.len() <= 1024)
+    let refresh_token = session::read(&req, &app.config.auth_cookie_name)
+        .and_then(cookie_refresh_token)
         .ok_or_else(|| ApiError::unauthorized("no refresh token in the session cookie"))?;
     match supabase_auth::refresh(&app, &refresh_token).await {
         Ok(session) => {
             let mut response = signed_in(&app, &req, &session)?;
-            for (name, value) in limit_headers {
-                response.headers_mut().insert(name, value);
-            }
+            rate_limit::add_headers(&mut response, &quotas);
             Ok(response)
         }
-        Err(AuthFailure::InvalidRefreshToken) => {
-            // The session is over: clear the cookie so the client stops sending it.
-            Err(ApiError::from(AuthFailure::InvalidRefreshToken)
-                .with_cookies(clearing_cookies(&app, &req))
-                .with_headers(limit_headers))
+        Err(failure) => {
+            let error = ApiError::from(failure).with_headers(rate_limit::headers(&quotas));
+            Err(if failure == AuthFailure::InvalidRefreshToken {
+                // The session is over: clear the cookie so the client stops sending it.
+                error.with_cookies(clearing_cookies(&app, &req))
+            } else {
+                error
+            })
         }
-        Err(other) => Err(ApiError::from(other).with_headers(limit_headers)),
     }
+}
+
+/// The refresh token a session cookie holds, if it is a plausible one.
+fn cookie_refresh_token(stored: session::StoredSession) -> Option<String> {
+    stored
+        .refresh_token
+        .filter(|t| !t.is_empty() && t.len() <= 1024)
 }
 
 fn clearing_cookies(app: &App, req: &Request) -> Vec<String> {
@@ -225,17 +227,15 @@ pub async fn sign_out(app: App, caller: Caller, req: Request) -> ApiResult {
         shared::http::check_csrf(&app, req.headers())?;
     }
     let ended = if bearer {
-        {
-            let token = shared::auth::bearer_token(&req).map_err(shared::http::rejected)?;
-            let user = app
-                .tokens
-                .verify(token)
-                .await
-                .map_err(shared::http::rejected)?;
-            supabase_auth::sign_out(&app, user.token())
-                .await
-                .map(|()| Some(user.id))
-        }
+        let token = shared::auth::bearer_token(&req).map_err(shared::http::rejected)?;
+        let user = app
+            .tokens
+            .verify(token)
+            .await
+            .map_err(shared::http::rejected)?;
+        supabase_auth::sign_out(&app, user.token())
+            .await
+            .map(|()| Some(user.id))
     } else {
         end_cookie_session(&app, &req).await
     };
@@ -262,10 +262,7 @@ async fn end_cookie_session(app: &App, req: &Request) -> Result<Option<Uuid>, Au
             .await
             .map(|()| Some(user.id));
     }
-    let Some(refresh_token) = stored
-        .refresh_token
-        .filter(|t| !t.is_empty() && t.len() <= 1024)
-    else {
+    let Some(refresh_token) = cookie_refresh_token(stored) else {
         return Ok(None);
     };
     match supabase_auth::refresh(app, &refresh_token).await {

@@ -74,9 +74,7 @@ pub async fn admit(app: App, caller: Caller, req: Request) -> ApiResult {
     let quota = rate_limit::hit_route(&app, user, "stream").await?;
     let mut response = response::no_content()?;
     *response.status_mut() = http::StatusCode::OK;
-    for (name, value) in rate_limit::headers(std::slice::from_ref(&quota)) {
-        response.headers_mut().insert(name, value);
-    }
+    rate_limit::add_headers(&mut response, std::slice::from_ref(&quota));
     Ok(response)
 }
 

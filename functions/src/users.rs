@@ -36,7 +36,6 @@ const PROFILE_COLUMNS: &str =
 #[derive(Debug, Deserialize)]
 struct ProfileRow {
     id: Uuid,
-    #[serde(default)]
     profile_emails: Option<EmailRow>,
     full_name: Option<String>,
     bio: Option<String>,

@@ -60,34 +60,23 @@ impl Db {
             .map(|key| ServiceDb { db: self, key })
     }
 
-    fn builder(&self, path: &str, token: &str) -> Builder {
-        self.builder_with(path, token, self.headers.clone())
-    }
-
-    fn builder_with(&self, path: &str, token: &str, headers: HeaderMap) -> Builder {
+    /// As the user: their token, and the pass of the rate-limit hit the pipeline already
+    /// counted for this request (so the database's request gate does not count it again).
+    fn user_builder(&self, path: &str, user: &AuthUser) -> Builder {
+        let mut headers = self.headers.clone();
+        if let Some(pass) = user
+            .rate_limit_pass()
+            .and_then(|p| HeaderValue::from_str(p).ok())
+        {
+            headers.insert(RATE_LIMIT_PASS, pass);
+        }
         Builder::new(
             format!("{}/{}", self.rest_url, path),
             None,
             headers,
             self.client.clone(),
         )
-        .auth(token)
-    }
-
-    /// As the user: their token, and the pass of the rate-limit hit the pipeline already
-    /// counted for this request (so the database's request gate does not count it again).
-    fn user_builder(&self, path: &str, user: &AuthUser) -> Builder {
-        let pass = user
-            .rate_limit_pass()
-            .and_then(|p| HeaderValue::from_str(p).ok());
-        match pass {
-            Some(pass) => {
-                let mut headers = self.headers.clone();
-                headers.insert(RATE_LIMIT_PASS, pass);
-                self.builder_with(path, user.token(), headers)
-            }
-            None => self.builder(path, user.token()),
-        }
+        .auth(user.token())
     }
 }
 
@@ -274,8 +263,7 @@ pub fn map_error(status: StatusCode, body: &[u8]) -> ApiError {
         ),
         // Constraint violations and data exceptions (class 22: a value too long, a NUL
         // character, a malformed number): the client's input, never a 500.
-        "23514" | "23502" => ApiError::new(ErrorCode::ValidationError, "The request is not valid"),
-        c if c.starts_with("22") && c.len() == 5 => {
+        c if matches!(c, "23514" | "23502") || (c.starts_with("22") && c.len() == 5) => {
             ApiError::new(ErrorCode::ValidationError, "The request is not valid")
         }
         c if c.starts_with("PGRST3") => ApiError::unauthorized("postgrest rejected the token"),
@@ -329,6 +317,8 @@ mod tests {
             (401, "PGRST301", 401),
             (503, "PGRST001", 503),
             (409, "PT409", 409),
+            (400, "22P05", 422),
+            (400, "22021", 422),
             (400, "42P01", 500),
         ] {
             let e = map(status, code);
@@ -340,6 +330,39 @@ mod tests {
             );
             assert!(!body.contains(code), "{body}");
         }
+    }
+
+    #[test]
+    fn the_request_gates_429_keeps_its_retry_after_and_ratelimit_headers() {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", HeaderValue::from_static("17"));
+        headers.insert(
+            "ratelimit-policy",
+            HeaderValue::from_static("\"write\";q=120;w=60"),
+        );
+        headers.insert("ratelimit", HeaderValue::from_static("\"write\";r=0;t=17"));
+        headers.insert("content-range", HeaderValue::from_static("0-0/*"));
+        let e = rate_limited(&headers);
+        assert_eq!(e.status().as_u16(), 429);
+        assert_eq!(e.retry_after, Some(17));
+        let passed: Vec<(String, String)> = e
+            .extra_headers
+            .iter()
+            .flat_map(|h| h.iter())
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned()))
+            .collect();
+        assert_eq!(
+            passed,
+            [
+                (
+                    "ratelimit-policy".to_owned(),
+                    "\"write\";q=120;w=60".to_owned()
+                ),
+                ("ratelimit".to_owned(), "\"write\";r=0;t=17".to_owned()),
+            ]
+        );
+        // Without a usable Retry-After the client still gets one.
+        assert_eq!(rate_limited(&HeaderMap::new()).retry_after, Some(1));
     }
 
     #[test]

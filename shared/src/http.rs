@@ -130,15 +130,7 @@ where
                     }
                     _ => Ok(()),
                 }
-                .and_then(|()| match &user {
-                    // Anonymous sign-ins read; the database's request gate refuses
-                    // their writes too.
-                    Some(u) if u.is_anonymous() && is_unsafe(&method) => Err(ApiError::forbidden(
-                        "Anonymous users cannot do this: sign up with an email address first",
-                    )
-                    .with_cause("anonymous user write")),
-                    _ => Ok(()),
-                });
+                .and_then(|()| refuse_anonymous_writes(user.as_ref(), &method));
                 // Writes of signed-in users count against their route's limit.
                 let quota = match (&csrf, &user) {
                     (Ok(()), Some(u)) if is_unsafe(&method) => {
@@ -269,6 +261,18 @@ async fn authenticate(
     let (token, source) = credential(req, &app.config.auth_cookie_name).map_err(rejected)?;
     let user = app.tokens.verify(&token).await.map_err(rejected)?;
     Ok((Some(user), Some(source)))
+}
+
+/// Anonymous sign-ins read; their writes are 403 (the database's request gate refuses
+/// them too).
+fn refuse_anonymous_writes(user: Option<&AuthUser>, method: &Method) -> Result<(), ApiError> {
+    match user {
+        Some(u) if u.is_anonymous() && is_unsafe(method) => Err(ApiError::forbidden(
+            "Anonymous users cannot do this: sign up with an email address first",
+        )
+        .with_cause("anonymous user write")),
+        _ => Ok(()),
+    }
 }
 
 /// A refused credential is 401; a key set that could never be fetched is 503.

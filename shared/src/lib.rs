@@ -15,6 +15,7 @@ pub mod rbac;
 pub mod response;
 pub mod secrets;
 pub mod session;
+pub mod sigv4;
 pub mod sse;
 pub mod storage;
 pub mod supabase_auth;
@@ -84,9 +85,7 @@ impl App {
             http: client,
         })
     }
-}
 
-impl App {
     /// S3 for uploads, when UPLOADS_BUCKET is configured; built once, on first use (the
     /// first upload request of a warm instance pays for it, a few microseconds).
     pub fn storage(&self) -> Option<&storage::Storage> {

@@ -69,6 +69,13 @@ pub fn headers(quotas: &[Quota]) -> Vec<(HeaderName, HeaderValue)> {
         .collect()
 }
 
+/// Puts the RateLimit headers of `quotas` on a successful response.
+pub fn add_headers(response: &mut lambda_http::Response<lambda_http::Body>, quotas: &[Quota]) {
+    for (name, value) in headers(quotas) {
+        response.headers_mut().insert(name, value);
+    }
+}
+
 /// 429 with Retry-After and the RateLimit headers of every quota.
 pub fn refused(quotas: &[Quota]) -> ApiError {
     let retry = quotas

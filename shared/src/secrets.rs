@@ -7,9 +7,9 @@
 //! Locally the plain variables (`SUPABASE_SERVICE_ROLE_KEY`, `SUPABASE_JWT_SECRET`) are
 //! read as before; when both a value and an ARN are set, the ARN wins.
 //!
-//! Hand-written: one `GetSecretValue` call (JSON 1.1 protocol), signed with aws-sigv4 and
-//! sent with the process's reqwest client, so that the SDK's own HTTP and TLS stack is
-//! not compiled into every binary (as for S3's CopyObject in `storage.rs`).
+//! Hand-written: one `GetSecretValue` call (JSON 1.1 protocol), signed by `sigv4` and
+//! sent with a reqwest client, so that the SDK's own HTTP and TLS stack is not compiled
+//! into every binary (as for S3's CopyObject in `storage.rs`).
 
 use std::collections::HashMap;
 
@@ -72,7 +72,7 @@ async fn fetch(
     arn_var: &'static str,
     arn: &str,
 ) -> Result<String, ConfigError> {
-    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+    use aws_sigv4::http_request::{SignableBody, SigningSettings};
 
     let fail = |problem: &str| ConfigError::new(arn_var, problem.to_owned());
     let region = arn_region(arn).ok_or_else(|| fail("is not a Secrets Manager secret ARN"))?;
@@ -81,41 +81,27 @@ async fn fetch(
         .map(|e| e.trim_end_matches('/').to_owned() + "/")
         .unwrap_or_else(|| format!("https://secretsmanager.{region}.amazonaws.com/"));
     let body = serde_json::json!({ "SecretId": arn }).to_string();
-    let credentials = aws_credential_types::Credentials::new(
-        get("AWS_ACCESS_KEY_ID").unwrap_or_default(),
-        get("AWS_SECRET_ACCESS_KEY").unwrap_or_default(),
-        get("AWS_SESSION_TOKEN"),
-        None,
-        "environment",
-    );
-    let identity: aws_smithy_runtime_api::client::identity::Identity = credentials.into();
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("secretsmanager")
-        .time(std::time::SystemTime::now())
-        .settings(SigningSettings::default())
-        .build()
-        .map_err(|_| fail("could not be signed for"))?
-        .into();
-    let headers = [
-        ("content-type", "application/x-amz-json-1.1"),
-        ("x-amz-target", "secretsmanager.GetSecretValue"),
-    ];
-    let signable = SignableRequest::new(
-        "POST",
-        &url,
-        headers.iter().copied(),
-        SignableBody::Bytes(body.as_bytes()),
+    let signed = crate::sigv4::signed_headers(
+        &crate::sigv4::credentials_from(get),
+        region,
+        "secretsmanager",
+        SigningSettings::default(),
+        crate::sigv4::Unsigned {
+            method: "POST",
+            url: &url,
+            headers: &[
+                ("content-type", "application/x-amz-json-1.1"),
+                ("x-amz-target", "secretsmanager.GetSecretValue"),
+            ],
+            body: SignableBody::Bytes(body.as_bytes()),
+        },
     )
-    .map_err(|_| fail("could not be signed for"))?;
-    let (instructions, _) = sign(signable, &params)
-        .map_err(|_| fail("could not be signed for"))?
-        .into_parts();
-    let mut request = http.post(&url).body(body.clone());
-    for (k, v) in headers.iter().copied().chain(instructions.headers()) {
+    .ok_or_else(|| fail("could not be signed for"))?;
+    let mut request = http.post(&url);
+    for (k, v) in signed {
         request = request.header(k, v);
     }
+    let request = request.body(body);
     let response = request
         .send()
         .await

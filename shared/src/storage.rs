@@ -75,14 +75,7 @@ impl Storage {
     /// None when UPLOADS_BUCKET is not configured (routes that need it answer 503).
     pub fn from_config(config: &Config, http: reqwest::Client) -> Option<Self> {
         let bucket = config.uploads_bucket.clone()?;
-        // Lambda provides the execution role's credentials in these variables.
-        let credentials = aws_credential_types::Credentials::new(
-            std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_default(),
-            std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_default(),
-            std::env::var("AWS_SESSION_TOKEN").ok(),
-            None,
-            "environment",
-        );
+        let credentials = crate::sigv4::credentials_from(|name| std::env::var(name).ok());
         let mut builder = aws_sdk_s3::Config::builder()
             .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
             .region(aws_sdk_s3::config::Region::new(config.aws_region.clone()))
@@ -251,8 +244,8 @@ impl Storage {
     /// (`x-amz-copy-source-if-match`; 412, a conflict here, once it was replaced).
     pub async fn copy(&self, from: &str, to: &str, etag: Option<&str>) -> Result<(), ApiError> {
         use aws_sigv4::http_request::{
-            sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
-            SigningSettings, UriPathNormalizationMode,
+            PayloadChecksumKind, PercentEncodingMode, SignableBody, SigningSettings,
+            UriPathNormalizationMode,
         };
         let url = format!("{}/{}", self.object_base, encode_key(to));
         let source = format!("/{}/{}", self.bucket, encode_key(from));
@@ -260,33 +253,25 @@ impl Storage {
         if let Some(etag) = etag {
             headers.push(("x-amz-copy-source-if-match", etag));
         }
-        let identity: aws_smithy_runtime_api::client::identity::Identity =
-            self.credentials.clone().into();
         let mut settings = SigningSettings::default();
         settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
         settings.percent_encoding_mode = PercentEncodingMode::Single;
         settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("s3")
-            .time(std::time::SystemTime::now())
-            .settings(settings)
-            .build()
-            .map_err(|_| ApiError::internal("sigv4 params"))?
-            .into();
-        let signable = SignableRequest::new(
-            "PUT",
-            &url,
-            headers.iter().copied(),
-            SignableBody::UnsignedPayload,
+        let signed = crate::sigv4::signed_headers(
+            &self.credentials,
+            &self.region,
+            "s3",
+            settings,
+            crate::sigv4::Unsigned {
+                method: "PUT",
+                url: &url,
+                headers: &headers,
+                body: SignableBody::UnsignedPayload,
+            },
         )
-        .map_err(|_| ApiError::internal("sigv4 request"))?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|_| ApiError::internal("sigv4 sign"))?
-            .into_parts();
+        .ok_or_else(|| ApiError::internal("sigv4 sign"))?;
         let mut request = self.http.put(&url);
-        for (k, v) in headers.iter().copied().chain(instructions.headers()) {
+        for (k, v) in signed {
             request = request.header(k, v);
         }
         let response = request

@@ -493,6 +493,14 @@ async fn sign_in_is_rate_limited_per_email() {
     signed_in(&neighbour, &ip).await;
 }
 
+/// The RateLimit header says `left` failures remain for the email (at this address).
+#[track_caller]
+fn assert_email_failures_left(res: &Res, left: u32) {
+    let state = res.header("ratelimit").expect("RateLimit");
+    let expected = format!("\"{}\";r={left};", SIGN_IN_PER_EMAIL.rule);
+    assert!(state.contains(&expected), "{state}");
+}
+
 #[tokio::test]
 async fn only_failed_sign_ins_count_against_the_email() {
     let user = user_with_password(PASSWORD).await;
@@ -507,13 +515,7 @@ async fn only_failed_sign_ins_count_against_the_email() {
         .await;
     res.assert_error(401, "UNAUTHORIZED");
     // One failure used, the rest left.
-    let state = res.header("ratelimit").expect("RateLimit");
-    let expected = format!(
-        "\"{}\";r={};",
-        SIGN_IN_PER_EMAIL.rule,
-        SIGN_IN_PER_EMAIL.max - 1
-    );
-    assert!(state.contains(&expected), "{state}");
+    assert_email_failures_left(&res, SIGN_IN_PER_EMAIL.max - 1);
 }
 
 #[tokio::test]
@@ -548,13 +550,7 @@ async fn an_address_over_its_limit_counts_nothing_against_the_email() {
         .send(&routes::SIGN_IN)
         .await;
     res.assert_error(401, "UNAUTHORIZED");
-    let state = res.header("ratelimit").expect("RateLimit");
-    let expected = format!(
-        "\"{}\";r={};",
-        SIGN_IN_PER_EMAIL.rule,
-        SIGN_IN_PER_EMAIL.max - 1
-    );
-    assert!(state.contains(&expected), "{state}");
+    assert_email_failures_left(&res, SIGN_IN_PER_EMAIL.max - 1);
 }
 
 #[tokio::test]
