@@ -356,33 +356,6 @@ end
 $$;
 notify pgrst, 'reload config';
 
--- Anonymous users may not create workspaces through the definer function either.
-create or replace function public.create_workspace(name text)
-returns public.workspaces
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_user uuid := (select auth.uid());
-  v_workspace public.workspaces;
-begin
-  if v_user is null or (select auth.role()) is distinct from 'authenticated'
-     or coalesce((select auth.jwt()) ->> 'is_anonymous', 'false') = 'true' then
-    raise exception 'not authenticated' using errcode = '42501';
-  end if;
-  insert into public.workspaces (name, created_by)
-  values (create_workspace.name, v_user)
-  returning * into v_workspace;
-  insert into public.workspace_members (workspace_id, user_id, role)
-  values (v_workspace.id, v_user, 'admin');
-  return v_workspace;
-end;
-$$;
-
-revoke all on function public.create_workspace(text) from public, anon;
-grant execute on function public.create_workspace(text) to authenticated;
-
 -- ---------------------------------------------------------------------------------------
 -- 4. Sign-in and refresh limits that a stranger cannot turn against a user.
 -- ---------------------------------------------------------------------------------------

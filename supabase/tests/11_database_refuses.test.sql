@@ -197,7 +197,8 @@ reset role;
 set local role authenticated;
 select set_config('request.jwt.claims', json_build_object('sub', '11000000-0000-4000-8000-00000000000a', 'role', 'authenticated', 'is_anonymous', true)::text, true);
 select throws_ok($$ select private.check_request() $$, '42501', null, 'the gate refuses an anonymous user''s write');
-select throws_ok($$ select public.create_workspace('Guest') $$, '42501', null, 'create_workspace refuses an anonymous user');
+select set_config('request.path', '/rpc/create_workspace', true);
+select throws_ok($$ select private.check_request() $$, '42501', null, 'the gate refuses an anonymous user''s call of create_workspace');
 reset role;
 
 -- another user ---------------------------------------------------------------------------
