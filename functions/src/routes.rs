@@ -2,7 +2,7 @@
 //! `cargo lambda watch` router in Cargo.toml list the same routes (tests/tests/routes.rs).
 
 use lambda_http::http::Method;
-use shared::{Access, Route};
+use shared::{Access, Route, WriteLimit};
 
 const fn route(
     function: &'static str,
@@ -15,6 +15,23 @@ const fn route(
         method,
         path,
         access,
+        limit: WriteLimit::BeforeHandler,
+    }
+}
+
+/// A route whose one PostgREST write is counted by the database's request gate.
+const fn counted_in_database(
+    function: &'static str,
+    method: Method,
+    path: &'static str,
+    access: Access,
+) -> Route {
+    Route {
+        function,
+        method,
+        path,
+        access,
+        limit: WriteLimit::InDatabase,
     }
 }
 
@@ -40,15 +57,16 @@ pub const REMOVE_WORKSPACE_MEMBER: Route = route(
     Access::User,
 );
 pub const LIST_PROJECTS: Route = route("list-projects", Method::GET, "/projects", Access::User);
-pub const CREATE_PROJECT: Route = route("create-project", Method::POST, "/projects", Access::User);
+pub const CREATE_PROJECT: Route =
+    counted_in_database("create-project", Method::POST, "/projects", Access::User);
 pub const GET_PROJECT: Route = route("get-project", Method::GET, "/projects/{id}", Access::User);
-pub const UPDATE_PROJECT: Route = route(
+pub const UPDATE_PROJECT: Route = counted_in_database(
     "update-project",
     Method::PATCH,
     "/projects/{id}",
     Access::User,
 );
-pub const DELETE_PROJECT: Route = route(
+pub const DELETE_PROJECT: Route = counted_in_database(
     "delete-project",
     Method::DELETE,
     "/projects/{id}",

@@ -142,6 +142,28 @@ pub async fn one<T: DeserializeOwned>(builder: Builder, what: &str) -> Result<T,
     }
 }
 
+/// The JSON a function call (`POST /rpc/<name>`) returns, decoded as it is (a row
+/// object, a page object, a list); a refusal raised with `PT404` names `what` unless the
+/// function's hint names the missing resource itself.
+pub async fn call<T: DeserializeOwned>(builder: Builder, what: &str) -> Result<T, ApiError> {
+    decode(send(builder).await?)
+        .await
+        .map_err(|e| e.not_found_as(what))
+}
+
+/// A function call whose answer carries no data (`returns void`): success or the error.
+pub async fn exec(builder: Builder, what: &str) -> Result<(), ApiError> {
+    let response = send(builder).await?;
+    if response.status().is_success() {
+        keep_response_headers(response.headers());
+        return Ok(());
+    }
+    decode::<serde_json::Value>(response)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.not_found_as(what))
+}
+
 /// All rows the query returns, decoded.
 pub async fn many<T: DeserializeOwned>(builder: Builder) -> Result<Vec<T>, ApiError> {
     decode(send(builder).await?).await
@@ -196,6 +218,7 @@ fn transport_error(e: reqwest::Error) -> ApiError {
 
 async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, ApiError> {
     let status = response.status();
+    let headers = response.headers().clone();
     if status == StatusCode::TOO_MANY_REQUESTS {
         return Err(rate_limited(response.headers()));
     }
@@ -210,10 +233,53 @@ async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, A
         return Err(ApiError::internal("postgrest: response too large"));
     }
     if status.is_success() {
+        keep_response_headers(&headers);
         serde_json::from_slice(&bytes).map_err(|_| ApiError::internal("postgrest: undecodable row"))
     } else {
         Err(map_error(status, &bytes))
     }
+}
+
+tokio::task_local! {
+    /// Headers the database set for this request's answer (`response.headers` in SQL):
+    /// the request gate's RateLimit headers on a write it counted.
+    static RESPONSE_HEADERS: std::cell::RefCell<Vec<(http::HeaderName, http::HeaderValue)>>;
+}
+
+/// Runs `work` (a handler) and returns what it returned with the headers the database
+/// set on its PostgREST answers, for the pipeline to put on the API's answer.
+pub async fn with_response_headers<F: std::future::Future>(
+    work: F,
+) -> (F::Output, Vec<(http::HeaderName, http::HeaderValue)>) {
+    RESPONSE_HEADERS
+        .scope(Default::default(), async move {
+            let output = work.await;
+            let headers = RESPONSE_HEADERS.with(|h| h.take());
+            (output, headers)
+        })
+        .await
+}
+
+/// Keeps the RateLimit headers of a successful PostgREST answer (outside
+/// [`with_response_headers`], nothing is kept).
+fn keep_response_headers(headers: &HeaderMap) {
+    let _ = RESPONSE_HEADERS.try_with(|kept| {
+        let mut kept = kept.borrow_mut();
+        for name in [
+            crate::rate_limit::RATELIMIT_POLICY,
+            crate::rate_limit::RATELIMIT,
+        ] {
+            // reqwest 0.11 speaks http 0.2; the API's headers are http 1: copied as text.
+            let value = headers
+                .get(name.as_str())
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| http::HeaderValue::from_str(v).ok());
+            if let Some(value) = value {
+                kept.retain(|(n, _)| *n != name);
+                kept.push((name, value));
+            }
+        }
+    });
 }
 
 /// The database's request gate refused a write over its rate limit (PostgREST 429 with
@@ -243,16 +309,27 @@ fn rate_limited(headers: &HeaderMap) -> ApiError {
 struct PostgrestError {
     #[serde(default)]
     code: Option<String>,
+    #[serde(default)]
+    hint: Option<String>,
+}
+
+/// A hint our own SQL raised with a `PT` code (`raise ... using hint = 'Workspace'`):
+/// passed on only when it is plain words, so no value from a row can ride along.
+fn our_hint(hint: Option<&str>) -> Option<&str> {
+    hint.filter(|h| {
+        (1..=80).contains(&h.len())
+            && h.starts_with(|c: char| c.is_ascii_uppercase())
+            && h.chars().all(|c| c.is_ascii_alphabetic() || c == ' ')
+    })
 }
 
 /// Maps a PostgREST error to the API's, by code only: PostgREST's and Postgres's own
 /// text (which can quote SQL, constraint names or row values) never leaves this function.
 pub fn map_error(status: StatusCode, body: &[u8]) -> ApiError {
     let status_code = status.as_u16();
-    let code = serde_json::from_slice::<PostgrestError>(body)
-        .ok()
-        .and_then(|e| e.code)
-        .unwrap_or_default();
+    let parsed = serde_json::from_slice::<PostgrestError>(body).ok();
+    let hint = parsed.as_ref().and_then(|e| e.hint.clone());
+    let code = parsed.and_then(|e| e.code).unwrap_or_default();
     let mut error = match code.as_str() {
         "PGRST116" => ApiError::new(ErrorCode::NotFound, "Resource not found"),
         "42501" => ApiError::forbidden("You do not have permission to do this"),
@@ -274,8 +351,15 @@ pub fn map_error(status: StatusCode, body: &[u8]) -> ApiError {
         // `raise ... using errcode = 'PT409'` in SQL: an application rule refused it.
         c if c.starts_with("PT") && c.len() == 5 => match &c[2..] {
             "409" => ApiError::conflict("The request conflicts with the current state"),
-            "404" => ApiError::new(ErrorCode::NotFound, "Resource not found"),
-            "403" => ApiError::forbidden("You do not have permission to do this"),
+            "404" => match our_hint(hint.as_deref()) {
+                Some(what) => ApiError::not_found(what),
+                None => ApiError::new(ErrorCode::NotFound, "Resource not found"),
+            },
+            "403" => ApiError::forbidden(
+                our_hint(hint.as_deref())
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| "You do not have permission to do this".to_owned()),
+            ),
             "422" => ApiError::new(ErrorCode::ValidationError, "The request is not valid"),
             _ => ApiError::internal("postgrest: unmapped PT code"),
         },

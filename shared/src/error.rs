@@ -202,6 +202,19 @@ impl ApiError {
         self.code.status()
     }
 
+    /// A not-found from PostgREST (no row, or `PT404` without a hint of its own) names
+    /// `what`; any other error is unchanged.
+    pub fn not_found_as(self, what: &str) -> Self {
+        let generic = self.code == ErrorCode::NotFound && self.message == "Resource not found";
+        match self.upstream_code.as_deref() {
+            Some("PGRST116") | Some("PT404") if generic => Self {
+                message: format!("{what} not found").into(),
+                ..self
+            },
+            _ => self,
+        }
+    }
+
     /// True when Postgres refused a write because a referenced row does not exist.
     pub fn is_foreign_key_violation(&self) -> bool {
         self.upstream_code.as_deref() == Some("23503")

@@ -28,6 +28,22 @@ pub enum Access {
     User,
 }
 
+/// Where a signed-in user's write (POST, PUT, PATCH, DELETE) is counted against its
+/// rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteLimit {
+    /// By the pipeline before the handler runs (`hit_route_limit(<function>)`, one
+    /// request more): for handlers whose first side effect is not a PostgREST write
+    /// (Supabase Auth, S3), or that write more than once. The hit's pass keeps the
+    /// handler's own PostgREST writes from being counted again.
+    BeforeHandler,
+    /// By the database's request gate, on the handler's one PostgREST write, in the same
+    /// request (as `write`, or `create-upload` for `POST /uploads`); its RateLimit
+    /// headers come back on PostgREST's answer. A write the database refuses is rolled
+    /// back with its count.
+    InDatabase,
+}
+
 /// One HTTP route: the function name (binary and template.yaml), method and path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
@@ -35,6 +51,7 @@ pub struct Route {
     pub method: Method,
     pub path: &'static str,
     pub access: Access,
+    pub limit: WriteLimit,
 }
 
 /// What the pipeline knows about a request before the handler runs.
@@ -133,7 +150,9 @@ where
                 .and_then(|()| refuse_anonymous_writes(user.as_ref(), &method));
                 // Writes of signed-in users count against their route's limit.
                 let quota = match (&csrf, &user) {
-                    (Ok(()), Some(u)) if is_unsafe(&method) => {
+                    (Ok(()), Some(u))
+                        if is_unsafe(&method) && route.limit == WriteLimit::BeforeHandler =>
+                    {
                         match crate::rate_limit::hit_route(app, u, route.function).await {
                             Ok(q) => Ok(Some(q)),
                             Err(e) => Err(e),
@@ -159,7 +178,11 @@ where
                             user_agent: user_agent.clone(),
                             user,
                         };
-                        handler(app.clone(), caller, req).await
+                        let (result, headers) =
+                            crate::db::with_response_headers(handler(app.clone(), caller, req))
+                                .await;
+                        limit_headers.extend(headers);
+                        result
                     }
                 }
             }
@@ -235,10 +258,10 @@ where
     let app = cold_start(&route).await?;
     let app = &app;
     let route = &route;
-    lambda_http::run(service_fn(move |req: Request| async move {
+    let service = service_fn(move |req: Request| async move {
         Ok::<_, Infallible>(dispatch(app, route, req, handler).await)
-    }))
-    .await
+    });
+    crate::runtime::serve(lambda_http::Adapter::from(service)).await
 }
 
 /// Telemetry and the clients, once per execution environment. A bad configuration

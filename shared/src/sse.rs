@@ -160,10 +160,8 @@ where
     let app = crate::http::cold_start(&route).await?;
     let app = &app;
     let route = &route;
-    lambda_http::run_with_streaming_response(lambda_http::service_fn(
-        move |req: Request| async move {
-            Ok::<_, Infallible>(dispatch_stream(app, route, req, admit, producer).await)
-        },
-    ))
-    .await
+    let service = lambda_http::service_fn(move |req: Request| async move {
+        Ok::<_, Infallible>(dispatch_stream(app, route, req, admit, producer).await)
+    });
+    crate::runtime::serve(lambda_http::StreamAdapter::from(service)).await
 }

@@ -18,7 +18,7 @@ use lambda_http::{Body, Response};
 use serde_json::{json, Value};
 use shared::http::dispatch;
 use shared::rate_limit::Limit;
-use shared::{Access, App, Route};
+use shared::{Access, App, Route, WriteLimit};
 use uuid::Uuid;
 
 // ---------------------------------------------------------------------------------------
@@ -38,6 +38,7 @@ fn route(rule: &'static str, method: Method) -> Route {
         method,
         path: "/test",
         access: Access::User,
+        limit: WriteLimit::BeforeHandler,
     }
 }
 

@@ -1,0 +1,245 @@
+-- One PostgREST request per API call, and lists whose cost follows the caller's own
+-- rows (issue 10).
+--
+-- Each project route is one SQL function, called as the user (security invoker: RLS
+-- still decides every row). The function checks the caller's workspace role and makes
+-- the write in the same transaction, so the API needs no membership query before it:
+--   not a member of the workspace   -> PT404 (the API's 404; hint names what is missing)
+--   a member whose role is too low  -> PT403 (the API's 403)
+-- The database's request gate (private.check_request) counts the call as the caller's
+-- `write`, in the same request; a refused call rolls its count back with it.
+--
+-- Lists read through an index on what the caller may see: the caller's workspaces,
+-- then each workspace's newest rows (index projects (workspace_id, created_at desc,
+-- id desc)), so no policy is evaluated over the whole table. `total` is exact up to
+-- private.exact_count_limit() rows and Postgres's planner estimate beyond (PostgREST's
+-- `count=estimated`), so counting does not grow with the caller's rows either.
+
+-- ---------------------------------------------------------------------------------------
+-- 1. Shared pieces
+-- ---------------------------------------------------------------------------------------
+
+-- The caller's role in a workspace, or the refusal the API gives.
+create or replace function private.require_workspace_role(
+  p_workspace_id uuid,
+  p_roles public.workspace_role[]
+)
+returns public.workspace_role
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_role public.workspace_role;
+begin
+  select m.role into v_role
+  from public.workspace_members m
+  where m.workspace_id = p_workspace_id and m.user_id = (select auth.uid());
+  if v_role is null then
+    raise exception 'workspace not found' using errcode = 'PT404', hint = 'Workspace';
+  end if;
+  if not (v_role = any (p_roles)) then
+    raise exception 'workspace role too low' using errcode = 'PT403',
+      hint = 'Your role in this workspace does not allow this';
+  end if;
+  return v_role;
+end;
+$$;
+
+revoke all on function private.require_workspace_role(uuid, public.workspace_role[]) from public;
+grant execute on function private.require_workspace_role(uuid, public.workspace_role[]) to authenticated, service_role;
+
+-- Counts stop here; beyond it `total` is the planner's estimate.
+create or replace function private.exact_count_limit()
+returns integer
+language sql
+immutable
+as $$ select 1000 $$;
+
+-- The planner's row estimate for the projects of some workspaces (no RLS: the caller
+-- has already been limited to their own workspaces, and an estimate reveals no row).
+create or replace function private.estimate_projects(p_workspace_ids uuid[])
+returns bigint
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_plan json;
+begin
+  execute 'explain (format json) select 1 from public.projects p where p.workspace_id = any ($1)'
+    into v_plan using p_workspace_ids;
+  return (v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::bigint;
+end;
+$$;
+
+revoke all on function private.estimate_projects(uuid[]) from public;
+grant execute on function private.estimate_projects(uuid[]) to authenticated, service_role;
+
+-- Newest first, ties by id: the order of every project list, served by this index.
+drop index if exists public.projects_workspace_id_created_at_idx;
+create index projects_workspace_id_created_at_id_idx
+  on public.projects (workspace_id, created_at desc, id desc);
+
+-- ---------------------------------------------------------------------------------------
+-- 2. Projects
+-- ---------------------------------------------------------------------------------------
+
+-- GET /projects?workspaceId=&page=&pageSize=: one page and the total. Without a
+-- workspace, the projects of every workspace the caller belongs to.
+create or replace function public.list_projects(
+  p_workspace_id uuid default null,
+  p_limit integer default 20,
+  p_offset integer default 0
+)
+returns json
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+  v_workspaces uuid[];
+  v_items json;
+  v_total bigint;
+begin
+  if p_limit is null or p_limit < 1 or p_limit > 100 or p_offset is null or p_offset < 0 then
+    raise exception 'bad page' using errcode = '22023';
+  end if;
+  if p_workspace_id is not null then
+    perform private.require_workspace_role(p_workspace_id, '{admin,editor,member}');
+    v_workspaces := array[p_workspace_id];
+  else
+    v_workspaces := array(select private.member_workspace_ids());
+  end if;
+
+  -- Each workspace's newest (offset + limit) rows through the index, then one merge.
+  select coalesce(json_agg(row_to_json(page) order by page.created_at desc, page.id desc), '[]')
+  into v_items
+  from (
+    select p.id, p.workspace_id, p.name, p.description, p.created_by, p.created_at, p.updated_at
+    from unnest(v_workspaces) as w (id)
+    cross join lateral (
+      select * from public.projects x
+      where x.workspace_id = w.id
+      order by x.created_at desc, x.id desc
+      limit p_offset + p_limit
+    ) p
+    order by p.created_at desc, p.id desc
+    limit p_limit offset p_offset
+  ) page;
+
+  select count(*) into v_total
+  from (
+    select 1 from public.projects p
+    where p.workspace_id = any (v_workspaces)
+    limit private.exact_count_limit() + 1
+  ) counted;
+  if v_total > private.exact_count_limit() then
+    v_total := greatest(v_total, private.estimate_projects(v_workspaces));
+  end if;
+
+  return json_build_object('items', v_items, 'total', v_total);
+end;
+$$;
+
+-- POST /projects
+create or replace function public.create_project(
+  p_workspace_id uuid,
+  p_name text,
+  p_description text default null
+)
+returns json
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  v_project public.projects;
+begin
+  perform private.require_workspace_role(p_workspace_id, '{admin,editor}');
+  insert into public.projects (workspace_id, name, description)
+  values (p_workspace_id, p_name, p_description)
+  returning * into v_project;
+  return row_to_json(v_project);
+end;
+$$;
+
+-- The workspace of a project the caller can see, else PT404.
+create or replace function private.project_workspace(p_id uuid)
+returns uuid
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+  v_workspace_id uuid;
+begin
+  select p.workspace_id into v_workspace_id from public.projects p where p.id = p_id;
+  if v_workspace_id is null then
+    raise exception 'project not found' using errcode = 'PT404', hint = 'Project';
+  end if;
+  return v_workspace_id;
+end;
+$$;
+
+revoke all on function private.project_workspace(uuid) from public;
+grant execute on function private.project_workspace(uuid) to authenticated, service_role;
+
+-- PATCH /projects/{id}: the keys present in p_changes (name, description; a null
+-- description clears it).
+create or replace function public.update_project(p_id uuid, p_changes jsonb)
+returns json
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  v_project public.projects;
+begin
+  if p_changes is null or jsonb_typeof(p_changes) <> 'object' or p_changes = '{}'::jsonb
+     or exists (select 1 from jsonb_object_keys(p_changes) k where k not in ('name', 'description')) then
+    raise exception 'bad changes' using errcode = '22023';
+  end if;
+  perform private.require_workspace_role(private.project_workspace(p_id), '{admin,editor}');
+  update public.projects p
+  set name = case when p_changes ? 'name' then p_changes ->> 'name' else p.name end,
+      description = case when p_changes ? 'description' then p_changes ->> 'description' else p.description end
+  where p.id = p_id
+  returning * into v_project;
+  if v_project.id is null then
+    raise exception 'project not found' using errcode = 'PT404', hint = 'Project';
+  end if;
+  return row_to_json(v_project);
+end;
+$$;
+
+-- DELETE /projects/{id}: workspace admins only.
+create or replace function public.delete_project(p_id uuid)
+returns void
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+begin
+  perform private.require_workspace_role(private.project_workspace(p_id), '{admin}');
+  delete from public.projects p where p.id = p_id;
+  if not found then
+    raise exception 'project not found' using errcode = 'PT404', hint = 'Project';
+  end if;
+end;
+$$;
+
+revoke all on function public.list_projects(uuid, integer, integer) from public, anon;
+revoke all on function public.create_project(uuid, text, text) from public, anon;
+revoke all on function public.update_project(uuid, jsonb) from public, anon;
+revoke all on function public.delete_project(uuid) from public, anon;
+grant execute on function public.list_projects(uuid, integer, integer) to authenticated;
+grant execute on function public.create_project(uuid, text, text) to authenticated;
+grant execute on function public.update_project(uuid, jsonb) to authenticated;
+grant execute on function public.delete_project(uuid) to authenticated;
+
+notify pgrst, 'reload schema';
