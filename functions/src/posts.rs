@@ -125,21 +125,12 @@ pub async fn update(app: App, caller: Caller, req: Request) -> ApiResult {
     if fields.is_empty() {
         return Err(input::empty_patch());
     }
-    let current = find(&app, user, id).await?;
-    let allowed = (current.author_id == user.id && user.can(Permission::PostsWrite))
-        || user.can(Permission::PostsPublish);
-    if !allowed {
-        return Err(ApiError::forbidden(
-            "Only the author or an editor may change this post",
-        ));
-    }
-    let post: Post = db::one(
-        app.db
-            .as_user(user)
-            .table("posts")
-            .eq("id", id.to_string())
-            .update(db::body(&fields)?)
-            .select(COLUMNS),
+    // One call: visibility (404), the author or posts.publish (403), the update.
+    let post: Post = db::call(
+        app.db.as_user(user).rpc(
+            "update_post",
+            &serde_json::json!({ "p_id": id, "p_changes": fields }),
+        )?,
         "Post",
     )
     .await?;
@@ -168,19 +159,11 @@ pub async fn publish(app: App, caller: Caller, req: Request) -> ApiResult {
 pub async fn delete(app: App, caller: Caller, req: Request) -> ApiResult {
     let user = caller.user()?;
     let id = input::path_id(&req, "id", "Post")?;
-    let current = find(&app, user, id).await?;
-    if current.author_id != user.id && !user.can(Permission::PostsDelete) {
-        return Err(ApiError::forbidden(
-            "Only the author or an admin may delete this post",
-        ));
-    }
-    let _deleted: Post = db::one(
+    // One call: visibility (404), the author or posts.delete (403), the delete.
+    db::exec(
         app.db
             .as_user(user)
-            .table("posts")
-            .eq("id", id.to_string())
-            .delete()
-            .select(COLUMNS),
+            .rpc("delete_post", &serde_json::json!({ "p_id": id }))?,
         "Post",
     )
     .await?;

@@ -38,19 +38,19 @@ const fn counted_in_database(
 pub const HEALTH: Route = route("health", Method::GET, "/health", Access::Public);
 pub const LIST_WORKSPACES: Route =
     route("list-workspaces", Method::GET, "/workspaces", Access::User);
-pub const CREATE_WORKSPACE: Route = route(
+pub const CREATE_WORKSPACE: Route = counted_in_database(
     "create-workspace",
     Method::POST,
     "/workspaces",
     Access::User,
 );
-pub const ADD_WORKSPACE_MEMBER: Route = route(
+pub const ADD_WORKSPACE_MEMBER: Route = counted_in_database(
     "add-workspace-member",
     Method::POST,
     "/workspaces/{id}/members",
     Access::User,
 );
-pub const REMOVE_WORKSPACE_MEMBER: Route = route(
+pub const REMOVE_WORKSPACE_MEMBER: Route = counted_in_database(
     "remove-workspace-member",
     Method::DELETE,
     "/workspaces/{id}/members/{userId}",
@@ -88,18 +88,22 @@ pub const GET_USER: Route = route("get-user", Method::GET, "/users/{id}", Access
 pub const UPDATE_USER: Route = route("update-user", Method::PATCH, "/users/{id}", Access::User);
 pub const DELETE_USER: Route = route("delete-user", Method::DELETE, "/users/{id}", Access::User);
 pub const LIST_POSTS: Route = route("list-posts", Method::GET, "/posts", Access::User);
-pub const CREATE_POST: Route = route("create-post", Method::POST, "/posts", Access::User);
+pub const CREATE_POST: Route =
+    counted_in_database("create-post", Method::POST, "/posts", Access::User);
 pub const GET_POST: Route = route("get-post", Method::GET, "/posts/{id}", Access::User);
-pub const UPDATE_POST: Route = route("update-post", Method::PATCH, "/posts/{id}", Access::User);
-pub const DELETE_POST: Route = route("delete-post", Method::DELETE, "/posts/{id}", Access::User);
-pub const PUBLISH_POST: Route = route(
+pub const UPDATE_POST: Route =
+    counted_in_database("update-post", Method::PATCH, "/posts/{id}", Access::User);
+pub const DELETE_POST: Route =
+    counted_in_database("delete-post", Method::DELETE, "/posts/{id}", Access::User);
+pub const PUBLISH_POST: Route = counted_in_database(
     "publish-post",
     Method::POST,
     "/posts/{id}/publish",
     Access::User,
 );
 pub const GET_SETTINGS: Route = route("get-settings", Method::GET, "/settings", Access::User);
-pub const UPDATE_SETTINGS: Route = route("update-settings", Method::PUT, "/settings", Access::User);
+pub const UPDATE_SETTINGS: Route =
+    counted_in_database("update-settings", Method::PUT, "/settings", Access::User);
 pub const LIST_AUDIT_LOG: Route = route("list-audit-log", Method::GET, "/audit-log", Access::User);
 pub const CREATE_UPLOAD: Route = route("create-upload", Method::POST, "/uploads", Access::User);
 pub const LIST_UPLOADS: Route = route("list-uploads", Method::GET, "/uploads", Access::User);

@@ -14,7 +14,7 @@ use shared::{db, ApiError, App, Caller};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::access::{require_workspace_role, WorkspaceRole};
+use crate::access::WorkspaceRole;
 
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
@@ -129,26 +129,22 @@ struct Member {
     created_at: DateTime<Utc>,
 }
 
-const MEMBER_COLUMNS: &str = "workspace_id,user_id,role,created_at";
-
 /// POST /workspaces/{id}/members: admins add an existing user with a role.
 pub async fn add_member(app: App, caller: Caller, req: Request) -> ApiResult {
     let user = caller.user()?;
     let workspace_id = input::path_id(&req, "id", "Workspace")?;
     let new: NewMember = input::json_body(&req)?;
-    require_workspace_role(&app, user, workspace_id, &[WorkspaceRole::Admin]).await?;
-    let body = db::body(&serde_json::json!({
-        "workspace_id": workspace_id,
-        "user_id": new.user_id,
-        "role": new.role,
-    }))?;
-    let member: Member = db::one(
-        app.db
-            .as_user(user)
-            .table("workspace_members")
-            .insert(body)
-            .select(MEMBER_COLUMNS),
-        "Member",
+    // One call: admin of the workspace (404 outside it, 403 below admin), the insert.
+    let member: Member = db::call(
+        app.db.as_user(user).rpc(
+            "add_workspace_member",
+            &serde_json::json!({
+                "p_workspace_id": workspace_id,
+                "p_user_id": new.user_id,
+                "p_role": new.role,
+            }),
+        )?,
+        "Workspace",
     )
     .await
     .map_err(|e| {
@@ -168,15 +164,13 @@ pub async fn remove_member(app: App, caller: Caller, req: Request) -> ApiResult 
     let user = caller.user()?;
     let workspace_id = input::path_id(&req, "id", "Workspace")?;
     let member_id = input::path_id(&req, "userId", "Member")?;
-    require_workspace_role(&app, user, workspace_id, &[WorkspaceRole::Admin]).await?;
-    let _removed: Member = db::one(
-        app.db
-            .as_user(user)
-            .table("workspace_members")
-            .eq("workspace_id", workspace_id.to_string())
-            .eq("user_id", member_id.to_string())
-            .delete()
-            .select(MEMBER_COLUMNS),
+    // One call: admin of the workspace (404 outside it, 403 below admin), the delete
+    // (404 for someone not in it, 409 for its last admin).
+    db::exec(
+        app.db.as_user(user).rpc(
+            "remove_workspace_member",
+            &serde_json::json!({ "p_workspace_id": workspace_id, "p_user_id": member_id }),
+        )?,
         "Member",
     )
     .await

@@ -57,12 +57,17 @@ language sql
 immutable
 as $$ select 1000 $$;
 
+revoke all on function private.exact_count_limit() from public;
+grant execute on function private.exact_count_limit() to authenticated, service_role;
+
 -- The planner's row estimate for the projects of some workspaces (no RLS: the caller
 -- has already been limited to their own workspaces, and an estimate reveals no row).
+-- Volatile only because Postgres allows EXPLAIN in volatile functions alone; it writes
+-- nothing.
 create or replace function private.estimate_projects(p_workspace_ids uuid[])
 returns bigint
 language plpgsql
-stable
+volatile
 security definer
 set search_path = ''
 as $$
@@ -232,6 +237,140 @@ begin
   end if;
 end;
 $$;
+
+-- ---------------------------------------------------------------------------------------
+-- 3. Posts (the author with posts.write, or posts.publish / posts.delete holders)
+-- ---------------------------------------------------------------------------------------
+
+-- The author of a post the caller can see (RLS: published, own, or posts.publish), else
+-- PT404.
+create or replace function private.post_author(p_id uuid)
+returns uuid
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+  v_author uuid;
+begin
+  select p.author_id into v_author from public.posts p where p.id = p_id;
+  if v_author is null then
+    raise exception 'post not found' using errcode = 'PT404', hint = 'Post';
+  end if;
+  return v_author;
+end;
+$$;
+
+revoke all on function private.post_author(uuid) from public;
+grant execute on function private.post_author(uuid) to authenticated, service_role;
+
+-- PATCH /posts/{id}: the keys present in p_changes (title, body).
+create or replace function public.update_post(p_id uuid, p_changes jsonb)
+returns json
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  v_author uuid;
+  v_post public.posts;
+begin
+  if p_changes is null or jsonb_typeof(p_changes) <> 'object' or p_changes = '{}'::jsonb
+     or exists (select 1 from jsonb_object_keys(p_changes) k where k not in ('title', 'body')) then
+    raise exception 'bad changes' using errcode = '22023';
+  end if;
+  v_author := private.post_author(p_id);
+  if not ((v_author = (select auth.uid()) and public.authorize('posts.write'))
+          or public.authorize('posts.publish')) then
+    raise exception 'not the author' using errcode = 'PT403',
+      hint = 'Only the author or an editor may change this post';
+  end if;
+  update public.posts p
+  set title = case when p_changes ? 'title' then p_changes ->> 'title' else p.title end,
+      body = case when p_changes ? 'body' then p_changes ->> 'body' else p.body end
+  where p.id = p_id
+  returning * into v_post;
+  if v_post.id is null then
+    raise exception 'post not found' using errcode = 'PT404', hint = 'Post';
+  end if;
+  return row_to_json(v_post);
+end;
+$$;
+
+-- DELETE /posts/{id}
+create or replace function public.delete_post(p_id uuid)
+returns void
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+begin
+  if private.post_author(p_id) <> (select auth.uid()) and not public.authorize('posts.delete') then
+    raise exception 'not the author' using errcode = 'PT403',
+      hint = 'Only the author or an admin may delete this post';
+  end if;
+  delete from public.posts p where p.id = p_id;
+  if not found then
+    raise exception 'post not found' using errcode = 'PT404', hint = 'Post';
+  end if;
+end;
+$$;
+
+revoke all on function public.update_post(uuid, jsonb) from public, anon;
+revoke all on function public.delete_post(uuid) from public, anon;
+grant execute on function public.update_post(uuid, jsonb) to authenticated;
+grant execute on function public.delete_post(uuid) to authenticated;
+
+-- ---------------------------------------------------------------------------------------
+-- 4. Workspace members (admins add and remove; a workspace keeps one admin)
+-- ---------------------------------------------------------------------------------------
+
+-- POST /workspaces/{id}/members. An unknown user is 23503, a member already in 23505
+-- (the API's 422 on userId and 409).
+create or replace function public.add_workspace_member(
+  p_workspace_id uuid,
+  p_user_id uuid,
+  p_role public.workspace_role
+)
+returns json
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  v_member public.workspace_members;
+begin
+  perform private.require_workspace_role(p_workspace_id, '{admin}');
+  insert into public.workspace_members (workspace_id, user_id, role)
+  values (p_workspace_id, p_user_id, p_role)
+  returning * into v_member;
+  return json_build_object('workspace_id', v_member.workspace_id, 'user_id', v_member.user_id,
+                           'role', v_member.role, 'created_at', v_member.created_at);
+end;
+$$;
+
+-- DELETE /workspaces/{id}/members/{userId}. The last admin stays (PT409).
+create or replace function public.remove_workspace_member(p_workspace_id uuid, p_user_id uuid)
+returns void
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+begin
+  perform private.require_workspace_role(p_workspace_id, '{admin}');
+  delete from public.workspace_members m
+  where m.workspace_id = p_workspace_id and m.user_id = p_user_id;
+  if not found then
+    raise exception 'member not found' using errcode = 'PT404', hint = 'Member';
+  end if;
+end;
+$$;
+
+revoke all on function public.add_workspace_member(uuid, uuid, public.workspace_role) from public, anon;
+revoke all on function public.remove_workspace_member(uuid, uuid) from public, anon;
+grant execute on function public.add_workspace_member(uuid, uuid, public.workspace_role) to authenticated;
+grant execute on function public.remove_workspace_member(uuid, uuid) to authenticated;
 
 revoke all on function public.list_projects(uuid, integer, integer) from public, anon;
 revoke all on function public.create_project(uuid, text, text) from public, anon;

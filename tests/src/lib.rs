@@ -838,3 +838,89 @@ pub async fn postgrest_direct(
         body,
     }
 }
+
+/// A PostgREST in front of the real one that forwards every request and remembers it
+/// (method and path with query): to count the upstream round trips of a route.
+pub struct CountingProxy {
+    pub url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl CountingProxy {
+    pub async fn start() -> Self {
+        use http_body_util::BodyExt;
+        use hyper::service::service_fn;
+        use hyper_util::rt::TokioIo;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = stack().rest_url.trim_end_matches('/').to_owned();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let shared = seen.clone();
+        let client = reqwest::Client::new();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let (shared, upstream, client) = (shared.clone(), upstream.clone(), client.clone());
+                tokio::spawn(async move {
+                    let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let (shared, upstream, client) =
+                            (shared.clone(), upstream.clone(), client.clone());
+                        async move {
+                            let (parts, body) = req.into_parts();
+                            let target = parts
+                                .uri
+                                .path_and_query()
+                                .map(|p| p.as_str().to_owned())
+                                .unwrap_or_default();
+                            shared
+                                .lock()
+                                .unwrap()
+                                .push(format!("{} {target}", parts.method));
+                            let body = body.collect().await.unwrap().to_bytes();
+                            let method =
+                                reqwest::Method::from_bytes(parts.method.as_str().as_bytes())
+                                    .unwrap();
+                            let mut forward = client.request(method, format!("{upstream}{target}"));
+                            for (name, value) in &parts.headers {
+                                if name != http::header::HOST {
+                                    forward = forward.header(name.as_str(), value.as_bytes());
+                                }
+                            }
+                            let answer = forward.body(body.to_vec()).send().await.unwrap();
+                            let mut response =
+                                hyper::Response::builder().status(answer.status().as_u16());
+                            for (name, value) in answer.headers() {
+                                if name.as_str() != "transfer-encoding" {
+                                    response = response.header(name.as_str(), value.as_bytes());
+                                }
+                            }
+                            let bytes = answer.bytes().await.unwrap();
+                            Ok::<_, std::convert::Infallible>(
+                                response.body(http_body_util::Full::new(bytes)).unwrap(),
+                            )
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(socket), service)
+                        .await;
+                });
+            }
+        });
+        Self { url, seen }
+    }
+
+    /// The app of a cold start, its PostgREST calls going through this proxy.
+    pub fn app(&self) -> App {
+        let url = self.url.clone();
+        let config = Config::from_lookup(|name| match name {
+            "SUPABASE_REST_URL" => Some(url.clone()),
+            other => std::env::var(other).ok(),
+        })
+        .unwrap();
+        App::new(config).unwrap()
+    }
+
+    /// The requests seen since the last call ("METHOD /path?query"), and forgets them.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.seen.lock().unwrap())
+    }
+}
