@@ -153,23 +153,35 @@ struct ListQuery {
     search: Option<String>,
 }
 
+/// One page of profiles as `list_users` answers it.
+#[derive(Deserialize)]
+struct UserPage {
+    items: Vec<ProfileRow>,
+    total: u64,
+}
+
 /// GET /users?page=&pageSize=&search=
 pub async fn list(app: App, caller: Caller, req: Request) -> ApiResult {
     let user = caller.user()?;
     let (query, page_query): (ListQuery, PageQuery) = input::paged_query(&req)?;
-    rbac::confirm(&app, user, Permission::UsersRead).await?;
-    // The search text travels as a JSON parameter of search_users(), which escapes
-    // LIKE wildcards: it is data, never filter or pattern syntax.
-    let builder = app
-        .db
-        .as_user(user)
-        .rpc(
-            "search_users",
-            &serde_json::json!({ "p_search": query.search.as_deref().map(str::trim) }),
-        )?
-        .select(PROFILE_COLUMNS)
-        .order("created_at.desc,id.desc");
-    let page = db::page::<ProfileRow>(builder, &page_query).await?;
+    // The token's claim first (no request); then one call of list_users, which checks
+    // users.read again in the database (a demoted reader's older token is not enough),
+    // searches through trigram indexes and counts up to a bound. The search text is a
+    // JSON parameter (LIKE wildcards escaped in SQL): data, never filter syntax.
+    user.require(Permission::UsersRead)?;
+    let (from, to) = page_query.range();
+    let page: UserPage = db::call(
+        app.db.as_user(user).rpc(
+            "list_users",
+            &serde_json::json!({
+                "p_search": query.search.as_deref().map(str::trim),
+                "p_limit": to - from + 1,
+                "p_offset": from,
+            }),
+        )?,
+        "User",
+    )
+    .await?;
     let items: Vec<Profile> = page.items.into_iter().map(Profile::from).collect();
     response::page(
         &page_query,

@@ -319,7 +319,8 @@ fn our_hint(hint: Option<&str>) -> Option<&str> {
     hint.filter(|h| {
         (1..=80).contains(&h.len())
             && h.starts_with(|c: char| c.is_ascii_uppercase())
-            && h.chars().all(|c| c.is_ascii_alphabetic() || c == ' ')
+            && h.chars()
+                .all(|c| c.is_ascii_alphabetic() || c == ' ' || c == '.')
     })
 }
 

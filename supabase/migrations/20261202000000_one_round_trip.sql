@@ -372,6 +372,115 @@ revoke all on function public.remove_workspace_member(uuid, uuid) from public, a
 grant execute on function public.add_workspace_member(uuid, uuid, public.workspace_role) to authenticated;
 grant execute on function public.remove_workspace_member(uuid, uuid) to authenticated;
 
+-- ---------------------------------------------------------------------------------------
+-- 5. Users: GET /users?search= at a million profiles
+-- ---------------------------------------------------------------------------------------
+
+-- Trigram indexes answer `ilike '%term%'` on names and emails without reading every
+-- profile (terms of three characters or more; shorter ones scan).
+create extension if not exists pg_trgm with schema extensions;
+create index profiles_full_name_trgm_idx on public.profiles
+  using gin (full_name extensions.gin_trgm_ops);
+create index profile_emails_email_trgm_idx on public.profile_emails
+  using gin (email extensions.gin_trgm_ops);
+drop index if exists public.profiles_created_at_idx;
+create index profiles_created_at_id_idx on public.profiles (created_at desc, id desc);
+
+-- The planner's estimate of the profiles a search matches (no RLS: users.read holders
+-- see every profile, and an estimate reveals no row). Volatile for EXPLAIN's sake only.
+create or replace function private.estimate_users(p_pattern text)
+returns bigint
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_plan json;
+begin
+  if p_pattern is null then
+    execute 'explain (format json) select 1 from public.profiles' into v_plan;
+  else
+    execute 'explain (format json) select 1 from public.profiles p where p.full_name ilike $1
+             union select 1 from public.profile_emails e where e.email ilike $1'
+      into v_plan using p_pattern;
+  end if;
+  return (v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::bigint;
+end;
+$$;
+
+revoke all on function private.estimate_users(text) from public;
+grant execute on function private.estimate_users(text) to authenticated, service_role;
+
+-- GET /users?page=&pageSize=&search=: users.read holders; a page of profiles (with
+-- their email) newest first, and the total. The search text is data: LIKE wildcards
+-- in it are escaped.
+create or replace function public.list_users(
+  p_search text default null,
+  p_limit integer default 20,
+  p_offset integer default 0
+)
+returns json
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+  v_pattern text;
+  v_items json;
+  v_total bigint;
+begin
+  if p_limit is null or p_limit < 1 or p_limit > 100 or p_offset is null or p_offset < 0 then
+    raise exception 'bad page' using errcode = '22023';
+  end if;
+  if not public.authorize('users.read') then
+    raise exception 'listing users needs users.read' using errcode = 'PT403',
+      hint = 'This needs the users.read permission';
+  end if;
+  if coalesce(btrim(p_search), '') <> '' then
+    v_pattern := '%' || replace(replace(replace(btrim(p_search), '\', '\\'), '%', '\%'), '_', '\_') || '%';
+  end if;
+
+  with matched as (
+    select p.* from public.profiles p
+    where v_pattern is null
+       or p.id in (select x.id from public.profiles x where x.full_name ilike v_pattern
+                   union
+                   select e.id from public.profile_emails e where e.email ilike v_pattern)
+  ), page as (
+    select m.* from matched m
+    order by m.created_at desc, m.id desc
+    limit p_limit offset p_offset
+  )
+  select coalesce(json_agg(json_build_object(
+           'id', page.id, 'full_name', page.full_name, 'bio', page.bio, 'website', page.website,
+           'public_profile', page.public_profile, 'created_at', page.created_at,
+           'profile_emails', (select json_build_object('email', e.email)
+                              from public.profile_emails e where e.id = page.id))
+         order by page.created_at desc, page.id desc), '[]')
+  into v_items
+  from page;
+
+  select count(*) into v_total
+  from (
+    select 1 from public.profiles p
+    where v_pattern is null
+       or p.id in (select x.id from public.profiles x where x.full_name ilike v_pattern
+                   union
+                   select e.id from public.profile_emails e where e.email ilike v_pattern)
+    limit private.exact_count_limit() + 1
+  ) counted;
+  if v_total > private.exact_count_limit() then
+    v_total := greatest(v_total, private.estimate_users(v_pattern));
+  end if;
+  return json_build_object('items', v_items, 'total', v_total);
+end;
+$$;
+
+revoke all on function public.list_users(text, integer, integer) from public, anon;
+grant execute on function public.list_users(text, integer, integer) to authenticated;
+
 revoke all on function public.list_projects(uuid, integer, integer) from public, anon;
 revoke all on function public.create_project(uuid, text, text) from public, anon;
 revoke all on function public.update_project(uuid, jsonb) from public, anon;
