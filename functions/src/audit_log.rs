@@ -30,14 +30,15 @@ pub async fn list(app: App, caller: Caller, req: Request) -> ApiResult {
         return Err(ApiError::forbidden("Only admins may read the audit log"));
     }
     let query: PageQuery = input::query(&req)?;
-    let page = db::page::<Entry>(
-        app.db
-            .as_user(user)
-            .table("audit_log")
-            .select("id,actor_id,action,target,metadata,ip,user_agent,occurrences,created_at,last_seen_at")
-            .order("created_at.desc,id.desc"),
-        &query,
+    // One call of list_audit_log (admins in user_roles now; a bounded count).
+    let (from, to) = query.range();
+    let page: db::RpcPage<Entry> = db::call(
+        app.db.as_user(user).rpc(
+            "list_audit_log",
+            &serde_json::json!({ "p_limit": to - from + 1, "p_offset": from }),
+        )?,
+        "Audit log",
     )
     .await?;
-    response::page(&query, &page)
+    response::page(&query, &page.into())
 }

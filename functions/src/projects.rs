@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use shared::input::{self, PageQuery};
-use shared::response::{self, ApiResult, Page};
+use shared::response::{self, ApiResult};
 use shared::{db, App, AuthUser, Caller};
 use uuid::Uuid;
 use validator::Validate;
@@ -93,13 +93,6 @@ pub async fn create(app: App, caller: Caller, req: Request) -> ApiResult {
     response::created(&project)
 }
 
-/// One page of projects as `list_projects` answers it.
-#[derive(Deserialize)]
-struct ProjectPage {
-    items: Vec<Project>,
-    total: u64,
-}
-
 /// GET /projects?workspaceId=&page=&pageSize=: newest first. Without workspaceId, the
 /// projects of every workspace the caller belongs to. One call of `list_projects`
 /// (404 for a workspace the caller is not in).
@@ -108,7 +101,7 @@ pub async fn list(app: App, caller: Caller, req: Request) -> ApiResult {
     let (query, page_query): (ListQuery, PageQuery) = input::paged_query(&req)?;
     let (from, to) = page_query.range();
     // A stable function: PostgREST runs it read-only, and the request gate counts nothing.
-    let page: ProjectPage = db::call(
+    let page: db::RpcPage<Project> = db::call(
         app.db.as_user(user).rpc(
             "list_projects",
             &serde_json::json!({
@@ -120,13 +113,7 @@ pub async fn list(app: App, caller: Caller, req: Request) -> ApiResult {
         "Workspace",
     )
     .await?;
-    response::page(
-        &page_query,
-        &Page {
-            items: page.items,
-            total: page.total,
-        },
-    )
+    response::page(&page_query, &page.into())
 }
 
 /// GET /projects/{id}

@@ -85,7 +85,8 @@ pub const ME: Route = route("me", Method::GET, "/me", Access::User);
 pub const LIST_USERS: Route = route("list-users", Method::GET, "/users", Access::User);
 pub const CREATE_USER: Route = route("create-user", Method::POST, "/users", Access::User);
 pub const GET_USER: Route = route("get-user", Method::GET, "/users/{id}", Access::User);
-pub const UPDATE_USER: Route = route("update-user", Method::PATCH, "/users/{id}", Access::User);
+pub const UPDATE_USER: Route =
+    counted_in_database("update-user", Method::PATCH, "/users/{id}", Access::User);
 pub const DELETE_USER: Route = route("delete-user", Method::DELETE, "/users/{id}", Access::User);
 pub const LIST_POSTS: Route = route("list-posts", Method::GET, "/posts", Access::User);
 pub const CREATE_POST: Route =
@@ -105,7 +106,8 @@ pub const GET_SETTINGS: Route = route("get-settings", Method::GET, "/settings", 
 pub const UPDATE_SETTINGS: Route =
     counted_in_database("update-settings", Method::PUT, "/settings", Access::User);
 pub const LIST_AUDIT_LOG: Route = route("list-audit-log", Method::GET, "/audit-log", Access::User);
-pub const CREATE_UPLOAD: Route = route("create-upload", Method::POST, "/uploads", Access::User);
+pub const CREATE_UPLOAD: Route =
+    counted_in_database("create-upload", Method::POST, "/uploads", Access::User);
 pub const LIST_UPLOADS: Route = route("list-uploads", Method::GET, "/uploads", Access::User);
 pub const GET_UPLOAD: Route = route("get-upload", Method::GET, "/uploads/{id}", Access::User);
 pub const DELETE_UPLOAD: Route = route(

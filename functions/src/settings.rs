@@ -3,7 +3,7 @@
 
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
-use shared::rbac::{self, Permission};
+use shared::rbac::Permission;
 use shared::response::{self, ApiResult};
 use shared::{db, input, ApiError, App, Caller};
 use validator::Validate;
@@ -52,13 +52,14 @@ fn from_rows(rows: Vec<Row>) -> Result<Settings, ApiError> {
 /// GET /settings
 pub async fn get(app: App, caller: Caller, _req: Request) -> ApiResult {
     let user = caller.user()?;
-    // Confirmed in the database too: a demoted admin's older token is not enough.
-    rbac::confirm(&app, user, Permission::SettingsRead).await?;
-    let rows: Vec<Row> = db::many(
+    // The token's claim first (no request), then one call of get_settings, which
+    // confirms settings.read in the database: a demoted admin's older token is not enough.
+    user.require(Permission::SettingsRead)?;
+    let rows: Vec<Row> = db::call(
         app.db
             .as_user(user)
-            .table("app_settings")
-            .select("key,value"),
+            .rpc("get_settings", &serde_json::json!({}))?,
+        "Settings",
     )
     .await?;
     response::ok(&from_rows(rows)?)

@@ -17,7 +17,7 @@ use shared::input::{self, PageQuery};
 use shared::rbac::{self, Permission, Role};
 use shared::response::{self, ApiResult};
 use shared::supabase_auth;
-use shared::{db, ApiError, App, AuthUser, Caller};
+use shared::{db, ApiError, App, Caller};
 use uuid::Uuid;
 use validator::Validate;
 
@@ -97,11 +97,6 @@ impl From<ProfileRow> for Profile {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct RoleRow {
-    role: Role,
-}
-
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Me {
@@ -111,38 +106,27 @@ struct Me {
     permissions: Vec<&'static str>,
 }
 
-/// The role in `user_roles` (the truth; the token's claim may be older).
-async fn stored_role(app: &App, user: &AuthUser, id: Uuid) -> Result<Option<Role>, ApiError> {
-    let rows: Vec<RoleRow> = db::many(
-        app.db
-            .as_user(user)
-            .table("user_roles")
-            .select("role")
-            .eq("user_id", id.to_string()),
-    )
-    .await?;
-    Ok(rows.first().map(|r| r.role))
+/// The answer of `me()`: the profile with its email, and the stored role.
+#[derive(Deserialize)]
+struct MeRow {
+    #[serde(flatten)]
+    profile: ProfileRow,
+    role: Role,
 }
 
-/// GET /me
+/// GET /me: one call of `me()`. The role is the one in `user_roles` (the truth; the
+/// token's claim may be older).
 pub async fn me(app: App, caller: Caller, _req: Request) -> ApiResult {
     let user = caller.user()?;
-    let row: ProfileRow = db::one(
-        app.db
-            .as_user(user)
-            .table("profiles")
-            .select(PROFILE_COLUMNS)
-            .eq("id", user.id.to_string()),
+    let row: MeRow = db::call(
+        app.db.as_user(user).rpc("me", &serde_json::json!({}))?,
         "Profile",
     )
     .await?;
-    let role = stored_role(&app, user, user.id)
-        .await?
-        .unwrap_or(Role::User);
     response::ok(&Me {
-        profile: row.into(),
-        role,
-        permissions: role.permissions().iter().map(|p| p.as_str()).collect(),
+        profile: row.profile.into(),
+        role: row.role,
+        permissions: row.role.permissions().iter().map(|p| p.as_str()).collect(),
     })
 }
 
@@ -151,13 +135,6 @@ pub async fn me(app: App, caller: Caller, _req: Request) -> ApiResult {
 struct ListQuery {
     #[validate(length(max = 100, message = "must be at most 100 characters"))]
     search: Option<String>,
-}
-
-/// One page of profiles as `list_users` answers it.
-#[derive(Deserialize)]
-struct UserPage {
-    items: Vec<ProfileRow>,
-    total: u64,
 }
 
 /// GET /users?page=&pageSize=&search=
@@ -170,7 +147,7 @@ pub async fn list(app: App, caller: Caller, req: Request) -> ApiResult {
     // JSON parameter (LIKE wildcards escaped in SQL): data, never filter syntax.
     user.require(Permission::UsersRead)?;
     let (from, to) = page_query.range();
-    let page: UserPage = db::call(
+    let page: db::RpcPage<ProfileRow> = db::call(
         app.db.as_user(user).rpc(
             "list_users",
             &serde_json::json!({
@@ -283,30 +260,32 @@ pub async fn create(app: App, caller: Caller, req: Request) -> ApiResult {
     })
 }
 
+/// The answer of `get_user()`.
+#[derive(Deserialize)]
+struct UserRow {
+    #[serde(flatten)]
+    profile: ProfileRow,
+    full_view: bool,
+}
+
 /// GET /users/{id}
 pub async fn get(app: App, caller: Caller, req: Request) -> ApiResult {
     let user = caller.user()?;
     let id = input::path_id(&req, "id", "User")?;
-    // One PostgREST call: the profile (RLS: own, public, or users.read) with its five
-    // newest published posts embedded.
-    let mut row: ProfileRow = db::one(
+    // One call of get_user: the profile (RLS: own, public, or users.read), its five
+    // newest published posts, and whether users.read holds in user_roles now.
+    let mut row: UserRow = db::call(
         app.db
             .as_user(user)
-            .table("profiles")
-            .select(format!("{PROFILE_COLUMNS},posts(id,title,published_at)"))
-            .eq("id", id.to_string())
-            .eq("posts.published", "true")
-            .order_with_options("published_at", Some("posts"), false, false)
-            .foreign_table_limit(5, "posts"),
+            .rpc("get_user", &serde_json::json!({ "p_id": id }))?,
         "User",
     )
     .await?;
-    let posts = std::mem::take(&mut row.posts);
-    let full_view = id == user.id
-        || (user.can(Permission::UsersRead)
-            && rbac::confirm(&app, user, Permission::UsersRead)
-                .await
-                .is_ok());
+    let posts = std::mem::take(&mut row.profile.posts);
+    // Own, or users.read both in the token and in the database (a demoted reader's
+    // older token is not enough).
+    let full_view = id == user.id || (user.can(Permission::UsersRead) && row.full_view);
+    let row = row.profile;
     #[derive(Serialize)]
     struct WithPosts<P: Serialize> {
         #[serde(flatten)]

@@ -151,6 +151,23 @@ pub async fn call<T: DeserializeOwned>(builder: Builder, what: &str) -> Result<T
         .map_err(|e| e.not_found_as(what))
 }
 
+/// A page as the list functions answer it: `{"items": [...], "total": n}`, where
+/// `total` is exact up to 1000 and the planner's estimate beyond.
+#[derive(Debug, Deserialize)]
+pub struct RpcPage<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+impl<T> From<RpcPage<T>> for Page<T> {
+    fn from(page: RpcPage<T>) -> Self {
+        Page {
+            items: page.items,
+            total: page.total,
+        }
+    }
+}
+
 /// A function call whose answer carries no data (`returns void`): success or the error.
 pub async fn exec(builder: Builder, what: &str) -> Result<(), ApiError> {
     let response = send(builder).await?;
@@ -251,6 +268,9 @@ tokio::task_local! {
 pub async fn with_response_headers<F: std::future::Future>(
     work: F,
 ) -> (F::Output, Vec<(http::HeaderName, http::HeaderValue)>) {
+    // Boxed: a handler's future can be large (the S3 client's are), and the scope would
+    // otherwise carry it on the stack.
+    let work = Box::pin(work);
     RESPONSE_HEADERS
         .scope(Default::default(), async move {
             let output = work.await;

@@ -481,6 +481,225 @@ $$;
 revoke all on function public.list_users(text, integer, integer) from public, anon;
 grant execute on function public.list_users(text, integer, integer) to authenticated;
 
+-- ---------------------------------------------------------------------------------------
+-- 6. One call for what took two: /me, /users/{id}, /settings
+-- ---------------------------------------------------------------------------------------
+
+-- GET /me: the caller's profile, email and stored role (the truth; the token's claim
+-- may be older).
+create or replace function public.me()
+returns json
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+  v_me json;
+begin
+  select json_build_object(
+           'id', p.id, 'full_name', p.full_name, 'bio', p.bio, 'website', p.website,
+           'public_profile', p.public_profile, 'created_at', p.created_at,
+           'profile_emails', (select json_build_object('email', e.email)
+                              from public.profile_emails e where e.id = p.id),
+           'role', coalesce((select ur.role::text from public.user_roles ur where ur.user_id = p.id), 'user'))
+  into v_me
+  from public.profiles p
+  where p.id = (select auth.uid());
+  if v_me is null then
+    raise exception 'profile not found' using errcode = 'PT404', hint = 'Profile';
+  end if;
+  return v_me;
+end;
+$$;
+
+-- GET /users/{id}: the profile the caller may see (own, public, or users.read), its
+-- five newest published posts, and whether the caller gets the full view (own, or
+-- users.read in user_roles now).
+create or replace function public.get_user(p_id uuid)
+returns json
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+  v_user json;
+begin
+  select json_build_object(
+           'id', p.id, 'full_name', p.full_name, 'bio', p.bio, 'website', p.website,
+           'public_profile', p.public_profile, 'created_at', p.created_at,
+           'profile_emails', (select json_build_object('email', e.email)
+                              from public.profile_emails e where e.id = p.id),
+           'posts', coalesce((
+             select json_agg(json_build_object('id', x.id, 'title', x.title, 'published_at', x.published_at)
+                             order by x.published_at desc)
+             from (select po.id, po.title, po.published_at from public.posts po
+                   where po.author_id = p.id and po.published
+                   order by po.published_at desc limit 5) x), '[]'),
+           'full_view', p.id = (select auth.uid()) or public.authorize('users.read'))
+  into v_user
+  from public.profiles p
+  where p.id = p_id;
+  if v_user is null then
+    raise exception 'user not found' using errcode = 'PT404', hint = 'User';
+  end if;
+  return v_user;
+end;
+$$;
+
+-- GET /settings: settings.read holders (in user_roles now, not only in the token).
+create or replace function public.get_settings()
+returns json
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+begin
+  if not public.authorize('settings.read') then
+    raise exception 'reading settings needs settings.read' using errcode = 'PT403',
+      hint = 'This needs the settings.read permission';
+  end if;
+  return coalesce((select json_agg(json_build_object('key', s.key, 'value', s.value))
+                   from public.app_settings s), '[]');
+end;
+$$;
+
+-- ---------------------------------------------------------------------------------------
+-- 7. Posts and the audit log, paged with a bounded count
+-- ---------------------------------------------------------------------------------------
+
+create index posts_published_created_at_idx on public.posts (created_at desc, id desc) where published;
+drop index if exists public.posts_author_id_idx;
+create index posts_author_id_created_at_idx on public.posts (author_id, created_at desc, id desc);
+create index posts_created_at_idx on public.posts (created_at desc, id desc);
+
+-- GET /posts: published posts and the caller's own drafts, newest first; everything
+-- for posts.publish holders. Each part reads its own index.
+create or replace function public.list_posts(p_limit integer default 20, p_offset integer default 0)
+returns json
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+  v_all boolean := public.authorize('posts.publish');
+  v_uid uuid := (select auth.uid());
+  v_items json;
+  v_total bigint;
+  v_cap integer := private.exact_count_limit();
+begin
+  if p_limit is null or p_limit < 1 or p_limit > 100 or p_offset is null or p_offset < 0 then
+    raise exception 'bad page' using errcode = '22023';
+  end if;
+  if v_all then
+    select coalesce(json_agg(row_to_json(x) order by x.created_at desc, x.id desc), '[]') into v_items
+    from (select * from public.posts p order by p.created_at desc, p.id desc
+          limit p_limit offset p_offset) x;
+    select count(*) into v_total from (select 1 from public.posts limit v_cap + 1) c;
+    if v_total > v_cap then
+      select greatest(v_total, c.reltuples::bigint) into v_total
+      from pg_catalog.pg_class c where c.oid = 'public.posts'::regclass;
+    end if;
+  else
+    select coalesce(json_agg(row_to_json(x) order by x.created_at desc, x.id desc), '[]') into v_items
+    from (
+      select * from (
+        (select * from public.posts p where p.published
+         order by p.created_at desc, p.id desc limit p_offset + p_limit)
+        union all
+        (select * from public.posts p where p.author_id = v_uid and not p.published
+         order by p.created_at desc, p.id desc limit p_offset + p_limit)
+      ) visible
+      order by visible.created_at desc, visible.id desc
+      limit p_limit offset p_offset
+    ) x;
+    select count(*) into v_total from (
+      (select 1 from public.posts p where p.published limit v_cap + 1)
+      union all
+      (select 1 from public.posts p where p.author_id = v_uid and not p.published limit v_cap + 1)
+    ) c;
+    if v_total > v_cap then
+      v_total := greatest(v_total, private.estimate_posts(v_uid));
+    end if;
+  end if;
+  return json_build_object('items', v_items, 'total', v_total);
+end;
+$$;
+
+-- The planner's estimate of the posts a caller sees (published, or their own drafts).
+create or replace function private.estimate_posts(p_author uuid)
+returns bigint
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_plan json;
+begin
+  execute 'explain (format json) select 1 from public.posts p where p.published or p.author_id = $1'
+    into v_plan using p_author;
+  return (v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::bigint;
+end;
+$$;
+
+revoke all on function private.estimate_posts(uuid) from public;
+grant execute on function private.estimate_posts(uuid) to authenticated, service_role;
+
+-- GET /audit-log: admins (RLS: "audit_log: admins read"), newest first.
+create or replace function public.list_audit_log(p_limit integer default 20, p_offset integer default 0)
+returns json
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+  v_items json;
+  v_total bigint;
+  v_cap integer := private.exact_count_limit();
+begin
+  if p_limit is null or p_limit < 1 or p_limit > 100 or p_offset is null or p_offset < 0 then
+    raise exception 'bad page' using errcode = '22023';
+  end if;
+  if public.current_app_role() is distinct from 'admin' then
+    raise exception 'the audit log is for admins' using errcode = 'PT403',
+      hint = 'Only admins may read the audit log';
+  end if;
+  select coalesce(json_agg(json_build_object(
+           'id', x.id, 'actor_id', x.actor_id, 'action', x.action, 'target', x.target,
+           'metadata', x.metadata, 'ip', x.ip, 'user_agent', x.user_agent,
+           'occurrences', x.occurrences, 'created_at', x.created_at, 'last_seen_at', x.last_seen_at)
+         order by x.created_at desc, x.id desc), '[]')
+  into v_items
+  from (select * from public.audit_log a order by a.created_at desc, a.id desc
+        limit p_limit offset p_offset) x;
+  select count(*) into v_total from (select 1 from public.audit_log limit v_cap + 1) c;
+  if v_total > v_cap then
+    select greatest(v_total, c.reltuples::bigint) into v_total
+    from pg_catalog.pg_class c where c.oid = 'public.audit_log'::regclass;
+  end if;
+  return json_build_object('items', v_items, 'total', v_total);
+end;
+$$;
+
+drop index if exists public.audit_log_created_at_idx;
+create index audit_log_created_at_id_idx on public.audit_log (created_at desc, id desc);
+
+revoke all on function public.me() from public, anon;
+revoke all on function public.get_user(uuid) from public, anon;
+revoke all on function public.get_settings() from public, anon;
+revoke all on function public.list_posts(integer, integer) from public, anon;
+revoke all on function public.list_audit_log(integer, integer) from public, anon;
+grant execute on function public.me() to authenticated;
+grant execute on function public.get_user(uuid) to authenticated;
+grant execute on function public.get_settings() to authenticated;
+grant execute on function public.list_posts(integer, integer) to authenticated;
+grant execute on function public.list_audit_log(integer, integer) to authenticated;
+
 revoke all on function public.list_projects(uuid, integer, integer) from public, anon;
 revoke all on function public.create_project(uuid, text, text) from public, anon;
 revoke all on function public.update_project(uuid, jsonb) from public, anon;

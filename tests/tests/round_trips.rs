@@ -102,6 +102,281 @@ async fn each_project_route_makes_one_postgrest_request() {
     assert_eq!(calls, ["POST /rpc/delete_project"]);
 }
 
+/// Every other route that needs only Postgres: one request each on its happy path.
+#[tokio::test]
+async fn every_postgres_only_route_makes_one_postgrest_request() {
+    let proxy = CountingProxy::start().await;
+    let admin = user_with_role("admin").await;
+    let other = user().await;
+    let ws = workspace(&admin).await;
+
+    let one = |calls: Vec<String>, what: &str| {
+        assert_eq!(calls.len(), 1, "{what}: {calls:?}");
+        calls.into_iter().next().unwrap()
+    };
+
+    // Workspaces and members.
+    let call = one(
+        upstream(
+            &proxy,
+            &routes::CREATE_WORKSPACE,
+            Req::post("/workspaces")
+                .as_user(&admin)
+                .json(json!({ "name": "Trips" })),
+            201,
+        )
+        .await,
+        "create-workspace",
+    );
+    assert_eq!(call, "POST /rpc/create_workspace");
+    one(
+        upstream(
+            &proxy,
+            &routes::LIST_WORKSPACES,
+            Req::get("/workspaces").as_user(&admin),
+            200,
+        )
+        .await,
+        "list-workspaces",
+    );
+    let call = one(
+        upstream(
+            &proxy,
+            &routes::ADD_WORKSPACE_MEMBER,
+            Req::post("/workspaces/{id}/members")
+                .as_user(&admin)
+                .param("id", ws)
+                .json(json!({ "userId": other.id, "role": "member" })),
+            201,
+        )
+        .await,
+        "add-workspace-member",
+    );
+    assert_eq!(call, "POST /rpc/add_workspace_member");
+    let call = one(
+        upstream(
+            &proxy,
+            &routes::REMOVE_WORKSPACE_MEMBER,
+            Req::delete("/workspaces/{id}/members/{userId}")
+                .as_user(&admin)
+                .param("id", ws)
+                .param("userId", other.id),
+            204,
+        )
+        .await,
+        "remove-workspace-member",
+    );
+    assert_eq!(call, "POST /rpc/remove_workspace_member");
+
+    // Posts.
+    let res = Req::post("/posts")
+        .as_user(&admin)
+        .json(json!({ "title": "Trip" }))
+        .send(&routes::CREATE_POST)
+        .await;
+    let post = res.assert_ok(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    one(
+        upstream(
+            &proxy,
+            &routes::CREATE_POST,
+            Req::post("/posts")
+                .as_user(&admin)
+                .json(json!({ "title": "Another" })),
+            201,
+        )
+        .await,
+        "create-post",
+    );
+    assert_eq!(
+        one(
+            upstream(
+                &proxy,
+                &routes::LIST_POSTS,
+                Req::get("/posts").as_user(&admin),
+                200
+            )
+            .await,
+            "list-posts"
+        ),
+        "POST /rpc/list_posts"
+    );
+    one(
+        upstream(
+            &proxy,
+            &routes::GET_POST,
+            Req::get("/posts/{id}").as_user(&admin).param("id", &post),
+            200,
+        )
+        .await,
+        "get-post",
+    );
+    assert_eq!(
+        one(
+            upstream(
+                &proxy,
+                &routes::UPDATE_POST,
+                Req::patch("/posts/{id}")
+                    .as_user(&admin)
+                    .param("id", &post)
+                    .json(json!({ "title": "Renamed" })),
+                200
+            )
+            .await,
+            "update-post"
+        ),
+        "POST /rpc/update_post"
+    );
+    one(
+        upstream(
+            &proxy,
+            &routes::PUBLISH_POST,
+            Req::post("/posts/{id}/publish")
+                .as_user(&admin)
+                .param("id", &post),
+            200,
+        )
+        .await,
+        "publish-post",
+    );
+    assert_eq!(
+        one(
+            upstream(
+                &proxy,
+                &routes::DELETE_POST,
+                Req::delete("/posts/{id}")
+                    .as_user(&admin)
+                    .param("id", &post),
+                204
+            )
+            .await,
+            "delete-post"
+        ),
+        "POST /rpc/delete_post"
+    );
+
+    // Users, /me, settings, the audit log.
+    assert_eq!(
+        one(
+            upstream(&proxy, &routes::ME, Req::get("/me").as_user(&admin), 200).await,
+            "me"
+        ),
+        "POST /rpc/me"
+    );
+    assert_eq!(
+        one(
+            upstream(
+                &proxy,
+                &routes::LIST_USERS,
+                Req::get("/users")
+                    .as_user(&admin)
+                    .query("search", "example"),
+                200
+            )
+            .await,
+            "list-users"
+        ),
+        "POST /rpc/list_users"
+    );
+    assert_eq!(
+        one(
+            upstream(
+                &proxy,
+                &routes::GET_USER,
+                Req::get("/users/{id}")
+                    .as_user(&admin)
+                    .param("id", other.id),
+                200
+            )
+            .await,
+            "get-user"
+        ),
+        "POST /rpc/get_user"
+    );
+    one(
+        upstream(
+            &proxy,
+            &routes::UPDATE_USER,
+            Req::patch("/users/{id}")
+                .as_user(&admin)
+                .param("id", admin.id)
+                .json(json!({ "name": "Ada Trips" })),
+            200,
+        )
+        .await,
+        "update-user",
+    );
+    let settings = Req::get("/settings")
+        .as_user(&admin)
+        .send(&routes::GET_SETTINGS)
+        .await;
+    let current = settings.assert_ok(200).clone();
+    assert_eq!(
+        one(
+            upstream(
+                &proxy,
+                &routes::GET_SETTINGS,
+                Req::get("/settings").as_user(&admin),
+                200
+            )
+            .await,
+            "get-settings"
+        ),
+        "POST /rpc/get_settings"
+    );
+    one(
+        upstream(
+            &proxy,
+            &routes::UPDATE_SETTINGS,
+            Req::new(http::Method::PUT, "/settings")
+                .as_user(&admin)
+                .json(current),
+            200,
+        )
+        .await,
+        "update-settings",
+    );
+    assert_eq!(
+        one(
+            upstream(
+                &proxy,
+                &routes::LIST_AUDIT_LOG,
+                Req::get("/audit-log").as_user(&admin),
+                200
+            )
+            .await,
+            "list-audit-log"
+        ),
+        "POST /rpc/list_audit_log"
+    );
+
+    // Uploads: the row in one request (presigning is local, S3 is not called).
+    one(
+        upstream(
+            &proxy,
+            &routes::CREATE_UPLOAD,
+            Req::post("/uploads")
+                .as_user(&admin)
+                .json(json!({ "filename": "trip.png", "contentType": "image/png", "size": 100 })),
+            201,
+        )
+        .await,
+        "create-upload",
+    );
+    one(
+        upstream(
+            &proxy,
+            &routes::LIST_UPLOADS,
+            Req::get("/uploads").as_user(&admin),
+            200,
+        )
+        .await,
+        "list-uploads",
+    );
+}
+
 /// The write counted by the request gate is counted once, and its RateLimit headers
 /// reach the API's answer.
 #[tokio::test]
