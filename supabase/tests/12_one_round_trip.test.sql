@@ -4,19 +4,26 @@
 -- 22023 for a malformed call; totals exact up to 1000, estimated beyond.
 begin;
 set search_path = extensions, public;
-select plan(26);
+select plan(51);
 
 -- Users (ids unique to this file):
---   ann 12000000-0000-4000-8000-00000000000a  admin of A, member of B
---   eda 12000000-0000-4000-8000-00000000000e  editor of A
---   mo  12000000-0000-4000-8000-00000000000c  member of A
---   out 12000000-0000-4000-8000-00000000000f  in no workspace
+--   ann 12000000-0000-4000-8000-00000000000a  admin of A, member of B; app role admin
+--   eda 12000000-0000-4000-8000-00000000000e  editor of A; app role editor
+--   mo  12000000-0000-4000-8000-00000000000c  member of A; app role user
+--   out 12000000-0000-4000-8000-00000000000f  in no workspace; app role user
 -- Workspaces: A, B, Big 12000000-0000-4000-9000-00000000000{a,b,f}
 insert into auth.users (id, email) values
   ('12000000-0000-4000-8000-00000000000a', 'ann.12@example.test'),
   ('12000000-0000-4000-8000-00000000000e', 'eda.12@example.test'),
   ('12000000-0000-4000-8000-00000000000c', 'mo.12@example.test'),
   ('12000000-0000-4000-8000-00000000000f', 'out.12@example.test');
+update public.user_roles set role = 'admin' where user_id = '12000000-0000-4000-8000-00000000000a';
+update public.user_roles set role = 'editor' where user_id = '12000000-0000-4000-8000-00000000000e';
+update public.profiles set full_name = 'Mo Member' where id = '12000000-0000-4000-8000-00000000000c';
+insert into public.posts (id, author_id, title, published) values
+  ('12000000-0000-4000-b000-000000000001', '12000000-0000-4000-8000-00000000000c', 'Mo''s draft', false),
+  ('12000000-0000-4000-b000-000000000002', '12000000-0000-4000-8000-00000000000c', 'Mo''s post', true),
+  ('12000000-0000-4000-b000-000000000003', '12000000-0000-4000-8000-00000000000f', 'Out''s draft', false);
 insert into public.workspaces (id, name, created_by) values
   ('12000000-0000-4000-9000-00000000000a', 'A', '12000000-0000-4000-8000-00000000000a'),
   ('12000000-0000-4000-9000-00000000000b', 'B', '12000000-0000-4000-8000-00000000000a'),
@@ -154,6 +161,109 @@ select lives_ok(
 select throws_ok(
   $$ select delete_project('12000000-0000-4000-a000-000000000001') $$,
   'PT404', 'project not found', 'deleting it again: PT404'
+);
+
+
+-- Members -----------------------------------------------------------------------------
+
+select set_config('request.jwt.claims', json_build_object('sub', '12000000-0000-4000-8000-00000000000e', 'role', 'authenticated')::text, true);
+select throws_ok(
+  $$ select add_workspace_member('12000000-0000-4000-9000-00000000000a', '12000000-0000-4000-8000-00000000000f', 'member') $$,
+  'PT403', 'workspace role too low', 'an editor cannot add members: PT403'
+);
+select set_config('request.jwt.claims', json_build_object('sub', '12000000-0000-4000-8000-00000000000f', 'role', 'authenticated')::text, true);
+select throws_ok(
+  $$ select add_workspace_member('12000000-0000-4000-9000-00000000000a', '12000000-0000-4000-8000-00000000000f', 'admin') $$,
+  'PT404', 'workspace not found', 'an outsider cannot add themselves: PT404'
+);
+select set_config('request.jwt.claims', json_build_object('sub', '12000000-0000-4000-8000-00000000000a', 'role', 'authenticated')::text, true);
+select is(
+  add_workspace_member('12000000-0000-4000-9000-00000000000a', '12000000-0000-4000-8000-00000000000f', 'member') ->> 'role',
+  'member', 'an admin adds a member'
+);
+select throws_ok(
+  $$ select add_workspace_member('12000000-0000-4000-9000-00000000000a', '12000000-0000-4000-8000-00000000000f', 'member') $$,
+  '23505', null, 'twice: 23505 (the API''s 409)'
+);
+select lives_ok(
+  $$ select remove_workspace_member('12000000-0000-4000-9000-00000000000a', '12000000-0000-4000-8000-00000000000f') $$,
+  'an admin removes a member'
+);
+select throws_ok(
+  $$ select remove_workspace_member('12000000-0000-4000-9000-00000000000a', '12000000-0000-4000-8000-00000000000f') $$,
+  'PT404', 'member not found', 'removing someone not in: PT404'
+);
+select throws_ok(
+  $$ select remove_workspace_member('12000000-0000-4000-9000-00000000000a', '12000000-0000-4000-8000-00000000000a') $$,
+  'PT409', null, 'the last admin stays: PT409'
+);
+
+-- Posts -------------------------------------------------------------------------------
+
+select set_config('request.jwt.claims', json_build_object('sub', '12000000-0000-4000-8000-00000000000f', 'role', 'authenticated')::text, true);
+select is(
+  (select json_agg(item ->> 'title' order by item ->> 'title')::text from json_array_elements(list_posts(20, 0) -> 'items') item),
+  '["Mo''s post", "Out''s draft"]',
+  'a user lists published posts and their own drafts, not others'' drafts'
+);
+select throws_ok(
+  $$ select update_post('12000000-0000-4000-b000-000000000002', '{"title": "Hijacked"}') $$,
+  'PT403', 'not the author', 'another user cannot change a published post: PT403'
+);
+select throws_ok(
+  $$ select update_post('12000000-0000-4000-b000-000000000001', '{"title": "Hijacked"}') $$,
+  'PT404', 'post not found', 'nor see a draft: PT404'
+);
+select throws_ok(
+  $$ select delete_post('12000000-0000-4000-b000-000000000002') $$,
+  'PT403', 'not the author', 'nor delete it: PT403'
+);
+select throws_ok(
+  $$ select update_post('12000000-0000-4000-b000-000000000003', '{"published": true}') $$,
+  '22023', 'bad changes', 'publishing is not a change update_post makes'
+);
+select is(
+  update_post('12000000-0000-4000-b000-000000000003', '{"title": "Out''s own"}') ->> 'title',
+  'Out''s own', 'the author changes their draft'
+);
+select set_config('request.jwt.claims', json_build_object('sub', '12000000-0000-4000-8000-00000000000e', 'role', 'authenticated')::text, true);
+select is(
+  json_array_length(list_posts(20, 0) -> 'items'), 3,
+  'posts.publish holders list every post'
+);
+select lives_ok(
+  $$ select update_post('12000000-0000-4000-b000-000000000001', '{"body": "Edited"}') $$,
+  'posts.publish holders change others'' posts'
+);
+select throws_ok(
+  $$ select delete_post('12000000-0000-4000-b000-000000000001') $$,
+  'PT403', 'not the author', 'but only posts.delete holders delete them'
+);
+
+-- Users, /me, settings, the audit log ----------------------------------------------------
+
+select set_config('request.jwt.claims', json_build_object('sub', '12000000-0000-4000-8000-00000000000c', 'role', 'authenticated')::text, true);
+select is(me() ->> 'role', 'user', 'me(): the stored role');
+select is(me() -> 'profile_emails' ->> 'email', 'mo.12@example.test', 'me(): with the caller''s email');
+select throws_ok($$ select list_users(null, 20, 0) $$, 'PT403', 'listing users needs users.read', 'list_users needs users.read');
+select throws_ok($$ select get_settings() $$, 'PT403', 'reading settings needs settings.read', 'get_settings needs settings.read');
+select throws_ok($$ select list_audit_log(20, 0) $$, 'PT403', 'the audit log is for admins', 'list_audit_log is for admins');
+select throws_ok(
+  $$ select get_user('12000000-0000-4000-8000-00000000000f') $$,
+  'PT404', 'user not found', 'another user''s private profile: PT404'
+);
+select set_config('request.jwt.claims', json_build_object('sub', '12000000-0000-4000-8000-00000000000e', 'role', 'authenticated')::text, true);
+select is(
+  (select json_agg(item ->> 'full_name')::text from json_array_elements(list_users('mo mem', 20, 0) -> 'items') item),
+  '["Mo Member"]', 'users.read holders search names (case-insensitive, in the middle)'
+);
+select is(
+  (list_users('100%_', 20, 0) ->> 'total')::int, 0,
+  'LIKE wildcards in the search are data'
+);
+select is(
+  (get_user('12000000-0000-4000-8000-00000000000c') ->> 'full_view')::boolean, true,
+  'get_user: users.read holders get the full view'
 );
 
 select * from finish();
