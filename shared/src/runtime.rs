@@ -38,6 +38,16 @@ use lambda_runtime_api_client::{build_request, Client};
 use serde::Serialize;
 use tracing::Instrument;
 
+/// Runs a function's serving future on its tokio runtime: one thread (a Lambda
+/// environment serves one invocation at a time; see README's bench table for the
+/// measurement that chose it over the multi-thread runtime).
+pub fn start<F: Future<Output = Result<(), Error>>>(serve: F) -> Result<(), Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve)
+}
+
 const NEXT: &str = "/2018-06-01/runtime/invocation/next";
 const REQUEST_ID: &str = "lambda-runtime-aws-request-id";
 

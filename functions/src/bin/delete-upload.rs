@@ -1,6 +1,8 @@
 //! `delete-upload` Lambda: see [`functions::routes::DELETE_UPLOAD`].
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::http::run(functions::routes::DELETE_UPLOAD, functions::uploads::delete).await
+fn main() -> Result<(), lambda_http::Error> {
+    shared::runtime::start(shared::http::run(
+        functions::routes::DELETE_UPLOAD,
+        functions::uploads::delete,
+    ))
 }

@@ -1,6 +1,8 @@
 //! `get-post` Lambda: see [`functions::routes::GET_POST`].
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::http::run(functions::routes::GET_POST, functions::posts::get).await
+fn main() -> Result<(), lambda_http::Error> {
+    shared::runtime::start(shared::http::run(
+        functions::routes::GET_POST,
+        functions::posts::get,
+    ))
 }

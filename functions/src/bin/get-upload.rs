@@ -1,6 +1,8 @@
 //! `get-upload` Lambda: see [`functions::routes::GET_UPLOAD`].
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::http::run(functions::routes::GET_UPLOAD, functions::uploads::get).await
+fn main() -> Result<(), lambda_http::Error> {
+    shared::runtime::start(shared::http::run(
+        functions::routes::GET_UPLOAD,
+        functions::uploads::get,
+    ))
 }

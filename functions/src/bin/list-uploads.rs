@@ -1,6 +1,8 @@
 //! `list-uploads` Lambda: see [`functions::routes::LIST_UPLOADS`].
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::http::run(functions::routes::LIST_UPLOADS, functions::uploads::list).await
+fn main() -> Result<(), lambda_http::Error> {
+    shared::runtime::start(shared::http::run(
+        functions::routes::LIST_UPLOADS,
+        functions::uploads::list,
+    ))
 }

@@ -1,6 +1,8 @@
 //! `me` Lambda: see [`functions::routes::ME`].
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::http::run(functions::routes::ME, functions::users::me).await
+fn main() -> Result<(), lambda_http::Error> {
+    shared::runtime::start(shared::http::run(
+        functions::routes::ME,
+        functions::users::me,
+    ))
 }

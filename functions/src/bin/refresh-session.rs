@@ -1,10 +1,8 @@
 //! `refresh-session` Lambda: see [`functions::routes::REFRESH_SESSION`].
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::http::run(
+fn main() -> Result<(), lambda_http::Error> {
+    shared::runtime::start(shared::http::run(
         functions::routes::REFRESH_SESSION,
         functions::sessions::refresh,
-    )
-    .await
+    ))
 }

@@ -1,11 +1,9 @@
 //! `stream` Lambda (Function URL, RESPONSE_STREAM): see [`functions::routes::STREAM`].
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::sse::run(
+fn main() -> Result<(), lambda_http::Error> {
+    shared::runtime::start(shared::sse::run(
         functions::routes::STREAM,
         functions::stream::admit,
         functions::stream::produce,
-    )
-    .await
+    ))
 }

@@ -1,10 +1,8 @@
 //! `update-project` Lambda: see [`functions::routes::UPDATE_PROJECT`].
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::http::run(
+fn main() -> Result<(), lambda_http::Error> {
+    shared::runtime::start(shared::http::run(
         functions::routes::UPDATE_PROJECT,
         functions::projects::update,
-    )
-    .await
+    ))
 }

@@ -1,6 +1,8 @@
 //! `update-user` Lambda: see [`functions::routes::UPDATE_USER`].
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::http::run(functions::routes::UPDATE_USER, functions::users::update).await
+fn main() -> Result<(), lambda_http::Error> {
+    shared::runtime::start(shared::http::run(
+        functions::routes::UPDATE_USER,
+        functions::users::update,
+    ))
 }
