@@ -59,11 +59,17 @@ impl App {
     pub async fn from_lookup_and_secrets(
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let bootstrap = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(5))
-            .build()
-            .map_err(|_| ConfigError::new("SUPABASE_URL", "could not build an HTTP client"))?;
-        let secrets = secrets::resolve(&get, &bootstrap).await?;
+        // A client for Secrets Manager only when a secret is to be read: building one
+        // (its TLS roots) is a measurable part of a cold start.
+        let secrets = if secrets::any_configured(&get) {
+            let bootstrap = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(5))
+                .build()
+                .map_err(|_| ConfigError::new("SUPABASE_URL", "could not build an HTTP client"))?;
+            secrets::resolve(&get, &bootstrap).await?
+        } else {
+            Default::default()
+        };
         Self::new(Config::from_lookup(|name| {
             secrets.get(name).cloned().or_else(|| get(name))
         })?)

@@ -412,6 +412,50 @@ $$;
 revoke all on function private.estimate_users(text) from public;
 grant execute on function private.estimate_users(text) to authenticated, service_role;
 
+-- The ids of the profiles whose name or email matches a LIKE pattern, through the
+-- trigram indexes. Definer, because under RLS Postgres may not use an index for a
+-- non-leakproof operator such as ILIKE (it would scan every profile); it answers
+-- users.read holders only, and list_users reads the matching profiles as the caller,
+-- RLS applying.
+create or replace function private.search_profile_ids(p_pattern text)
+returns setof uuid
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  if not public.authorize('users.read') then
+    raise exception 'searching users needs users.read' using errcode = '42501';
+  end if;
+  return query
+    select x.id from public.profiles x where x.full_name ilike p_pattern
+    union
+    select e.id from public.profile_emails e where e.email ilike p_pattern;
+end;
+$$;
+
+revoke all on function private.search_profile_ids(text) from public;
+grant execute on function private.search_profile_ids(text) to authenticated, service_role;
+
+-- A profile as GET /users lists it (the email as the caller may read it).
+create or replace function private.user_item(p public.profiles)
+returns json
+language sql
+stable
+security invoker
+set search_path = ''
+as $$
+  select json_build_object(
+    'id', p.id, 'full_name', p.full_name, 'bio', p.bio, 'website', p.website,
+    'public_profile', p.public_profile, 'created_at', p.created_at,
+    'profile_emails', (select json_build_object('email', e.email)
+                       from public.profile_emails e where e.id = p.id));
+$$;
+
+revoke all on function private.user_item(public.profiles) from public;
+grant execute on function private.user_item(public.profiles) to authenticated, service_role;
+
 -- GET /users?page=&pageSize=&search=: users.read holders; a page of profiles (with
 -- their email) newest first, and the total. The search text is data: LIKE wildcards
 -- in it are escaped.
@@ -428,6 +472,7 @@ set search_path = ''
 as $$
 declare
   v_pattern text;
+  v_ids uuid[];
   v_items json;
   v_total bigint;
 begin
@@ -442,35 +487,26 @@ begin
     v_pattern := '%' || replace(replace(replace(btrim(p_search), '\', '\\'), '%', '\%'), '_', '\_') || '%';
   end if;
 
-  with matched as (
-    select p.* from public.profiles p
-    where v_pattern is null
-       or p.id in (select x.id from public.profiles x where x.full_name ilike v_pattern
-                   union
-                   select e.id from public.profile_emails e where e.email ilike v_pattern)
-  ), page as (
-    select m.* from matched m
-    order by m.created_at desc, m.id desc
-    limit p_limit offset p_offset
-  )
-  select coalesce(json_agg(json_build_object(
-           'id', page.id, 'full_name', page.full_name, 'bio', page.bio, 'website', page.website,
-           'public_profile', page.public_profile, 'created_at', page.created_at,
-           'profile_emails', (select json_build_object('email', e.email)
-                              from public.profile_emails e where e.id = page.id))
-         order by page.created_at desc, page.id desc), '[]')
-  into v_items
-  from page;
-
-  select count(*) into v_total
-  from (
-    select 1 from public.profiles p
-    where v_pattern is null
-       or p.id in (select x.id from public.profiles x where x.full_name ilike v_pattern
-                   union
-                   select e.id from public.profile_emails e where e.email ilike v_pattern)
-    limit private.exact_count_limit() + 1
-  ) counted;
+  -- Two statements rather than one with `v_pattern is null or ...`: PL/pgSQL reuses a
+  -- generic plan, which could not drop the branch that does not apply.
+  if v_pattern is null then
+    select coalesce(json_agg(private.user_item(page) order by page.created_at desc, page.id desc), '[]')
+    into v_items
+    from (select * from public.profiles p order by p.created_at desc, p.id desc
+          limit p_limit offset p_offset) page;
+    select count(*) into v_total
+    from (select 1 from public.profiles p limit private.exact_count_limit() + 1) counted;
+  else
+    -- The matching ids first (trigram indexes), then their profiles as the caller.
+    v_ids := array(select private.search_profile_ids(v_pattern));
+    select coalesce(json_agg(private.user_item(page) order by page.created_at desc, page.id desc), '[]')
+    into v_items
+    from (select * from public.profiles p where p.id = any (v_ids)
+          order by p.created_at desc, p.id desc limit p_limit offset p_offset) page;
+    select count(*) into v_total
+    from (select 1 from public.profiles p where p.id = any (v_ids)
+          limit private.exact_count_limit() + 1) counted;
+  end if;
   if v_total > private.exact_count_limit() then
     v_total := greatest(v_total, private.estimate_users(v_pattern));
   end if;

@@ -162,14 +162,14 @@ select results_eq(
            ('private.is_https_url'), ('private.is_person_name'), ('private.is_plain_text'),
            ('private.is_safe_html'), ('private.member_workspace_ids'),
            ('private.post_author'), ('private.project_workspace'),
-           ('private.require_workspace_role'), ('private.workspace_ids_with_role'),
-           ('public.add_workspace_member'), ('public.authorize'), ('public.create_project'),
-           ('public.create_workspace'), ('public.current_app_role'), ('public.delete_post'),
-           ('public.delete_project'), ('public.get_settings'), ('public.get_user'),
-           ('public.hit_route_limit'), ('public.list_audit_log'), ('public.list_posts'),
-           ('public.list_projects'), ('public.list_users'), ('public.me'),
-           ('public.remove_workspace_member'), ('public.search_users'),
-           ('public.update_post'), ('public.update_project')
+           ('private.require_workspace_role'), ('private.search_profile_ids'), ('private.user_item'),
+           ('private.workspace_ids_with_role'), ('public.add_workspace_member'),
+           ('public.authorize'), ('public.create_project'), ('public.create_workspace'),
+           ('public.current_app_role'), ('public.delete_post'), ('public.delete_project'),
+           ('public.get_settings'), ('public.get_user'), ('public.hit_route_limit'),
+           ('public.list_audit_log'), ('public.list_posts'), ('public.list_projects'),
+           ('public.list_users'), ('public.me'), ('public.remove_workspace_member'),
+           ('public.search_users'), ('public.update_post'), ('public.update_project')
   $$,
   'authenticated may execute exactly these functions in public and private (hit_route_limit keys by auth.uid() itself; the text rules run in CHECK constraints as the writer; the route functions of migration 20261202000000 run as the caller)'
 );
