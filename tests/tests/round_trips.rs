@@ -174,10 +174,7 @@ async fn every_postgres_only_route_makes_one_postgrest_request() {
         .json(json!({ "title": "Trip" }))
         .send(&routes::CREATE_POST)
         .await;
-    let post = res.assert_ok(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let post = res.assert_ok(201)["id"].as_str().unwrap().to_owned();
     one(
         upstream(
             &proxy,
