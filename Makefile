@@ -1,4 +1,4 @@
-.PHONY: dev test lint fmt token
+.PHONY: dev test lint fmt token bench
 
 # Run the API locally on a real stack (PostgreSQL, PostgREST, S3) with cargo lambda watch.
 # RESET=1 make dev drops and re-seeds the dev database.
@@ -8,6 +8,11 @@ dev:
 # Every test: pgTAP, template linters, Rust unit and integration tests.
 test:
 	bash scripts/test.sh
+
+# Measure the release functions through a Lambda Runtime API emulator, next to the same
+# requests sent straight to PostgREST, at 1k and 1M projects (tables in .local/bench.md).
+bench:
+	bash scripts/bench.sh
 
 lint:
 	cargo fmt --all -- --check

@@ -83,10 +83,12 @@ $$;
 revoke all on function private.estimate_projects(uuid[]) from public;
 grant execute on function private.estimate_projects(uuid[]) to authenticated, service_role;
 
--- Newest first, ties by id: the order of every project list, served by this index.
+-- Newest first, ties by id: the order of every project list, served by these indexes
+-- (inside a workspace, and across the table).
 drop index if exists public.projects_workspace_id_created_at_idx;
 create index projects_workspace_id_created_at_id_idx
   on public.projects (workspace_id, created_at desc, id desc);
+create index projects_created_at_id_idx on public.projects (created_at desc, id desc);
 
 -- ---------------------------------------------------------------------------------------
 -- 2. Projects
@@ -104,11 +106,14 @@ language plpgsql
 stable
 security invoker
 set search_path = ''
+-- Plans for the caller's own workspaces, not a generic one for any array.
+set plan_cache_mode = force_custom_plan
 as $$
 declare
   v_workspaces uuid[];
   v_items json;
   v_total bigint;
+  v_table_rows real;
 begin
   if p_limit is null or p_limit < 1 or p_limit > 100 or p_offset is null or p_offset < 0 then
     raise exception 'bad page' using errcode = '22023';
@@ -120,22 +125,6 @@ begin
     v_workspaces := array(select private.member_workspace_ids());
   end if;
 
-  -- Each workspace's newest (offset + limit) rows through the index, then one merge.
-  select coalesce(json_agg(row_to_json(page) order by page.created_at desc, page.id desc), '[]')
-  into v_items
-  from (
-    select p.id, p.workspace_id, p.name, p.description, p.created_by, p.created_at, p.updated_at
-    from unnest(v_workspaces) as w (id)
-    cross join lateral (
-      select * from public.projects x
-      where x.workspace_id = w.id
-      order by x.created_at desc, x.id desc
-      limit p_offset + p_limit
-    ) p
-    order by p.created_at desc, p.id desc
-    limit p_limit offset p_offset
-  ) page;
-
   select count(*) into v_total
   from (
     select 1 from public.projects p
@@ -144,6 +133,39 @@ begin
   ) counted;
   if v_total > private.exact_count_limit() then
     v_total := greatest(v_total, private.estimate_projects(v_workspaces));
+  end if;
+
+  -- Two ways to the newest rows, chosen by how many of the table's rows the caller sees:
+  -- a large share (1% or more) is found quickly walking the whole table newest first
+  -- (index projects (created_at, id)); a small one by each workspace's newest
+  -- (offset + limit) rows (index projects (workspace_id, created_at, id)), then one merge.
+  select greatest(c.reltuples, 1) into v_table_rows
+  from pg_catalog.pg_class c where c.oid = 'public.projects'::regclass;
+  if v_total * 100 >= v_table_rows and cardinality(v_workspaces) > 1 then
+    select coalesce(json_agg(row_to_json(page) order by page.created_at desc, page.id desc), '[]')
+    into v_items
+    from (
+      select p.id, p.workspace_id, p.name, p.description, p.created_by, p.created_at, p.updated_at
+      from public.projects p
+      where p.workspace_id = any (v_workspaces)
+      order by p.created_at desc, p.id desc
+      limit p_limit offset p_offset
+    ) page;
+  else
+    select coalesce(json_agg(row_to_json(page) order by page.created_at desc, page.id desc), '[]')
+    into v_items
+    from (
+      select p.id, p.workspace_id, p.name, p.description, p.created_by, p.created_at, p.updated_at
+      from unnest(v_workspaces) as w (id)
+      cross join lateral (
+        select * from public.projects x
+        where x.workspace_id = w.id
+        order by x.created_at desc, x.id desc
+        limit p_offset + p_limit
+      ) p
+      order by p.created_at desc, p.id desc
+      limit p_limit offset p_offset
+    ) page;
   end if;
 
   return json_build_object('items', v_items, 'total', v_total);

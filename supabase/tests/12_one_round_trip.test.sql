@@ -4,7 +4,7 @@
 -- 22023 for a malformed call; totals exact up to 1000, estimated beyond.
 begin;
 set search_path = extensions, public;
-select plan(51);
+select plan(52);
 
 -- Users (ids unique to this file):
 --   ann 12000000-0000-4000-8000-00000000000a  admin of A, member of B; app role admin
@@ -92,6 +92,12 @@ select cmp_ok(
 select is(
   json_array_length(list_projects('12000000-0000-4000-9000-00000000000f', 20, 1480) -> 'items'), 20,
   'a deep page of the big workspace is full'
+);
+select is(
+  (select json_agg(case when item ->> 'name' like 'Big %' then 'Big' else item ->> 'name' end)::text
+   from json_array_elements(list_projects(null, 20, 1498) -> 'items') item),
+  '["Big", "Big", "A3", "A2", "A1"]',
+  'eda sees most of the table: the newest-first walk of the whole table pages the same way'
 );
 
 select set_config('request.jwt.claims', json_build_object('sub', '12000000-0000-4000-8000-00000000000f', 'role', 'authenticated')::text, true);

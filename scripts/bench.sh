@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# `make bench`: builds the release functions and the bench tool, starts a stack of its own
+# (a new database with bootstrap + migrations, dropped afterwards; its own PostgREST and
+# JWT secret), then runs tools/bench, which seeds its data, measures every case through a
+# Lambda Runtime API emulator next to the same request sent straight to PostgREST, and
+# prints the tables (also written to .local/bench.md). Ctrl-C stops it all.
+#
+# BENCH_PROFILE=debug measures the debug binaries of `cargo build -p functions --bins`
+# instead (quick to build; for working on the tool, not for numbers). The bench tool's
+# own settings (BENCH_ITERATIONS, BENCH_LONG, BENCH_SCALES, BENCH_CASES, ...) are listed
+# by `target/release/bench --help`.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+bash scripts/setup.sh postgrest
+export PATH="$ROOT/.local/bin:$PATH"
+mkdir -p "$ROOT/.local/logs"
+STACK_LOGS=$(mktemp -d "$ROOT/.local/logs/bench.XXXXXX")
+# shellcheck source=scripts/stack.sh
+source scripts/stack.sh
+stack_init
+ensure_postgres
+
+# The commit the binaries are built from, for the report's header.
+commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ]; then commit="$commit (with uncommitted changes)"; fi
+
+# The tool itself is always optimized: its emulator sits inside every measured interval.
+log "building the bench tool"
+cargo build --release -p bench --quiet
+# Only the binaries the cases run (each fat-LTO link takes about a minute here).
+read -r -a functions <<< "$("$ROOT/target/release/bench" --functions)"
+bins=()
+for f in "${functions[@]}"; do bins+=(--bin "$f"); done
+
+profile=${BENCH_PROFILE:-release}
+case "$profile" in
+  release)
+    log "building ${functions[*]} (release: fat LTO, a few minutes the first time)"
+    build_started=$(date +%s)
+    cargo build --release -p functions "${bins[@]}" --quiet
+    log "functions built in $(( $(date +%s) - build_started )) s"
+    ;;
+  debug)
+    log "BENCH_PROFILE=debug: measuring debug binaries (not representative)"
+    cargo build -p functions "${bins[@]}" --quiet
+    ;;
+  *) die "BENCH_PROFILE must be release or debug" ;;
+esac
+
+# Throwaway credentials for this run only.
+export SUPABASE_ANON_KEY=local-anon-key-not-a-secret
+SUPABASE_JWT_SECRET=$(openssl rand -hex 32)
+export SUPABASE_JWT_SECRET
+
+create_database "supa_lambda_bench_$(date +%s)_$$" drop-on-exit
+migrate
+
+# The functions verify the bench's HS256 tokens with the secret; PostgREST reads its keys
+# from SUPABASE_URL's JWKS plus the secret (start_postgrest). Nothing here signs with an
+# asymmetric key, so an empty JWKS served as a file stands in for Supabase Auth (which
+# none of the measured routes calls).
+JWKS_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/supa-lambda-bench-jwks.XXXXXX")
+STACK_RM_DIRS+=("$JWKS_ROOT")
+mkdir -p "$JWKS_ROOT/auth/v1/.well-known"
+echo '{"keys": []}' > "$JWKS_ROOT/auth/v1/.well-known/jwks.json"
+jwks_port=$(free_port)
+spawn jwks python3 -m http.server --bind 127.0.0.1 --directory "$JWKS_ROOT" "$jwks_port"
+export SUPABASE_URL="http://127.0.0.1:$jwks_port"
+wait_http "$SUPABASE_URL/auth/v1/.well-known/jwks.json" jwks 30
+start_postgrest
+
+BENCH_DATABASE_URL=$DB_URL \
+BENCH_FUNCTIONS_DIR="$ROOT/target/$profile" \
+BENCH_LOG_DIR="$STACK_LOGS" \
+BENCH_OUTPUT="${BENCH_OUTPUT:-$ROOT/.local/bench.md}" \
+BENCH_GIT_COMMIT="$commit" \
+BENCH_POSTGREST_VERSION="$("$LOCAL/bin/postgrest" --version 2>/dev/null | head -n1)" \
+  "$ROOT/target/release/bench" || { log "the bench failed; logs in $STACK_LOGS"; exit 1; }
+# Logs are kept only when something failed.
+rm -rf "$STACK_LOGS"

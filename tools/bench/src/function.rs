@@ -1,0 +1,166 @@
+//! Function processes: started as the Lambda service starts them (the runtime
+//! variables, the function's configuration and nothing inherited from the shell), their
+//! output appended to `<log dir>/<function>.log`, their memory read from
+//! `/proc/<pid>/status`, and killed when dropped.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+
+use crate::error::{bail, Context, Result};
+
+/// Starts function binaries from one directory (`target/release` or `target/debug`).
+pub struct Launcher {
+    dir: PathBuf,
+    /// The function configuration every function gets (Supabase URLs, keys, log level).
+    env: Vec<(String, String)>,
+    log_dir: PathBuf,
+}
+
+impl Launcher {
+    pub fn new(dir: PathBuf, env: Vec<(String, String)>, log_dir: PathBuf) -> Self {
+        Self { dir, env, log_dir }
+    }
+
+    pub fn binary(&self, function: &str) -> PathBuf {
+        self.dir.join(function)
+    }
+
+    /// The binary's size in bytes (the release profile strips symbols).
+    pub fn binary_size(&self, function: &str) -> Result<u64> {
+        let path = self.binary(function);
+        let meta = fs::metadata(&path).context(format!(
+            "{}: no such binary (build the functions first)",
+            path.display()
+        ))?;
+        Ok(meta.len())
+    }
+
+    pub fn log_path(&self, function: &str) -> PathBuf {
+        self.log_dir.join(format!("{function}.log"))
+    }
+
+    /// Starts `function` against the Runtime API at `runtime_api` (`host:port`).
+    pub fn spawn(&self, function: &str, runtime_api: &str) -> Result<Process> {
+        let log_path = self.log_path(function);
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .context(format!("opening {}", log_path.display()))?;
+        let child = Command::new(self.binary(function))
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .envs([
+                ("AWS_LAMBDA_RUNTIME_API", runtime_api),
+                ("AWS_LAMBDA_FUNCTION_NAME", function),
+                ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+                ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+                (
+                    "AWS_LAMBDA_LOG_GROUP_NAME",
+                    &format!("/aws/lambda/{function}"),
+                ),
+                ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/01/01/[$LATEST]bench"),
+                ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
+            ])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context(format!("starting {}", self.binary(function).display()))?;
+        Ok(Process {
+            child,
+            function: function.to_owned(),
+            log: log_path,
+        })
+    }
+}
+
+/// A running function; killed (SIGKILL) when dropped, as Lambda freezes and discards
+/// execution environments without warning.
+pub struct Process {
+    child: Child,
+    function: String,
+    log: PathBuf,
+}
+
+/// From `/proc/<pid>/status`, in bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Memory {
+    /// VmRSS: resident now.
+    pub rss: u64,
+    /// VmHWM: the most ever resident.
+    pub peak: u64,
+}
+
+impl Process {
+    pub fn function(&self) -> &str {
+        &self.function
+    }
+
+    /// The exit status if the process has ended.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    pub fn memory(&self) -> Result<Memory> {
+        let path = format!("/proc/{}/status", self.child.id());
+        let status = fs::read_to_string(&path).context(format!("reading {path}"))?;
+        parse_status(&status).context(format!("no VmRSS/VmHWM in {path}"))
+    }
+
+    /// The last lines of the function's log, for error messages.
+    pub fn log_tail(&self) -> String {
+        tail(&self.log, 20)
+    }
+
+    /// An error that says the process ended, with its status and the end of its log.
+    pub fn exit_error<T>(&self, status: ExitStatus, doing: &str) -> Result<T> {
+        bail!(
+            "{} exited ({status}) while {doing}; the end of {}:\n{}",
+            self.function,
+            self.log.display(),
+            self.log_tail()
+        )
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn parse_status(status: &str) -> Option<Memory> {
+    let kilobytes = |key: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(key))?;
+        let value = line[key.len()..].trim().strip_suffix("kB")?.trim();
+        value.parse::<u64>().ok().map(|kb| kb * 1024)
+    };
+    Some(Memory {
+        rss: kilobytes("VmRSS:")?,
+        peak: kilobytes("VmHWM:")?,
+    })
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_rss_and_peak_from_proc_status() {
+        let status =
+            "Name:\thealth\nVmPeak:\t  20000 kB\nVmHWM:\t    5120 kB\nVmRSS:\t    4096 kB\n";
+        let memory = parse_status(status).unwrap();
+        assert_eq!(memory.rss, 4096 * 1024);
+        assert_eq!(memory.peak, 5120 * 1024);
+        assert!(parse_status("Name:\tx\n").is_none());
+    }
+}

@@ -1,0 +1,64 @@
+//! Access tokens for the seeded users, signed HS256 with the bench's own JWT secret and
+//! shaped as Supabase Auth issues them (and as `tools/devstack`'s `mint-token` does),
+//! plus the `user_role` claim the custom access token hook adds. The functions and
+//! PostgREST both verify them against the same secret.
+
+use jsonwebtoken::{encode, EncodingKey, Header};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::error::{Context, Result};
+
+/// Valid for longer than any run.
+const TTL_SECONDS: i64 = 12 * 3600;
+
+pub struct Signer {
+    key: EncodingKey,
+    issuer: String,
+}
+
+impl Signer {
+    /// `issuer` is what the functions expect: `<SUPABASE_URL>/auth/v1`.
+    pub fn new(secret: &str, issuer: String) -> Self {
+        Self {
+            key: EncodingKey::from_secret(secret.as_bytes()),
+            issuer,
+        }
+    }
+
+    /// A signed-in user's access token; `user_role` is their application role.
+    pub fn user(&self, id: &str, email: &str, user_role: &str) -> Result<String> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = json!({
+            "iss": self.issuer,
+            "aud": "authenticated",
+            "sub": id,
+            "role": "authenticated",
+            "email": email,
+            "phone": "",
+            "aal": "aal1",
+            "amr": [{ "method": "password", "timestamp": now }],
+            "session_id": Uuid::new_v4(),
+            "is_anonymous": false,
+            "app_metadata": { "provider": "email", "providers": ["email"] },
+            "user_metadata": {},
+            "user_role": user_role,
+            "iat": now,
+            "exp": now + TTL_SECONDS,
+        });
+        encode(&Header::default(), &claims, &self.key).context("signing an access token")
+    }
+
+    /// The service role API key (the shape of Supabase's legacy keys).
+    pub fn service_role(&self) -> Result<String> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = json!({
+            "iss": "supabase",
+            "ref": "local",
+            "role": "service_role",
+            "iat": now,
+            "exp": now + TTL_SECONDS,
+        });
+        encode(&Header::default(), &claims, &self.key).context("signing the service role key")
+    }
+}
