@@ -76,8 +76,17 @@ where
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
         else {
-            // No invocation to answer (the local emulator's keep-alive 204, for one).
-            continue;
+            // No invocation to answer: a local emulator's keep-alive 204 is polled again;
+            // anything else from the Runtime API ends the process (Lambda restarts it)
+            // rather than polling in a tight loop.
+            if parts.status == http::StatusCode::NO_CONTENT {
+                continue;
+            }
+            return Err(format!(
+                "the Runtime API answered {} with no invocation",
+                parts.status
+            )
+            .into());
         };
         let context = match Context::new(&request_id, config.clone(), &parts.headers) {
             Ok(context) => context,
