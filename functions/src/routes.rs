@@ -10,13 +10,7 @@ const fn route(
     path: &'static str,
     access: Access,
 ) -> Route {
-    Route {
-        function,
-        method,
-        path,
-        access,
-        limit: WriteLimit::BeforeHandler,
-    }
+    route_counted(function, method, path, access, WriteLimit::BeforeHandler)
 }
 
 /// A route whose one PostgREST write is counted by the database's request gate.
@@ -26,12 +20,22 @@ const fn counted_in_database(
     path: &'static str,
     access: Access,
 ) -> Route {
+    route_counted(function, method, path, access, WriteLimit::InDatabase)
+}
+
+const fn route_counted(
+    function: &'static str,
+    method: Method,
+    path: &'static str,
+    access: Access,
+    limit: WriteLimit,
+) -> Route {
     Route {
         function,
         method,
         path,
         access,
-        limit: WriteLimit::InDatabase,
+        limit,
     }
 }
 

@@ -471,6 +471,32 @@ mod tests {
     }
 
     #[test]
+    fn our_pt_hints_name_the_resource_and_nothing_else_passes() {
+        let with_hint = |code: &str, hint: &str| {
+            let body = serde_json::json!({ "code": code, "message": "x", "hint": hint });
+            map_error(StatusCode::NOT_FOUND, body.to_string().as_bytes())
+        };
+        assert_eq!(
+            with_hint("PT404", "Workspace").message,
+            "Workspace not found"
+        );
+        assert_eq!(
+            with_hint("PT403", "This needs the users.read permission").message,
+            "This needs the users.read permission"
+        );
+        // Anything that is not plain words (a value, a quote, SQL) is dropped.
+        for hint in ["workspace", "Key (email)=(a@b.c)", "Drop'; --", ""] {
+            let e = with_hint("PT404", hint);
+            assert_eq!(e.message, "Resource not found", "{hint}");
+            assert_eq!(e.not_found_as("Project").message, "Project not found");
+        }
+        assert_eq!(
+            with_hint("PT403", "a <b>hint</b>").message,
+            "You do not have permission to do this"
+        );
+    }
+
+    #[test]
     fn an_unparseable_error_is_still_clean() {
         let e = map_error(StatusCode::BAD_GATEWAY, b"<html>nginx</html>");
         assert_eq!(e.status().as_u16(), 503);

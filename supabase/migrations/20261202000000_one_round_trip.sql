@@ -50,6 +50,23 @@ $$;
 revoke all on function private.require_workspace_role(uuid, public.workspace_role[]) from public;
 grant execute on function private.require_workspace_role(uuid, public.workspace_role[]) to authenticated, service_role;
 
+-- A page the lists serve: 1 to 100 items from offset 0 on, else 22023 (the API's 422).
+create or replace function private.check_page(p_limit integer, p_offset integer)
+returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_limit is null or p_limit < 1 or p_limit > 100 or p_offset is null or p_offset < 0 then
+    raise exception 'bad page' using errcode = '22023';
+  end if;
+end;
+$$;
+
+revoke all on function private.check_page(integer, integer) from public;
+grant execute on function private.check_page(integer, integer) to authenticated, service_role;
+
 -- Counts stop here; beyond it `total` is the planner's estimate.
 create or replace function private.exact_count_limit()
 returns integer
@@ -115,9 +132,7 @@ declare
   v_total bigint;
   v_table_rows real;
 begin
-  if p_limit is null or p_limit < 1 or p_limit > 100 or p_offset is null or p_offset < 0 then
-    raise exception 'bad page' using errcode = '22023';
-  end if;
+  perform private.check_page(p_limit, p_offset);
   if p_workspace_id is not null then
     perform private.require_workspace_role(p_workspace_id, '{admin,editor,member}');
     v_workspaces := array[p_workspace_id];
@@ -498,9 +513,7 @@ declare
   v_items json;
   v_total bigint;
 begin
-  if p_limit is null or p_limit < 1 or p_limit > 100 or p_offset is null or p_offset < 0 then
-    raise exception 'bad page' using errcode = '22023';
-  end if;
+  perform private.check_page(p_limit, p_offset);
   if not public.authorize('users.read') then
     raise exception 'listing users needs users.read' using errcode = 'PT403',
       hint = 'This needs the users.read permission';
@@ -649,9 +662,7 @@ declare
   v_total bigint;
   v_cap integer := private.exact_count_limit();
 begin
-  if p_limit is null or p_limit < 1 or p_limit > 100 or p_offset is null or p_offset < 0 then
-    raise exception 'bad page' using errcode = '22023';
-  end if;
+  perform private.check_page(p_limit, p_offset);
   if v_all then
     select coalesce(json_agg(row_to_json(x) order by x.created_at desc, x.id desc), '[]') into v_items
     from (select * from public.posts p order by p.created_at desc, p.id desc
@@ -720,9 +731,7 @@ declare
   v_total bigint;
   v_cap integer := private.exact_count_limit();
 begin
-  if p_limit is null or p_limit < 1 or p_limit > 100 or p_offset is null or p_offset < 0 then
-    raise exception 'bad page' using errcode = '22023';
-  end if;
+  perform private.check_page(p_limit, p_offset);
   if public.current_app_role() is distinct from 'admin' then
     raise exception 'the audit log is for admins' using errcode = 'PT403',
       hint = 'Only admins may read the audit log';

@@ -156,7 +156,7 @@ select results_eq(
     order by 1
   $$,
   $$
-    values ('private.check_request'), ('private.estimate_posts'),
+    values ('private.check_page'), ('private.check_request'), ('private.estimate_posts'),
            ('private.estimate_projects'), ('private.estimate_users'),
            ('private.exact_count_limit'), ('private.is_file_name'), ('private.is_free_text'),
            ('private.is_https_url'), ('private.is_person_name'), ('private.is_plain_text'),

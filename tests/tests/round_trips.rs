@@ -374,52 +374,44 @@ async fn every_postgres_only_route_makes_one_postgrest_request() {
     );
 }
 
+/// The user's hits on `write` in the current counters.
+async fn write_hits(user: uuid::Uuid) -> i64 {
+    db().await
+        .query_one(
+            "select coalesce(sum(hits), 0)::bigint from private.rate_limit_counters where key = $1",
+            &[&format!("user:write:{user}")],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
 /// The write counted by the request gate is counted once, and its RateLimit headers
 /// reach the API's answer.
 #[tokio::test]
 async fn a_write_counted_in_the_database_carries_its_ratelimit_headers() {
     let admin = user().await;
     let ws = workspace(&admin).await;
-    let key = format!("user:write:{}", admin.id);
-    let counter = || async {
-        db().await
-            .query_opt(
-                "select coalesce(sum(hits), 0)::bigint from private.rate_limit_counters where key = $1",
-                &[&key],
-            )
-            .await
-            .unwrap()
-            .map(|r| r.get::<_, i64>(0))
-            .unwrap_or(0)
-    };
-    let before = counter().await;
+    let before = write_hits(admin.id).await;
     let res = Req::post("/projects")
         .as_user(&admin)
         .json(json!({ "workspaceId": ws, "name": "Counted once" }))
         .send(&routes::CREATE_PROJECT)
         .await;
     res.assert_ok(201);
-    assert_eq!(counter().await, before + 1, "one hit for one write");
+    assert_eq!(
+        write_hits(admin.id).await,
+        before + 1,
+        "one hit for one write"
+    );
     assert_eq!(res.header("ratelimit-policy"), Some("\"write\";q=120;w=60"));
     let state = res.header("ratelimit").expect("RateLimit");
     assert!(state.starts_with("\"write\";r="), "{state}");
 
-    // A write the database refuses (a name too long for the column's rule is caught in
-    // Rust; a workspace the caller is not in is refused in SQL) is rolled back with its
-    // count, and answers without the headers of a count that did not happen.
+    // A write the database refuses (a workspace the caller is not in is refused in SQL)
+    // is rolled back with its count.
     let stranger = user().await;
-    let before = {
-        let key = format!("user:write:{}", stranger.id);
-        db().await
-            .query_opt(
-                "select coalesce(sum(hits), 0)::bigint from private.rate_limit_counters where key = $1",
-                &[&key],
-            )
-            .await
-            .unwrap()
-            .map(|r| r.get::<_, i64>(0))
-            .unwrap_or(0)
-    };
+    let before = write_hits(stranger.id).await;
     let res = Req::post("/projects")
         .as_user(&stranger)
         .json(json!({ "workspaceId": ws, "name": "Not mine" }))
@@ -427,14 +419,9 @@ async fn a_write_counted_in_the_database_carries_its_ratelimit_headers() {
         .await;
     res.assert_error(404, "NOT_FOUND");
     assert_eq!(res.body["error"]["message"], "Workspace not found");
-    let after = db()
-        .await
-        .query_one(
-            "select coalesce(sum(hits), 0)::bigint from private.rate_limit_counters where key = $1",
-            &[&format!("user:write:{}", stranger.id)],
-        )
-        .await
-        .unwrap()
-        .get::<_, i64>(0);
-    assert_eq!(after, before, "the refused write's count was rolled back");
+    assert_eq!(
+        write_hits(stranger.id).await,
+        before,
+        "the refused write's count was rolled back"
+    );
 }
