@@ -1,4 +1,4 @@
-.PHONY: dev test lint fmt token bench
+.PHONY: dev test lint fmt token bench routes
 
 # Run the API locally on a real stack (PostgreSQL, PostgREST, S3) with cargo lambda watch.
 # RESET=1 make dev drops and re-seeds the dev database.
@@ -13,6 +13,12 @@ test:
 # requests sent straight to PostgREST, at 1k and 1M projects (tables in .local/bench.md).
 bench:
 	bash scripts/bench.sh
+
+# Write every file that lists the routes (binaries, [[bin]] entries, watch router,
+# template.yaml functions, event fixtures, README's table) from functions/src/routes.rs.
+# CHECK=1 writes nothing and fails if a committed file differs.
+routes:
+	cargo xtask routes $(if $(CHECK),--check)
 
 lint:
 	cargo fmt --all -- --check

@@ -1,137 +1,390 @@
-//! The route table: function (binary) name, method, path, access. template.yaml and the
-//! `cargo lambda watch` router in Cargo.toml list the same routes (tests/tests/routes.rs).
+//! The route table, the single source of every route: the function (binary) name,
+//! method, path, who may call it, its handler, where its writes are counted, and what
+//! README, template.yaml and the `cargo lambda invoke` fixtures say of it.
+//!
+//! `make routes` (tools/xtask) writes from this table the binaries in `src/bin/`, their
+//! `[[bin]]` entries, the `cargo lambda watch` router in Cargo.toml, template.yaml's
+//! functions, `functions/events/*.json` and README's route table; tests/tests/routes.rs
+//! fails when a committed file differs from what it writes. Adding a route is a handler,
+//! one entry here (and in [`ALL`]), and `make routes` (README, Routes).
 
 use lambda_http::http::Method;
-use shared::{Access, Route, WriteLimit};
+use shared::route::S3Grant;
+use shared::{handler, stream_handler, Route};
 
-const fn route(
-    function: &'static str,
-    method: Method,
-    path: &'static str,
-    access: Access,
-) -> Route {
-    route_counted(function, method, path, access, WriteLimit::BeforeHandler)
-}
+use crate::{
+    audit_log, health, posts, projects, sessions, settings, stream, uploads, users, workspaces,
+};
 
-/// A route whose one PostgREST write is counted by the database's request gate.
-const fn counted_in_database(
-    function: &'static str,
-    method: Method,
-    path: &'static str,
-    access: Access,
-) -> Route {
-    route_counted(function, method, path, access, WriteLimit::InDatabase)
-}
+pub const HEALTH: Route =
+    Route::public("health", Method::GET, "/health", handler!(health::handler))
+        .doc("anyone (no token, no database)")
+        .without_secrets();
 
-const fn route_counted(
-    function: &'static str,
-    method: Method,
-    path: &'static str,
-    access: Access,
-    limit: WriteLimit,
-) -> Route {
-    Route {
-        function,
-        method,
-        path,
-        access,
-        limit,
-    }
-}
+pub const LIST_WORKSPACES: Route = Route::user(
+    "list-workspaces",
+    Method::GET,
+    "/workspaces",
+    handler!(workspaces::list),
+)
+.query("page=&pageSize=")
+.doc("any user; own workspaces with own role");
 
-pub const HEALTH: Route = route("health", Method::GET, "/health", Access::Public);
-pub const LIST_WORKSPACES: Route =
-    route("list-workspaces", Method::GET, "/workspaces", Access::User);
-pub const CREATE_WORKSPACE: Route = counted_in_database(
+pub const CREATE_WORKSPACE: Route = Route::user(
     "create-workspace",
     Method::POST,
     "/workspaces",
-    Access::User,
-);
-pub const ADD_WORKSPACE_MEMBER: Route = counted_in_database(
+    handler!(workspaces::create),
+)
+.counted_in_database()
+.doc("any user; becomes the workspace's admin")
+.example_body(r#"{"name":"Acme"}"#);
+
+pub const ADD_WORKSPACE_MEMBER: Route = Route::user(
     "add-workspace-member",
     Method::POST,
     "/workspaces/{id}/members",
-    Access::User,
-);
-pub const REMOVE_WORKSPACE_MEMBER: Route = counted_in_database(
+    handler!(workspaces::add_member),
+)
+.counted_in_database()
+.doc("workspace admin; body `{userId, role}` (admin, editor, member)")
+.example_body(r#"{"userId":"00000000-0000-4000-8000-000000000002","role":"editor"}"#);
+
+pub const REMOVE_WORKSPACE_MEMBER: Route = Route::user(
     "remove-workspace-member",
     Method::DELETE,
     "/workspaces/{id}/members/{userId}",
-    Access::User,
-);
-pub const LIST_PROJECTS: Route = route("list-projects", Method::GET, "/projects", Access::User);
-pub const CREATE_PROJECT: Route =
-    counted_in_database("create-project", Method::POST, "/projects", Access::User);
-pub const GET_PROJECT: Route = route("get-project", Method::GET, "/projects/{id}", Access::User);
-pub const UPDATE_PROJECT: Route = counted_in_database(
+    handler!(workspaces::remove_member),
+)
+.counted_in_database()
+.doc("workspace admin; the last admin cannot be removed (409)");
+
+pub const LIST_PROJECTS: Route = Route::user(
+    "list-projects",
+    Method::GET,
+    "/projects",
+    handler!(projects::list),
+)
+.query("workspaceId=&page=&pageSize=")
+.doc("workspace members; newest first; without workspaceId, all own workspaces")
+.example_query("workspaceId=00000000-0000-4000-8000-000000000100&page=1&pageSize=20");
+
+pub const CREATE_PROJECT: Route = Route::user(
+    "create-project",
+    Method::POST,
+    "/projects",
+    handler!(projects::create),
+)
+.counted_in_database()
+.doc("workspace admin or editor; `{name 1..100, description? <= 1000, workspaceId}`")
+.example_body(concat!(
+    r#"{"name":"Launch","description":"First project","#,
+    r#""workspaceId":"00000000-0000-4000-8000-000000000100"}"#
+));
+
+pub const GET_PROJECT: Route = Route::user(
+    "get-project",
+    Method::GET,
+    "/projects/{id}",
+    handler!(projects::get),
+)
+.doc("workspace members");
+
+pub const UPDATE_PROJECT: Route = Route::user(
     "update-project",
     Method::PATCH,
     "/projects/{id}",
-    Access::User,
-);
-pub const DELETE_PROJECT: Route = counted_in_database(
+    handler!(projects::update),
+)
+.counted_in_database()
+.doc("workspace admin or editor; `{name?, description?}` (null clears)")
+.example_body(r#"{"name":"Launch v2"}"#);
+
+pub const DELETE_PROJECT: Route = Route::user(
     "delete-project",
     Method::DELETE,
     "/projects/{id}",
-    Access::User,
-);
+    handler!(projects::delete),
+)
+.counted_in_database()
+.doc("workspace admin");
 
-pub const SIGN_IN: Route = route("sign-in", Method::POST, "/auth/sign-in", Access::Public);
-pub const REFRESH_SESSION: Route = route(
+pub const SIGN_IN: Route = Route::public(
+    "sign-in",
+    Method::POST,
+    "/auth/sign-in",
+    handler!(sessions::sign_in),
+)
+.doc("anyone; `{email, password}`; sets the session cookie; rate limited")
+.example_body(r#"{"email":"alice@example.com","password":"REPLACE_WITH_PASSWORD"}"#);
+
+pub const REFRESH_SESSION: Route = Route::public(
     "refresh-session",
     Method::POST,
     "/auth/refresh",
-    Access::Public,
-);
-pub const SIGN_OUT: Route = route("sign-out", Method::POST, "/auth/sign-out", Access::Public);
-pub const ME: Route = route("me", Method::GET, "/me", Access::User);
-pub const LIST_USERS: Route = route("list-users", Method::GET, "/users", Access::User);
-pub const CREATE_USER: Route = route("create-user", Method::POST, "/users", Access::User);
-pub const GET_USER: Route = route("get-user", Method::GET, "/users/{id}", Access::User);
-pub const UPDATE_USER: Route =
-    counted_in_database("update-user", Method::PATCH, "/users/{id}", Access::User);
-pub const DELETE_USER: Route = route("delete-user", Method::DELETE, "/users/{id}", Access::User);
-pub const LIST_POSTS: Route = route("list-posts", Method::GET, "/posts", Access::User);
-pub const CREATE_POST: Route =
-    counted_in_database("create-post", Method::POST, "/posts", Access::User);
-pub const GET_POST: Route = route("get-post", Method::GET, "/posts/{id}", Access::User);
-pub const UPDATE_POST: Route =
-    counted_in_database("update-post", Method::PATCH, "/posts/{id}", Access::User);
-pub const DELETE_POST: Route =
-    counted_in_database("delete-post", Method::DELETE, "/posts/{id}", Access::User);
-pub const PUBLISH_POST: Route = counted_in_database(
+    handler!(sessions::refresh),
+)
+.doc("the session cookie; renews it")
+.example_cookie();
+
+pub const SIGN_OUT: Route = Route::public(
+    "sign-out",
+    Method::POST,
+    "/auth/sign-out",
+    handler!(sessions::sign_out),
+)
+.doc(concat!(
+    "anyone; ends the session (also with an expired access token) ",
+    "and always clears the cookie"
+))
+.example_cookie();
+
+pub const ME: Route = Route::user("me", Method::GET, "/me", handler!(users::me))
+    .doc("signed in; own profile, role and permissions");
+
+pub const LIST_USERS: Route =
+    Route::user("list-users", Method::GET, "/users", handler!(users::list))
+        .query("page=&pageSize=&search=")
+        .doc("users.read; name or email, case-insensitive, newest first")
+        .example_query("search=bob&page=1&pageSize=20");
+
+pub const CREATE_USER: Route = Route::user(
+    "create-user",
+    Method::POST,
+    "/users",
+    handler!(users::create),
+)
+.doc(concat!(
+    "users.write; `{email, name, role}`; ",
+    "creates the auth user via the Auth admin API"
+))
+.example_body(r#"{"email":"erin@example.com","name":"Erin","role":"editor"}"#);
+
+pub const GET_USER: Route =
+    Route::user("get-user", Method::GET, "/users/{id}", handler!(users::get)).doc(concat!(
+        "self, a public profile (no email), or users.read; ",
+        "with the 5 newest published posts"
+    ));
+
+pub const UPDATE_USER: Route = Route::user(
+    "update-user",
+    Method::PATCH,
+    "/users/{id}",
+    handler!(users::update),
+)
+.counted_in_database()
+.doc(concat!(
+    "self or users.write; `{name?, bio?, website?, publicProfile?}`, ",
+    "anything else 422"
+))
+.example_body(concat!(
+    r#"{"name":"Bob Editor","bio":"<p>Hello</p>","#,
+    r#""website":"https://bob.example.com","publicProfile":true}"#
+));
+
+pub const DELETE_USER: Route = Route::user(
+    "delete-user",
+    Method::DELETE,
+    "/users/{id}",
+    handler!(users::delete),
+)
+.doc("users.delete; not oneself; 204");
+
+pub const LIST_POSTS: Route =
+    Route::user("list-posts", Method::GET, "/posts", handler!(posts::list))
+        .query("page=&pageSize=")
+        .doc("published posts, own drafts, all for posts.publish")
+        .example_query("page=1&pageSize=20");
+
+pub const CREATE_POST: Route = Route::user(
+    "create-post",
+    Method::POST,
+    "/posts",
+    handler!(posts::create),
+)
+.counted_in_database()
+.doc("posts.write; `{title 1..200, body? <= 20000}`")
+.example_body(r#"{"title":"Launch notes","body":"We shipped."}"#);
+
+pub const GET_POST: Route =
+    Route::user("get-post", Method::GET, "/posts/{id}", handler!(posts::get))
+        .doc("as the list; others' drafts are 404");
+
+pub const UPDATE_POST: Route = Route::user(
+    "update-post",
+    Method::PATCH,
+    "/posts/{id}",
+    handler!(posts::update),
+)
+.counted_in_database()
+.doc("the author, or posts.publish holders; `{title?, body?}`")
+.example_body(r#"{"title":"Launch notes (edited)"}"#);
+
+pub const DELETE_POST: Route = Route::user(
+    "delete-post",
+    Method::DELETE,
+    "/posts/{id}",
+    handler!(posts::delete),
+)
+.counted_in_database()
+.doc("the author, or posts.delete");
+
+pub const PUBLISH_POST: Route = Route::user(
     "publish-post",
     Method::POST,
     "/posts/{id}/publish",
-    Access::User,
+    handler!(posts::publish),
+)
+.counted_in_database()
+.doc("posts.publish");
+
+pub const GET_SETTINGS: Route = Route::user(
+    "get-settings",
+    Method::GET,
+    "/settings",
+    handler!(settings::get),
+)
+.doc("settings.read");
+
+pub const UPDATE_SETTINGS: Route = Route::user(
+    "update-settings",
+    Method::PUT,
+    "/settings",
+    handler!(settings::put),
+)
+.counted_in_database()
+.doc(concat!(
+    "settings.write; ",
+    "`{siteName, supportEmail, maintenanceMode, signupsEnabled}`"
+))
+.example_body(concat!(
+    r#"{"siteName":"Acme","supportEmail":"support@acme.example","#,
+    r#""maintenanceMode":false,"signupsEnabled":true}"#
+));
+
+pub const LIST_AUDIT_LOG: Route = Route::user(
+    "list-audit-log",
+    Method::GET,
+    "/audit-log",
+    handler!(audit_log::list),
+)
+.query("page=&pageSize=")
+.doc("admins; newest first")
+.example_query("page=1&pageSize=20");
+
+pub const CREATE_UPLOAD: Route = Route::user(
+    "create-upload",
+    Method::POST,
+    "/uploads",
+    handler!(uploads::create),
+)
+.counted_in_database()
+.doc(concat!(
+    "signed in; `{filename, contentType, size}`; ",
+    "a presigned PUT; rate limited"
+))
+.s3(
+    "Presigns the client's PUT to pending/<user>/<id>: the URL carries this role's rights.",
+    &[S3Grant {
+        sid: "PresignPendingPut",
+        actions: &["s3:PutObject"],
+        prefixes: &["pending/"],
+    }],
+)
+.example_body(r#"{"filename":"photo.png","contentType":"image/png","size":1234}"#);
+
+pub const LIST_UPLOADS: Route = Route::user(
+    "list-uploads",
+    Method::GET,
+    "/uploads",
+    handler!(uploads::list),
+)
+.query("page=&pageSize=")
+.doc("own uploads, newest first")
+.example_query("page=1&pageSize=20");
+
+pub const GET_UPLOAD: Route = Route::user(
+    "get-upload",
+    Method::GET,
+    "/uploads/{id}",
+    handler!(uploads::get),
+)
+.doc("owner; metadata and, once ready, a download URL")
+.s3(
+    "Presigns the download (GET of files/<user>/<id>) of a verified upload.",
+    &[S3Grant {
+        sid: "PresignFilesGet",
+        actions: &["s3:GetObject"],
+        prefixes: &["files/"],
+    }],
 );
-pub const GET_SETTINGS: Route = route("get-settings", Method::GET, "/settings", Access::User);
-pub const UPDATE_SETTINGS: Route =
-    counted_in_database("update-settings", Method::PUT, "/settings", Access::User);
-pub const LIST_AUDIT_LOG: Route = route("list-audit-log", Method::GET, "/audit-log", Access::User);
-pub const CREATE_UPLOAD: Route =
-    counted_in_database("create-upload", Method::POST, "/uploads", Access::User);
-pub const LIST_UPLOADS: Route = route("list-uploads", Method::GET, "/uploads", Access::User);
-pub const GET_UPLOAD: Route = route("get-upload", Method::GET, "/uploads/{id}", Access::User);
-pub const DELETE_UPLOAD: Route = route(
+
+pub const DELETE_UPLOAD: Route = Route::user(
     "delete-upload",
     Method::DELETE,
     "/uploads/{id}",
-    Access::User,
+    handler!(uploads::delete),
+)
+.doc("owner; object and row")
+.s3(
+    "Deletes the object wherever it is (pending or verified), then the row.",
+    &[S3Grant {
+        sid: "DeleteObjects",
+        actions: &["s3:DeleteObject"],
+        prefixes: &["pending/", "files/"],
+    }],
 );
-pub const COMPLETE_UPLOAD: Route = route(
+
+pub const COMPLETE_UPLOAD: Route = Route::user(
     "complete-upload",
     Method::POST,
     "/uploads/{id}/complete",
-    Access::User,
+    handler!(uploads::complete),
+)
+.doc("owner; verifies size and magic bytes")
+.s3(
+    concat!(
+        "HEAD and ranged GET of the pending object, CopyObject pending/ -> files/ ",
+        "(read the source, write the target), then DeleteObject of the pending object ",
+        "(also on rejection). The download URL it returns is a GET of files/<user>/<id>."
+    ),
+    &[
+        S3Grant {
+            sid: "ReadPending",
+            actions: &["s3:GetObject"],
+            prefixes: &["pending/"],
+        },
+        S3Grant {
+            sid: "DeletePending",
+            actions: &["s3:DeleteObject"],
+            prefixes: &["pending/"],
+        },
+        S3Grant {
+            sid: "WriteAndPresignFiles",
+            actions: &["s3:PutObject", "s3:GetObject"],
+            prefixes: &["files/"],
+        },
+    ],
 );
 
 /// Served by a Function URL with response streaming, not by the HttpApi.
-pub const STREAM: Route = route("stream", Method::GET, "/stream", Access::User);
+pub const STREAM: Route = Route::user(
+    "stream",
+    Method::GET,
+    "/stream",
+    stream_handler!(stream::admit, stream::produce),
+)
+.query("count=&intervalMs=&heartbeatMs=")
+.doc(concat!(
+    "signed in; server-sent events through a Function URL (response streaming), ",
+    "not the HttpApi; (count - 1) x intervalMs at most 50 s"
+))
+.timeout(60)
+.example_query("count=3&intervalMs=100");
 /// Routes behind Function URLs (template.yaml FunctionUrlConfig).
 pub const STREAMING: &[Route] = &[STREAM];
 
+/// The HttpApi's routes, in README's order.
 pub const ALL: &[Route] = &[
     HEALTH,
     LIST_WORKSPACES,

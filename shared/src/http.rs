@@ -17,42 +17,8 @@ use crate::audit::{self, AuditEvent};
 use crate::auth::{credential, AuthUser, CredentialSource, Rejection};
 use crate::error::{ApiError, ErrorCode};
 use crate::response::{json_response, ApiResult};
+pub use crate::route::{Access, Handler, Route, WriteLimit};
 use crate::App;
-
-/// Who may call a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// No credentials read by the pipeline (the handler may read a cookie itself).
-    Public,
-    /// A verified Supabase user access token is required (header or session cookie).
-    User,
-}
-
-/// Where a signed-in user's write (POST, PUT, PATCH, DELETE) is counted against its
-/// rate limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriteLimit {
-    /// By the pipeline before the handler runs (`hit_route_limit(<function>)`, one
-    /// request more): for handlers whose first side effect is not a PostgREST write
-    /// (Supabase Auth, S3), or that write more than once. The hit's pass keeps the
-    /// handler's own PostgREST writes from being counted again.
-    BeforeHandler,
-    /// By the database's request gate, on the handler's one PostgREST write, in the same
-    /// request (as `write`, or `create-upload` for `POST /uploads`); its RateLimit
-    /// headers come back on PostgREST's answer. A write the database refuses is rolled
-    /// back with its count.
-    InDatabase,
-}
-
-/// One HTTP route: the function name (binary and template.yaml), method and path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
-    pub function: &'static str,
-    pub method: Method,
-    pub path: &'static str,
-    pub access: Access,
-    pub limit: WriteLimit,
-}
 
 /// What the pipeline knows about a request before the handler runs.
 #[derive(Debug, Clone)]
@@ -262,6 +228,35 @@ where
         Ok::<_, Infallible>(dispatch(app, route, req, handler).await)
     });
     crate::runtime::serve(lambda_http::Adapter::from(service)).await
+}
+
+/// Starts the Lambda runtime for a JSON route of the table: its binary's whole `main`.
+pub fn serve(route: Route) -> Result<(), lambda_http::Error> {
+    let Handler::Json(handler) = route.handler else {
+        return Err(format!(
+            "{} is a streaming route: serve it with shared::sse::serve",
+            route.function
+        )
+        .into());
+    };
+    crate::runtime::start(run(route, handler))
+}
+
+/// One request through the pipeline to the route's own handler (as [`serve`] runs it).
+pub async fn dispatch_route(app: &App, route: &Route, req: Request) -> Response<Body> {
+    match route.handler {
+        Handler::Json(handler) => dispatch(app, route, req, handler).await,
+        Handler::Stream { .. } => {
+            let cause = format!(
+                "{} is a streaming route (sse::dispatch_stream)",
+                route.function
+            );
+            dispatch(app, route, req, |_, _, _| async {
+                Err(ApiError::internal(cause))
+            })
+            .await
+        }
+    }
 }
 
 /// Telemetry and the clients, once per execution environment. A bad configuration

@@ -13,6 +13,7 @@ pub mod jwks;
 pub mod rate_limit;
 pub mod rbac;
 pub mod response;
+pub mod route;
 pub mod runtime;
 pub mod secrets;
 pub mod session;
@@ -27,7 +28,8 @@ use std::sync::Arc;
 pub use auth::AuthUser;
 pub use config::{Config, ConfigError};
 pub use error::ApiError;
-pub use http::{Access, Caller, Route, WriteLimit};
+pub use http::Caller;
+pub use route::{Access, Handler, Route, WriteLimit};
 
 /// The clients a route needs, built once per process at cold start and shared by every
 /// request the process serves (cloning is cheap: everything inside is reference-counted).

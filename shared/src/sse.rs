@@ -18,8 +18,9 @@ use http_body_util::channel::{Channel, Sender};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use crate::http::{dispatch, Route};
+use crate::http::dispatch;
 use crate::response::ApiResult;
+use crate::route::{Handler, Route};
 use crate::{App, Caller};
 
 pub type EventBody = Channel<Bytes, Infallible>;
@@ -164,4 +165,17 @@ where
         Ok::<_, Infallible>(dispatch_stream(app, route, req, admit, producer).await)
     });
     crate::runtime::serve(lambda_http::StreamAdapter::from(service)).await
+}
+
+/// Starts the Lambda runtime for a streaming route of the table: its binary's whole
+/// `main`.
+pub fn serve(route: Route) -> Result<(), lambda_http::Error> {
+    let Handler::Stream { admit, produce } = route.handler else {
+        let message = format!(
+            "{} is a JSON route: serve it with shared::http::serve",
+            route.function
+        );
+        return Err(message.into());
+    };
+    crate::runtime::start(run(route, admit, produce))
 }

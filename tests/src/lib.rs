@@ -412,46 +412,7 @@ pub fn assert_security_headers(headers: &HeaderMap) {
 
 /// Dispatches to the route's real handler through the shared pipeline.
 pub async fn send_with(app: &App, route: &Route, req: Request) -> Res {
-    use functions::{
-        audit_log, health, posts, projects, sessions, settings, uploads, users, workspaces,
-    };
-    use shared::http::dispatch;
-    let response = match route.function {
-        "health" => dispatch(app, route, req, health::handler).await,
-        "list-workspaces" => dispatch(app, route, req, workspaces::list).await,
-        "create-workspace" => dispatch(app, route, req, workspaces::create).await,
-        "add-workspace-member" => dispatch(app, route, req, workspaces::add_member).await,
-        "remove-workspace-member" => dispatch(app, route, req, workspaces::remove_member).await,
-        "list-projects" => dispatch(app, route, req, projects::list).await,
-        "create-project" => dispatch(app, route, req, projects::create).await,
-        "get-project" => dispatch(app, route, req, projects::get).await,
-        "update-project" => dispatch(app, route, req, projects::update).await,
-        "delete-project" => dispatch(app, route, req, projects::delete).await,
-        "sign-in" => dispatch(app, route, req, sessions::sign_in).await,
-        "refresh-session" => dispatch(app, route, req, sessions::refresh).await,
-        "sign-out" => dispatch(app, route, req, sessions::sign_out).await,
-        "me" => dispatch(app, route, req, users::me).await,
-        "list-users" => dispatch(app, route, req, users::list).await,
-        "create-user" => dispatch(app, route, req, users::create).await,
-        "get-user" => dispatch(app, route, req, users::get).await,
-        "update-user" => dispatch(app, route, req, users::update).await,
-        "delete-user" => dispatch(app, route, req, users::delete).await,
-        "list-posts" => dispatch(app, route, req, posts::list).await,
-        "create-post" => dispatch(app, route, req, posts::create).await,
-        "get-post" => dispatch(app, route, req, posts::get).await,
-        "update-post" => dispatch(app, route, req, posts::update).await,
-        "delete-post" => dispatch(app, route, req, posts::delete).await,
-        "publish-post" => dispatch(app, route, req, posts::publish).await,
-        "get-settings" => dispatch(app, route, req, settings::get).await,
-        "update-settings" => dispatch(app, route, req, settings::put).await,
-        "list-audit-log" => dispatch(app, route, req, audit_log::list).await,
-        "create-upload" => dispatch(app, route, req, uploads::create).await,
-        "list-uploads" => dispatch(app, route, req, uploads::list).await,
-        "get-upload" => dispatch(app, route, req, uploads::get).await,
-        "delete-upload" => dispatch(app, route, req, uploads::delete).await,
-        "complete-upload" => dispatch(app, route, req, uploads::complete).await,
-        other => panic!("no handler wired for route {other}: add it to tests/src/lib.rs"),
-    };
+    let response = shared::http::dispatch_route(app, route, req).await;
     let status = response.status();
     let headers = response.headers().clone();
     let body = match response.body() {

@@ -18,7 +18,8 @@ use lambda_http::{Body, Response};
 use serde_json::{json, Value};
 use shared::http::dispatch;
 use shared::rate_limit::Limit;
-use shared::{Access, App, Route, WriteLimit};
+use shared::response::ApiResult;
+use shared::{App, Route};
 use uuid::Uuid;
 
 // ---------------------------------------------------------------------------------------
@@ -33,13 +34,11 @@ fn rule_name() -> &'static str {
 
 /// A route of our own whose function name is `rule`.
 fn route(rule: &'static str, method: Method) -> Route {
-    Route {
-        function: rule,
-        method,
-        path: "/test",
-        access: Access::User,
-        limit: WriteLimit::BeforeHandler,
-    }
+    Route::user(rule, method, "/test", shared::handler!(no_content))
+}
+
+async fn no_content(_: App, _: shared::Caller, _: lambda_http::Request) -> ApiResult {
+    shared::response::no_content()
 }
 
 /// A rule row, inserted as the superuser.

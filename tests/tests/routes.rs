@@ -1,6 +1,8 @@
-//! One route table, four places: `functions::routes::ALL`, the binaries in
-//! functions/src/bin, the `cargo lambda watch` router in Cargo.toml, and template.yaml
-//! (plus one API Gateway event fixture per route). They must list the same routes.
+//! One route table, `functions::routes`, and the files `make routes` writes from it:
+//! the binaries in functions/src/bin and their `[[bin]]` entries, the `cargo lambda
+//! watch` router in Cargo.toml, template.yaml's functions, the event fixtures and
+//! README's route table. The committed files must be what the generator writes, and
+//! (read back with their own parsers) list the same routes as the table.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -200,4 +202,88 @@ fn every_route_has_an_event_fixture_for_cargo_lambda_invoke() {
         let request = lambda_http::request::from_str(&text).expect("a valid HTTP API event");
         assert_eq!(request.method(), route.method, "{}", route.function);
     }
+}
+
+#[test]
+fn committed_files_are_what_make_routes_writes() {
+    let stale = xtask::check(&repo()).expect("the generated files are readable");
+    let list: Vec<String> = stale.iter().map(ToString::to_string).collect();
+    assert!(
+        list.is_empty(),
+        "run `make routes` and commit what it writes:\n{}",
+        list.join("\n")
+    );
+}
+
+/// A copy of what the generator writes, in a directory of its own.
+fn generated_copy() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("routes-{}", uuid::Uuid::new_v4().simple()));
+    for (owned, _) in xtask::OWNED_DIRS {
+        std::fs::create_dir_all(dir.join(owned)).unwrap();
+    }
+    for output in xtask::outputs() {
+        let text = match output.section {
+            None => output.content,
+            Some((begin, end)) => format!("before\n{begin}\n{}{end}\nafter\n", output.content),
+        };
+        std::fs::write(dir.join(&output.path), text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn the_check_finds_an_edited_file_a_stray_one_and_lost_markers() {
+    let dir = generated_copy();
+    assert_eq!(
+        xtask::check(&dir).unwrap(),
+        vec![],
+        "a fresh copy is up to date"
+    );
+
+    let router = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&router).unwrap();
+    std::fs::write(&router, text.replace("get-project", "get-projects")).unwrap();
+    let fixture = dir.join("functions/events/health.json");
+    std::fs::remove_file(&fixture).unwrap();
+    std::fs::write(dir.join("functions/src/bin/old-route.rs"), "fn main() {}\n").unwrap();
+    let readme = dir.join("README.md");
+    std::fs::write(&readme, "no markers here\n").unwrap();
+    // Text outside the markers is not the generator's: editing it is not stale.
+    let template = dir.join("template.yaml");
+    let text = std::fs::read_to_string(&template).unwrap();
+    std::fs::write(&template, text.replace("before\n", "hand-written head\n")).unwrap();
+
+    let stale = xtask::check(&dir).unwrap();
+    assert_eq!(
+        stale,
+        vec![
+            xtask::Stale::Differs("functions/events/health.json".into()),
+            xtask::Stale::Differs("Cargo.toml".into()),
+            xtask::Stale::NoMarkers("README.md".into()),
+            xtask::Stale::Extra("functions/src/bin/old-route.rs".into()),
+        ]
+    );
+
+    // Writing mends what it can and removes the stray binary; lost markers stay an error.
+    assert!(xtask::write(&dir).is_err(), "README without markers");
+    std::fs::write(
+        &readme,
+        xtask::outputs()
+            .into_iter()
+            .find(|o| o.path == Path::new("README.md"))
+            .map(|o| {
+                let (begin, end) = o.section.unwrap();
+                format!("{begin}\n{end}\n")
+            })
+            .unwrap(),
+    )
+    .unwrap();
+    let changed = xtask::write(&dir).unwrap();
+    assert_eq!(changed.len(), 4, "{changed:?}");
+    assert_eq!(xtask::check(&dir).unwrap(), vec![]);
+    assert!(!dir.join("functions/src/bin/old-route.rs").exists());
+    assert!(std::fs::read_to_string(&template)
+        .unwrap()
+        .starts_with("hand-written head\n"));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,8 +1,6 @@
-//! `add-workspace-member` Lambda: see [`functions::routes::ADD_WORKSPACE_MEMBER`].
+//! `add-workspace-member` Lambda: POST /workspaces/{id}/members, see [`functions::routes::ADD_WORKSPACE_MEMBER`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::ADD_WORKSPACE_MEMBER,
-        functions::workspaces::add_member,
-    ))
+    shared::http::serve(functions::routes::ADD_WORKSPACE_MEMBER)
 }

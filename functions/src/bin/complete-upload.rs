@@ -1,8 +1,6 @@
-//! `complete-upload` Lambda: see [`functions::routes::COMPLETE_UPLOAD`].
+//! `complete-upload` Lambda: POST /uploads/{id}/complete, see [`functions::routes::COMPLETE_UPLOAD`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::COMPLETE_UPLOAD,
-        functions::uploads::complete,
-    ))
+    shared::http::serve(functions::routes::COMPLETE_UPLOAD)
 }

@@ -1,8 +1,6 @@
-//! `create-post` Lambda: see [`functions::routes::CREATE_POST`].
+//! `create-post` Lambda: POST /posts, see [`functions::routes::CREATE_POST`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::CREATE_POST,
-        functions::posts::create,
-    ))
+    shared::http::serve(functions::routes::CREATE_POST)
 }

@@ -1,8 +1,6 @@
-//! `create-project` Lambda: see [`functions::routes::CREATE_PROJECT`].
+//! `create-project` Lambda: POST /projects, see [`functions::routes::CREATE_PROJECT`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::CREATE_PROJECT,
-        functions::projects::create,
-    ))
+    shared::http::serve(functions::routes::CREATE_PROJECT)
 }

@@ -1,8 +1,6 @@
-//! `create-upload` Lambda: see [`functions::routes::CREATE_UPLOAD`].
+//! `create-upload` Lambda: POST /uploads, see [`functions::routes::CREATE_UPLOAD`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::CREATE_UPLOAD,
-        functions::uploads::create,
-    ))
+    shared::http::serve(functions::routes::CREATE_UPLOAD)
 }

@@ -1,8 +1,6 @@
-//! `create-user` Lambda: see [`functions::routes::CREATE_USER`].
+//! `create-user` Lambda: POST /users, see [`functions::routes::CREATE_USER`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::CREATE_USER,
-        functions::users::create,
-    ))
+    shared::http::serve(functions::routes::CREATE_USER)
 }

@@ -1,8 +1,6 @@
-//! `create-workspace` Lambda: see [`functions::routes::CREATE_WORKSPACE`].
+//! `create-workspace` Lambda: POST /workspaces, see [`functions::routes::CREATE_WORKSPACE`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::CREATE_WORKSPACE,
-        functions::workspaces::create,
-    ))
+    shared::http::serve(functions::routes::CREATE_WORKSPACE)
 }

@@ -1,8 +1,6 @@
-//! `delete-post` Lambda: see [`functions::routes::DELETE_POST`].
+//! `delete-post` Lambda: DELETE /posts/{id}, see [`functions::routes::DELETE_POST`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::DELETE_POST,
-        functions::posts::delete,
-    ))
+    shared::http::serve(functions::routes::DELETE_POST)
 }

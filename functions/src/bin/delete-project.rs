@@ -1,8 +1,6 @@
-//! `delete-project` Lambda: see [`functions::routes::DELETE_PROJECT`].
+//! `delete-project` Lambda: DELETE /projects/{id}, see [`functions::routes::DELETE_PROJECT`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::DELETE_PROJECT,
-        functions::projects::delete,
-    ))
+    shared::http::serve(functions::routes::DELETE_PROJECT)
 }

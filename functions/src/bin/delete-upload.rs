@@ -1,8 +1,6 @@
-//! `delete-upload` Lambda: see [`functions::routes::DELETE_UPLOAD`].
+//! `delete-upload` Lambda: DELETE /uploads/{id}, see [`functions::routes::DELETE_UPLOAD`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::DELETE_UPLOAD,
-        functions::uploads::delete,
-    ))
+    shared::http::serve(functions::routes::DELETE_UPLOAD)
 }

@@ -1,8 +1,6 @@
-//! `delete-user` Lambda: see [`functions::routes::DELETE_USER`].
+//! `delete-user` Lambda: DELETE /users/{id}, see [`functions::routes::DELETE_USER`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::DELETE_USER,
-        functions::users::delete,
-    ))
+    shared::http::serve(functions::routes::DELETE_USER)
 }

@@ -1,8 +1,6 @@
-//! `get-post` Lambda: see [`functions::routes::GET_POST`].
+//! `get-post` Lambda: GET /posts/{id}, see [`functions::routes::GET_POST`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::GET_POST,
-        functions::posts::get,
-    ))
+    shared::http::serve(functions::routes::GET_POST)
 }

@@ -1,8 +1,6 @@
-//! `get-project` Lambda: see [`functions::routes::GET_PROJECT`].
+//! `get-project` Lambda: GET /projects/{id}, see [`functions::routes::GET_PROJECT`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::GET_PROJECT,
-        functions::projects::get,
-    ))
+    shared::http::serve(functions::routes::GET_PROJECT)
 }

@@ -1,8 +1,6 @@
-//! `get-settings` Lambda: see [`functions::routes::GET_SETTINGS`].
+//! `get-settings` Lambda: GET /settings, see [`functions::routes::GET_SETTINGS`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::GET_SETTINGS,
-        functions::settings::get,
-    ))
+    shared::http::serve(functions::routes::GET_SETTINGS)
 }

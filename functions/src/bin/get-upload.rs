@@ -1,8 +1,6 @@
-//! `get-upload` Lambda: see [`functions::routes::GET_UPLOAD`].
+//! `get-upload` Lambda: GET /uploads/{id}, see [`functions::routes::GET_UPLOAD`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::GET_UPLOAD,
-        functions::uploads::get,
-    ))
+    shared::http::serve(functions::routes::GET_UPLOAD)
 }

@@ -1,8 +1,6 @@
-//! `get-user` Lambda: see [`functions::routes::GET_USER`].
+//! `get-user` Lambda: GET /users/{id}, see [`functions::routes::GET_USER`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::GET_USER,
-        functions::users::get,
-    ))
+    shared::http::serve(functions::routes::GET_USER)
 }

@@ -1,8 +1,6 @@
-//! `health` Lambda: see [`functions::routes::HEALTH`].
+//! `health` Lambda: GET /health, see [`functions::routes::HEALTH`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::HEALTH,
-        functions::health::handler,
-    ))
+    shared::http::serve(functions::routes::HEALTH)
 }

@@ -1,8 +1,6 @@
-//! `list-audit-log` Lambda: see [`functions::routes::LIST_AUDIT_LOG`].
+//! `list-audit-log` Lambda: GET /audit-log, see [`functions::routes::LIST_AUDIT_LOG`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::LIST_AUDIT_LOG,
-        functions::audit_log::list,
-    ))
+    shared::http::serve(functions::routes::LIST_AUDIT_LOG)
 }

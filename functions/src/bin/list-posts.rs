@@ -1,8 +1,6 @@
-//! `list-posts` Lambda: see [`functions::routes::LIST_POSTS`].
+//! `list-posts` Lambda: GET /posts, see [`functions::routes::LIST_POSTS`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::LIST_POSTS,
-        functions::posts::list,
-    ))
+    shared::http::serve(functions::routes::LIST_POSTS)
 }

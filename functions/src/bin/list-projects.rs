@@ -1,8 +1,6 @@
-//! `list-projects` Lambda: see [`functions::routes::LIST_PROJECTS`].
+//! `list-projects` Lambda: GET /projects, see [`functions::routes::LIST_PROJECTS`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::LIST_PROJECTS,
-        functions::projects::list,
-    ))
+    shared::http::serve(functions::routes::LIST_PROJECTS)
 }

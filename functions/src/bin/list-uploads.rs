@@ -1,8 +1,6 @@
-//! `list-uploads` Lambda: see [`functions::routes::LIST_UPLOADS`].
+//! `list-uploads` Lambda: GET /uploads, see [`functions::routes::LIST_UPLOADS`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::LIST_UPLOADS,
-        functions::uploads::list,
-    ))
+    shared::http::serve(functions::routes::LIST_UPLOADS)
 }

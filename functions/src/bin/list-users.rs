@@ -1,8 +1,6 @@
-//! `list-users` Lambda: see [`functions::routes::LIST_USERS`].
+//! `list-users` Lambda: GET /users, see [`functions::routes::LIST_USERS`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::LIST_USERS,
-        functions::users::list,
-    ))
+    shared::http::serve(functions::routes::LIST_USERS)
 }

@@ -1,8 +1,6 @@
-//! `list-workspaces` Lambda: see [`functions::routes::LIST_WORKSPACES`].
+//! `list-workspaces` Lambda: GET /workspaces, see [`functions::routes::LIST_WORKSPACES`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::LIST_WORKSPACES,
-        functions::workspaces::list,
-    ))
+    shared::http::serve(functions::routes::LIST_WORKSPACES)
 }

@@ -1,8 +1,6 @@
-//! `me` Lambda: see [`functions::routes::ME`].
+//! `me` Lambda: GET /me, see [`functions::routes::ME`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::ME,
-        functions::users::me,
-    ))
+    shared::http::serve(functions::routes::ME)
 }

@@ -1,8 +1,6 @@
-//! `publish-post` Lambda: see [`functions::routes::PUBLISH_POST`].
+//! `publish-post` Lambda: POST /posts/{id}/publish, see [`functions::routes::PUBLISH_POST`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::PUBLISH_POST,
-        functions::posts::publish,
-    ))
+    shared::http::serve(functions::routes::PUBLISH_POST)
 }

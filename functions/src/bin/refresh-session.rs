@@ -1,8 +1,6 @@
-//! `refresh-session` Lambda: see [`functions::routes::REFRESH_SESSION`].
+//! `refresh-session` Lambda: POST /auth/refresh, see [`functions::routes::REFRESH_SESSION`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::REFRESH_SESSION,
-        functions::sessions::refresh,
-    ))
+    shared::http::serve(functions::routes::REFRESH_SESSION)
 }

@@ -1,8 +1,6 @@
-//! `remove-workspace-member` Lambda: see [`functions::routes::REMOVE_WORKSPACE_MEMBER`].
+//! `remove-workspace-member` Lambda: DELETE /workspaces/{id}/members/{userId}, see [`functions::routes::REMOVE_WORKSPACE_MEMBER`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::REMOVE_WORKSPACE_MEMBER,
-        functions::workspaces::remove_member,
-    ))
+    shared::http::serve(functions::routes::REMOVE_WORKSPACE_MEMBER)
 }

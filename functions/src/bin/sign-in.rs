@@ -1,8 +1,6 @@
-//! `sign-in` Lambda: see [`functions::routes::SIGN_IN`].
+//! `sign-in` Lambda: POST /auth/sign-in, see [`functions::routes::SIGN_IN`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::SIGN_IN,
-        functions::sessions::sign_in,
-    ))
+    shared::http::serve(functions::routes::SIGN_IN)
 }

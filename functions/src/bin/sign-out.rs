@@ -1,8 +1,6 @@
-//! `sign-out` Lambda: see [`functions::routes::SIGN_OUT`].
+//! `sign-out` Lambda: POST /auth/sign-out, see [`functions::routes::SIGN_OUT`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::SIGN_OUT,
-        functions::sessions::sign_out,
-    ))
+    shared::http::serve(functions::routes::SIGN_OUT)
 }

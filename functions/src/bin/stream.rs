@@ -1,9 +1,6 @@
-//! `stream` Lambda (Function URL, RESPONSE_STREAM): see [`functions::routes::STREAM`].
+//! `stream` Lambda (Function URL, RESPONSE_STREAM): GET /stream, see [`functions::routes::STREAM`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::sse::run(
-        functions::routes::STREAM,
-        functions::stream::admit,
-        functions::stream::produce,
-    ))
+    shared::sse::serve(functions::routes::STREAM)
 }

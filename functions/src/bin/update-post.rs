@@ -1,8 +1,6 @@
-//! `update-post` Lambda: see [`functions::routes::UPDATE_POST`].
+//! `update-post` Lambda: PATCH /posts/{id}, see [`functions::routes::UPDATE_POST`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::UPDATE_POST,
-        functions::posts::update,
-    ))
+    shared::http::serve(functions::routes::UPDATE_POST)
 }

@@ -1,8 +1,6 @@
-//! `update-project` Lambda: see [`functions::routes::UPDATE_PROJECT`].
+//! `update-project` Lambda: PATCH /projects/{id}, see [`functions::routes::UPDATE_PROJECT`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::UPDATE_PROJECT,
-        functions::projects::update,
-    ))
+    shared::http::serve(functions::routes::UPDATE_PROJECT)
 }

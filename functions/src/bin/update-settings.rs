@@ -1,8 +1,6 @@
-//! `update-settings` Lambda: see [`functions::routes::UPDATE_SETTINGS`].
+//! `update-settings` Lambda: PUT /settings, see [`functions::routes::UPDATE_SETTINGS`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::UPDATE_SETTINGS,
-        functions::settings::put,
-    ))
+    shared::http::serve(functions::routes::UPDATE_SETTINGS)
 }

@@ -1,8 +1,6 @@
-//! `update-user` Lambda: see [`functions::routes::UPDATE_USER`].
+//! `update-user` Lambda: PATCH /users/{id}, see [`functions::routes::UPDATE_USER`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::start(shared::http::run(
-        functions::routes::UPDATE_USER,
-        functions::users::update,
-    ))
+    shared::http::serve(functions::routes::UPDATE_USER)
 }

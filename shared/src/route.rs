@@ -1,0 +1,253 @@
+//! What a route is: its function (binary) name, method, path, who may call it, where
+//! its writes are counted, the handler that serves it, and what its deployment needs.
+//!
+//! `functions::routes` holds the project's table of them. It is the single source:
+//! `make routes` (tools/xtask) writes every file that lists routes from it (the
+//! binaries, their `[[bin]]` entries, the `cargo lambda watch` router, template.yaml's
+//! functions, the event fixtures and README's route table), and a test fails when a
+//! committed file differs from what it writes.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use http::Method;
+use lambda_http::Request;
+
+use crate::response::ApiResult;
+use crate::sse::EventSink;
+use crate::{App, Caller};
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No credentials read by the pipeline (the handler may read a cookie itself).
+    Public,
+    /// A verified Supabase user access token is required (header or session cookie).
+    User,
+}
+
+/// Where a signed-in user's write (POST, PUT, PATCH, DELETE) is counted against its
+/// rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteLimit {
+    /// By the pipeline before the handler runs (`hit_route_limit(<function>)`, one
+    /// request more): for handlers whose first side effect is not a PostgREST write
+    /// (Supabase Auth, S3) or that write with the service role.
+    BeforeHandler,
+    /// By the database's request gate, on the handler's one PostgREST write, in the same
+    /// request (as `write`, or `create-upload` for `POST /uploads`); its RateLimit
+    /// headers come back on PostgREST's answer. A write the database refuses is rolled
+    /// back with its count.
+    InDatabase,
+}
+
+/// The future a handler returns, boxed so that a route can hold its handler as a plain
+/// function pointer (one allocation per request).
+pub type HandlerFuture = Pin<Box<dyn Future<Output = ApiResult> + Send>>;
+/// A stream producer's future (see [`crate::sse`]).
+pub type ProducerFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The code that serves a route.
+#[derive(Debug, Clone, Copy)]
+pub enum Handler {
+    /// A JSON route: one request, one response ([`crate::http::serve`]).
+    Json(fn(App, Caller, Request) -> HandlerFuture),
+    /// Server-sent events ([`crate::sse::serve`]): `admit` answers refusals (and the
+    /// headers of the stream) like a JSON handler; `produce` writes the events.
+    Stream {
+        admit: fn(App, Caller, Request) -> HandlerFuture,
+        produce: fn(App, Caller, Request, EventSink) -> ProducerFuture,
+    },
+}
+
+/// `handler!(module::function)`: a [`Handler::Json`] for an
+/// `async fn(App, Caller, Request) -> ApiResult`.
+#[macro_export]
+macro_rules! handler {
+    ($f:path) => {
+        $crate::route::Handler::Json(|app, caller, req| {
+            ::std::boxed::Box::pin($f(app, caller, req))
+        })
+    };
+}
+
+/// `stream_handler!(module::admit, module::produce)`: a [`Handler::Stream`].
+#[macro_export]
+macro_rules! stream_handler {
+    ($admit:path, $produce:path) => {
+        $crate::route::Handler::Stream {
+            admit: |app, caller, req| ::std::boxed::Box::pin($admit(app, caller, req)),
+            produce: |app, caller, req, sink| {
+                ::std::boxed::Box::pin($produce(app, caller, req, sink))
+            },
+        }
+    };
+}
+
+/// One IAM statement a function needs on the uploads bucket.
+#[derive(Debug, Clone, Copy)]
+pub struct S3Grant {
+    pub sid: &'static str,
+    pub actions: &'static [&'static str],
+    /// Key prefixes (`pending/`, `files/`): the statement covers `<prefix>*`.
+    pub prefixes: &'static [&'static str],
+}
+
+/// What a function needs from its deployment beyond the defaults of template.yaml's
+/// Globals.
+#[derive(Debug, Clone, Copy)]
+pub struct Deploy {
+    /// Reads the Supabase secrets (service role key, JWT secret) at cold start.
+    pub secrets: bool,
+    /// Its statements on the uploads bucket (and `UPLOADS_BUCKET` in its environment).
+    pub s3: &'static [S3Grant],
+    /// Why it needs those statements (a comment above them in template.yaml).
+    pub s3_why: &'static str,
+    /// Timeout in seconds when not the Globals' one.
+    pub timeout: Option<u32>,
+}
+
+/// An example request, for the `cargo lambda invoke` fixtures (functions/events).
+/// Path parameters take the example ids of their resource (see tools/xtask).
+#[derive(Debug, Clone, Copy)]
+pub struct Example {
+    pub query: &'static str,
+    pub body: Option<&'static str>,
+    /// Sent with the session cookie (and an Origin, as a browser does) instead of a
+    /// bearer token.
+    pub cookie: bool,
+}
+
+/// One HTTP route: the function name (binary and template.yaml), method and path, who
+/// may call it, its handler, and what README, the deployment and the fixtures say of it.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub function: &'static str,
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+    pub limit: WriteLimit,
+    pub handler: Handler,
+    /// The query parameters it reads, as README shows them (`page=&pageSize=`).
+    pub query: &'static str,
+    /// Who may call it and what it does, for README's route table.
+    pub doc: &'static str,
+    pub deploy: Deploy,
+    pub example: Example,
+}
+
+const DEFAULT_DEPLOY: Deploy = Deploy {
+    secrets: true,
+    s3: &[],
+    s3_why: "",
+    timeout: None,
+};
+
+const NO_EXAMPLE: Example = Example {
+    query: "",
+    body: None,
+    cookie: false,
+};
+
+impl Route {
+    /// A route for signed-in users: the pipeline verifies the token before `handler`.
+    pub const fn user(
+        function: &'static str,
+        method: Method,
+        path: &'static str,
+        handler: Handler,
+    ) -> Self {
+        Self::new(function, method, path, Access::User, handler)
+    }
+
+    /// A route anyone may call: the pipeline reads no credentials.
+    pub const fn public(
+        function: &'static str,
+        method: Method,
+        path: &'static str,
+        handler: Handler,
+    ) -> Self {
+        Self::new(function, method, path, Access::Public, handler)
+    }
+
+    const fn new(
+        function: &'static str,
+        method: Method,
+        path: &'static str,
+        access: Access,
+        handler: Handler,
+    ) -> Self {
+        Self {
+            function,
+            method,
+            path,
+            access,
+            limit: WriteLimit::BeforeHandler,
+            handler,
+            query: "",
+            doc: "",
+            deploy: DEFAULT_DEPLOY,
+            example: NO_EXAMPLE,
+        }
+    }
+
+    /// Its one PostgREST write is counted by the database's request gate
+    /// ([`WriteLimit::InDatabase`]).
+    pub const fn counted_in_database(mut self) -> Self {
+        self.limit = WriteLimit::InDatabase;
+        self
+    }
+
+    /// README's description: who may call it and what it does.
+    pub const fn doc(mut self, doc: &'static str) -> Self {
+        self.doc = doc;
+        self
+    }
+
+    /// The query parameters it reads (`page=&pageSize=`), for README.
+    pub const fn query(mut self, query: &'static str) -> Self {
+        self.query = query;
+        self
+    }
+
+    /// It reads no secret at cold start (its function gets neither ARN nor policy).
+    pub const fn without_secrets(mut self) -> Self {
+        self.deploy.secrets = false;
+        self
+    }
+
+    /// Its statements on the uploads bucket, and why it needs them.
+    pub const fn s3(mut self, why: &'static str, grants: &'static [S3Grant]) -> Self {
+        self.deploy.s3 = grants;
+        self.deploy.s3_why = why;
+        self
+    }
+
+    pub const fn timeout(mut self, seconds: u32) -> Self {
+        self.deploy.timeout = Some(seconds);
+        self
+    }
+
+    /// The example request's query string.
+    pub const fn example_query(mut self, query: &'static str) -> Self {
+        self.example.query = query;
+        self
+    }
+
+    /// The example request's JSON body.
+    pub const fn example_body(mut self, body: &'static str) -> Self {
+        self.example.body = Some(body);
+        self
+    }
+
+    /// The example request carries the session cookie instead of a bearer token.
+    pub const fn example_cookie(mut self) -> Self {
+        self.example.cookie = true;
+        self
+    }
+
+    /// Served by a Function URL with response streaming, not by the HttpApi.
+    pub const fn is_streaming(&self) -> bool {
+        matches!(self.handler, Handler::Stream { .. })
+    }
+}
