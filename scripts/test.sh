@@ -4,7 +4,7 @@
 # template linters, and the Rust unit and integration tests (in parallel, against the
 # real PostgREST, and over HTTP through `cargo lambda watch`).
 # FAST=1 skips pgTAP and the template linters; arguments go to `cargo test -p
-# integration-tests` (for example `--test projects`).
+# integration-tests` (for example `--test api projects::`).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -70,7 +70,7 @@ wait_http "$LOCAL_API_URL/" cargo-lambda-watch 120
 
 log "cargo test"
 export TEST_DATABASE_URL=$DB_URL
-# Extra arguments select tests, e.g. `scripts/test.sh --test projects`.
+# Extra arguments select tests, e.g. `scripts/test.sh --test api projects::`.
 if [ $# -gt 0 ]; then
   cargo test -p integration-tests "$@"
 else

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use shared::input::{self, PageQuery};
 use shared::rbac::Role;
 use shared::response::{self, ApiResult};
-use shared::{db, ApiError, App, Caller};
+use shared::{db, ApiError, App, SignedIn};
 use uuid::Uuid;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -24,8 +24,8 @@ struct Entry {
     last_seen_at: DateTime<Utc>,
 }
 
-pub async fn list(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     if user.role() != Role::Admin {
         return Err(ApiError::forbidden("Only admins may read the audit log"));
     }

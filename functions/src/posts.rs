@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use shared::input::{self, PageQuery};
 use shared::rbac::Permission;
 use shared::response::{self, ApiResult};
-use shared::{db, ApiError, App, AuthUser, Caller};
+use shared::{db, ApiError, App, AuthUser, SignedIn};
 use uuid::Uuid;
 use validator::Validate;
 
@@ -66,8 +66,8 @@ struct PostChanges {
 }
 
 /// GET /posts
-pub async fn list(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     user.require(Permission::PostsRead)?;
     let query: PageQuery = input::query(&req)?;
     // One call of list_posts: published posts and own drafts (everything for
@@ -85,8 +85,8 @@ pub async fn list(app: App, caller: Caller, req: Request) -> ApiResult {
 }
 
 /// POST /posts
-pub async fn create(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     user.require(Permission::PostsWrite)?;
     let new: NewPost = input::json_body(&req)?;
     let post: Post = db::one(
@@ -104,16 +104,16 @@ pub async fn create(app: App, caller: Caller, req: Request) -> ApiResult {
 }
 
 /// GET /posts/{id}
-pub async fn get(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn get(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     user.require(Permission::PostsRead)?;
     let id = input::path_id(&req, "id", "Post")?;
     response::ok(&find(&app, user, id).await?)
 }
 
 /// PATCH /posts/{id}: title and body only (publishing has its own route).
-pub async fn update(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn update(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     let id = input::path_id(&req, "id", "Post")?;
     let changes: PostChanges = input::json_body(&req)?;
     let mut fields = serde_json::Map::new();
@@ -139,8 +139,8 @@ pub async fn update(app: App, caller: Caller, req: Request) -> ApiResult {
 }
 
 /// POST /posts/{id}/publish
-pub async fn publish(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn publish(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     user.require(Permission::PostsPublish)?;
     let id = input::path_id(&req, "id", "Post")?;
     let post: Post = db::one(
@@ -157,8 +157,8 @@ pub async fn publish(app: App, caller: Caller, req: Request) -> ApiResult {
 }
 
 /// DELETE /posts/{id}
-pub async fn delete(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn delete(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     let id = input::path_id(&req, "id", "Post")?;
     // One call: visibility (404), the author or posts.delete (403), the delete.
     db::exec(

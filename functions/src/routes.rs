@@ -4,13 +4,13 @@
 //!
 //! `make routes` (tools/xtask) writes from this table the binaries in `src/bin/`, their
 //! `[[bin]]` entries, the `cargo lambda watch` router in Cargo.toml, template.yaml's
-//! functions, `functions/events/*.json` and README's route table; tests/tests/routes.rs
+//! functions, `functions/events/*.json` and README's route table; tests/tests/api/routes.rs
 //! fails when a committed file differs from what it writes. Adding a route is a handler,
 //! one entry here (and in [`ALL`]), and `make routes` (README, Routes).
 
 use lambda_http::http::Method;
 use shared::route::S3Grant;
-use shared::{handler, stream_handler, Route};
+use shared::{handler, producer, Route};
 
 use crate::{
     audit_log, health, posts, projects, sessions, settings, stream, uploads, users, workspaces,
@@ -368,11 +368,12 @@ pub const COMPLETE_UPLOAD: Route = Route::user(
 );
 
 /// Served by a Function URL with response streaming, not by the HttpApi.
-pub const STREAM: Route = Route::user(
+pub const STREAM: Route = Route::stream(
     "stream",
     Method::GET,
     "/stream",
-    stream_handler!(stream::admit, stream::produce),
+    handler!(stream::admit),
+    producer!(stream::produce),
 )
 .query("count=&intervalMs=&heartbeatMs=")
 .doc(concat!(

@@ -5,7 +5,7 @@ use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use shared::rbac::Permission;
 use shared::response::{self, ApiResult};
-use shared::{db, input, ApiError, App, Caller};
+use shared::{db, input, ApiError, App, SignedIn};
 use validator::Validate;
 
 #[derive(Debug, Serialize, Deserialize, Validate)]
@@ -50,8 +50,8 @@ fn from_rows(rows: Vec<Row>) -> Result<Settings, ApiError> {
 }
 
 /// GET /settings
-pub async fn get(app: App, caller: Caller, _req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn get(app: App, caller: SignedIn, _req: Request) -> ApiResult {
+    let user = &caller.user;
     // The token's claim first (no request), then one call of get_settings, which
     // confirms settings.read in the database: a demoted admin's older token is not enough.
     user.require(Permission::SettingsRead)?;
@@ -66,8 +66,8 @@ pub async fn get(app: App, caller: Caller, _req: Request) -> ApiResult {
 }
 
 /// PUT /settings
-pub async fn put(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn put(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     user.require(Permission::SettingsWrite)?;
     let mut settings: Settings = input::json_body(&req)?;
     settings.site_name = settings.site_name.trim().to_owned();

@@ -14,7 +14,7 @@ use shared::input;
 use shared::rate_limit;
 use shared::response::{self, ApiResult};
 use shared::sse::EventSink;
-use shared::{App, Caller};
+use shared::{App, SignedIn};
 use validator::Validate;
 
 /// The longest a stream may run: well inside the function's 60 s timeout
@@ -68,8 +68,8 @@ struct Progress {
 }
 
 /// Admission: the query, and the `stream` limit per user.
-pub async fn admit(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn admit(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     let _query = stream_query(&req)?;
     let quota = rate_limit::hit_route(&app, user, "stream").await?;
     let mut response = response::no_content()?;
@@ -79,7 +79,7 @@ pub async fn admit(app: App, caller: Caller, req: Request) -> ApiResult {
 }
 
 /// The events.
-pub async fn produce(_app: App, caller: Caller, req: Request, mut sink: EventSink) {
+pub async fn produce(_app: App, caller: SignedIn, req: Request, mut sink: EventSink) {
     let query = match stream_query(&req) {
         Ok(q) => q,
         Err(_) => return,

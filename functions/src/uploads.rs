@@ -18,7 +18,7 @@ use shared::input::{self, PageQuery};
 use shared::rate_limit::Limit;
 use shared::response::{self, ApiResult};
 use shared::storage::{self, ClientRequest, Storage};
-use shared::{db, ApiError, App, AuthUser, Caller};
+use shared::{db, ApiError, App, AuthUser, SignedIn};
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
@@ -125,8 +125,8 @@ struct Created {
 }
 
 /// POST /uploads
-pub async fn create(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     let new: NewUpload = input::json_body(&req)?;
     let storage = storage(&app)?;
     let id = Uuid::new_v4();
@@ -202,8 +202,8 @@ fn sniff(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// POST /uploads/{id}/complete
-pub async fn complete(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn complete(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     let id = input::path_id(&req, "id", "Upload")?;
     let storage = storage(&app)?;
     let row = find(&app, user, id).await?;
@@ -279,8 +279,8 @@ pub async fn complete(app: App, caller: Caller, req: Request) -> ApiResult {
 }
 
 /// GET /uploads/{id}
-pub async fn get(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn get(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     let id = input::path_id(&req, "id", "Upload")?;
     let row = find(&app, user, id).await?;
     let download = if row.status == "ready" {
@@ -297,8 +297,8 @@ pub async fn get(app: App, caller: Caller, req: Request) -> ApiResult {
 }
 
 /// GET /uploads?page=&pageSize=
-pub async fn list(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     let query: PageQuery = input::query(&req)?;
     let page = db::page::<Row>(
         app.db
@@ -324,8 +324,8 @@ pub async fn list(app: App, caller: Caller, req: Request) -> ApiResult {
 }
 
 /// DELETE /uploads/{id}: the object (pending or verified) first, then the row.
-pub async fn delete(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn delete(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     let id = input::path_id(&req, "id", "Upload")?;
     let storage = storage(&app)?;
     let row = find(&app, user, id).await?;

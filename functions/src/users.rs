@@ -17,7 +17,7 @@ use shared::input::{self, PageQuery};
 use shared::rbac::{self, Permission, Role};
 use shared::response::{self, ApiResult};
 use shared::supabase_auth;
-use shared::{db, ApiError, App, Caller};
+use shared::{db, ApiError, App, SignedIn};
 use uuid::Uuid;
 use validator::Validate;
 
@@ -116,8 +116,8 @@ struct MeRow {
 
 /// GET /me: one call of `me()`. The role is the one in `user_roles` (the truth; the
 /// token's claim may be older).
-pub async fn me(app: App, caller: Caller, _req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn me(app: App, caller: SignedIn, _req: Request) -> ApiResult {
+    let user = &caller.user;
     let row: MeRow = db::call(
         app.db.as_user(user).rpc("me", &serde_json::json!({}))?,
         "Profile",
@@ -138,8 +138,8 @@ struct ListQuery {
 }
 
 /// GET /users?page=&pageSize=&search=
-pub async fn list(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     let (query, page_query): (ListQuery, PageQuery) = input::paged_query(&req)?;
     // The token's claim first (no request); then one call of list_users, which checks
     // users.read again in the database (a demoted reader's older token is not enough),
@@ -188,8 +188,8 @@ struct NewUser {
 /// POST /users: the auth user through Supabase Auth's admin API, then role and profile
 /// as the calling admin (RLS: users.write). If those fail, the auth user is removed
 /// again: nothing is half-created.
-pub async fn create(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     user.require(Permission::UsersWrite)?;
     let new: NewUser = input::json_body(&req)?;
     // The Auth admin API runs as the service role: the database cannot check the
@@ -269,8 +269,8 @@ struct UserRow {
 }
 
 /// GET /users/{id}
-pub async fn get(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn get(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     let id = input::path_id(&req, "id", "User")?;
     // One call of get_user: the profile (RLS: own, public, or users.read), its five
     // newest published posts, and whether users.read holds in user_roles now.
@@ -337,8 +337,8 @@ struct ProfileChanges {
 }
 
 /// PATCH /users/{id}
-pub async fn update(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn update(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     let id = input::path_id(&req, "id", "User")?;
     if id != user.id {
         user.require(Permission::UsersWrite)?;
@@ -389,8 +389,8 @@ pub async fn update(app: App, caller: Caller, req: Request) -> ApiResult {
 
 /// DELETE /users/{id}: through the Auth admin API (the profile, role and posts go with
 /// the auth user, by cascade).
-pub async fn delete(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn delete(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     user.require(Permission::UsersDelete)?;
     let id = input::path_id(&req, "id", "User")?;
     if id == user.id {

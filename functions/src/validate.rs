@@ -1,6 +1,6 @@
 //! The text rules of user-writable fields, each mirrored by a SQL function of the same
 //! name in `supabase/migrations/20261201000000_database_refuses.sql` (`private.is_*`) that
-//! a CHECK constraint applies. `tests/tests/direct_postgrest.rs` runs one corpus through
+//! a CHECK constraint applies. `tests/tests/api/direct_postgrest.rs` runs one corpus through
 //! both sides and fails when they disagree.
 //!
 //! (`shared::input::plain_text` and `free_text` are the two general ones.)

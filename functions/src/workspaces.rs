@@ -10,7 +10,7 @@ use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use shared::input::{self, PageQuery};
 use shared::response::{self, ApiResult};
-use shared::{db, ApiError, App, Caller};
+use shared::{db, ApiError, App, SignedIn};
 use uuid::Uuid;
 use validator::Validate;
 
@@ -68,8 +68,8 @@ impl WorkspaceRow {
 
 /// POST /workspaces: one transaction in SQL (create_workspace) creates the workspace and
 /// makes the caller its admin.
-pub async fn create(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     let new: NewWorkspace = input::json_body(&req)?;
     let row: WorkspaceRow = db::one(
         app.db.as_user(user).rpc(
@@ -83,8 +83,8 @@ pub async fn create(app: App, caller: Caller, req: Request) -> ApiResult {
 }
 
 /// GET /workspaces?page=&pageSize=: the workspaces the caller belongs to, newest first.
-pub async fn list(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     let query: PageQuery = input::query(&req)?;
     let page = db::page::<WorkspaceRow>(
         app.db
@@ -130,8 +130,8 @@ struct Member {
 }
 
 /// POST /workspaces/{id}/members: admins add an existing user with a role.
-pub async fn add_member(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn add_member(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     let workspace_id = input::path_id(&req, "id", "Workspace")?;
     let new: NewMember = input::json_body(&req)?;
     // One call: admin of the workspace (404 outside it, 403 below admin), the insert.
@@ -160,8 +160,8 @@ pub async fn add_member(app: App, caller: Caller, req: Request) -> ApiResult {
 }
 
 /// DELETE /workspaces/{id}/members/{userId}: admins remove a member; the last admin stays.
-pub async fn remove_member(app: App, caller: Caller, req: Request) -> ApiResult {
-    let user = caller.user()?;
+pub async fn remove_member(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
     let workspace_id = input::path_id(&req, "id", "Workspace")?;
     let member_id = input::path_id(&req, "userId", "Member")?;
     // One call: admin of the workspace (404 outside it, 403 below admin), the delete

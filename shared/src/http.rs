@@ -1,8 +1,14 @@
-//! The request pipeline every route runs through:
-//! request id -> CORS (preflight answered here) -> method check -> credentials (bearer
-//! header, else the session cookie) -> token verification -> CSRF check for cookie
-//! credentials on unsafe methods -> handler -> error mapping -> JSON envelope ->
-//! security and CORS headers -> one log line (and an audit event for 401/403).
+//! The request pipeline every route runs through, in four stages ([`dispatch_with`]):
+//!
+//! 1. admit: request id, CORS (a preflight is answered here), method check,
+//!    credentials (bearer header, else the session cookie) and their verification,
+//!    CSRF check for cookie credentials on unsafe methods, anonymous writes refused,
+//!    the rate-limit hit of routes counted before the handler;
+//! 2. the handler ([`Caller`] on public routes, [`SignedIn`] on user routes);
+//! 3. finish: error envelope, security and CORS headers, RateLimit headers;
+//! 4. one log line, and an audit event for a 401 or 403.
+//!
+//! The streaming runner ([`crate::sse`]) runs the same stages around its admission.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -27,15 +33,21 @@ pub struct Caller {
     /// The client's address as API Gateway saw it.
     pub ip: Option<String>,
     pub user_agent: Option<String>,
-    user: Option<AuthUser>,
 }
 
-impl Caller {
-    /// The verified user. Always present on [`Access::User`] routes.
-    pub fn user(&self) -> Result<&AuthUser, ApiError> {
-        self.user
-            .as_ref()
-            .ok_or_else(|| ApiError::unauthorized("route called without a verified user"))
+/// The caller of a route for signed-in users ([`Route::user`]): what [`Caller`] holds,
+/// and the verified user.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub user: AuthUser,
+    caller: Caller,
+}
+
+impl std::ops::Deref for SignedIn {
+    type Target = Caller;
+
+    fn deref(&self) -> &Caller {
+        &self.caller
     }
 }
 
@@ -76,96 +88,200 @@ fn is_unsafe(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Runs one request through the pipeline and the handler. Never fails: every error
-/// becomes an error response. Tests call this directly with a built `Request`.
-pub async fn dispatch<F, Fut>(app: &App, route: &Route, req: Request, handler: F) -> Response<Body>
+/// Runs one request through the pipeline to the route's own handler (as [`serve`] runs
+/// it). Never fails: every error becomes an error response.
+pub async fn dispatch(app: &App, route: &Route, req: Request) -> Response<Body> {
+    match route.handler {
+        Handler::Public(handler) => {
+            dispatch_with(app, route, req, |app, caller, _, req| {
+                handler(app, caller, req)
+            })
+            .await
+        }
+        Handler::User(handler) => {
+            dispatch_with(app, route, req, |app, caller, user, req| async move {
+                handler(app, signed_in(caller, user)?, req).await
+            })
+            .await
+        }
+        Handler::Stream { .. } => {
+            let cause = format!(
+                "{} is a streaming route (sse::dispatch_stream)",
+                route.function
+            );
+            dispatch_with(app, route, req, |_, _, _, _| async {
+                Err(ApiError::internal(cause))
+            })
+            .await
+        }
+    }
+}
+
+/// The signed-in caller of a [`Route::user`] route: the pipeline has verified the user.
+pub(crate) fn signed_in(caller: Caller, user: Option<AuthUser>) -> Result<SignedIn, ApiError> {
+    let user =
+        user.ok_or_else(|| ApiError::unauthorized("route called without a verified user"))?;
+    Ok(SignedIn { user, caller })
+}
+
+/// The request as the pipeline reads it before anything else.
+struct Incoming {
+    started: Instant,
+    request_id: String,
+    method: Method,
+    /// The request's Origin if it is on the allowlist.
+    origin: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl Incoming {
+    fn read(app: &App, req: &Request) -> Self {
+        Self {
+            started: Instant::now(),
+            request_id: request_id(req),
+            method: req.method().clone(),
+            origin: allowed_origin(app, req.headers()),
+            ip: client_ip(req),
+            user_agent: req
+                .headers()
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.chars().take(512).collect::<String>()),
+        }
+    }
+
+    fn caller(&self) -> Caller {
+        Caller {
+            request_id: self.request_id.clone(),
+            ip: self.ip.clone(),
+            user_agent: self.user_agent.clone(),
+        }
+    }
+}
+
+/// What admission found out, for the handler, the response and the log line (also when
+/// it refused the request).
+#[derive(Default)]
+struct Admission {
+    user: Option<AuthUser>,
+    /// RateLimit headers of the pipeline's own rate-limit hit.
+    limit_headers: Vec<(http::HeaderName, HeaderValue)>,
+}
+
+/// Runs one request through the pipeline with `handler`, which gets the caller and, on
+/// [`Access::User`] routes, the verified user. Tests call this with handlers of their
+/// own; every route's handler runs through [`dispatch`].
+///
+/// The stages, in order: admit (CORS preflight, method, credentials, CSRF, anonymous
+/// writes, rate limit), then the handler, then finish (error envelope, security and
+/// CORS headers, rate-limit headers), then log and audit.
+pub async fn dispatch_with<F, Fut>(
+    app: &App,
+    route: &Route,
+    req: Request,
+    handler: F,
+) -> Response<Body>
 where
-    F: FnOnce(App, Caller, Request) -> Fut,
+    F: FnOnce(App, Caller, Option<AuthUser>, Request) -> Fut,
     Fut: Future<Output = ApiResult>,
 {
-    let started = Instant::now();
-    let request_id = request_id(&req);
-    let method = req.method().clone();
-    let origin = allowed_origin(app, req.headers());
-    let ip = client_ip(&req);
-    let user_agent = req
-        .headers()
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.chars().take(512).collect::<String>());
-
-    let mut user_id = None;
-    let mut limit_headers = Vec::new();
-    let result = if method == Method::OPTIONS {
-        preflight(origin.as_deref(), req.headers())
-    } else if method != route.method {
-        Err(ApiError::method_not_allowed(
-            route.method.as_str().to_owned(),
-        ))
-    } else {
-        match authenticate(app, route, &req).await {
-            Err(e) => Err(e),
-            Ok((mut user, source)) => {
-                user_id = user.as_ref().map(|u| u.id);
-                let csrf = match source {
-                    Some(CredentialSource::Cookie) if is_unsafe(&method) => {
-                        check_csrf(app, req.headers())
-                    }
-                    _ => Ok(()),
-                }
-                .and_then(|()| refuse_anonymous_writes(user.as_ref(), &method));
-                // Writes of signed-in users count against their route's limit.
-                let quota = match (&csrf, &user) {
-                    (Ok(()), Some(u))
-                        if is_unsafe(&method) && route.limit == WriteLimit::BeforeHandler =>
-                    {
-                        match crate::rate_limit::hit_route(app, u, route.function).await {
-                            Ok(q) => Ok(Some(q)),
-                            Err(e) => Err(e),
-                        }
-                    }
-                    _ => Ok(None),
-                };
-                limit_headers = quota
-                    .as_ref()
-                    .ok()
-                    .and_then(|q| q.as_ref())
-                    .map(|q| crate::rate_limit::headers(std::slice::from_ref(q)))
-                    .unwrap_or_default();
-                if let (Ok(Some(q)), Some(u)) = (&quota, user.as_mut()) {
-                    u.set_rate_limit_pass(q.pass.clone());
-                }
-                match csrf.and(quota) {
-                    Err(e) => Err(e),
-                    Ok(_) => {
-                        let caller = Caller {
-                            request_id: request_id.clone(),
-                            ip: ip.clone(),
-                            user_agent: user_agent.clone(),
-                            user,
-                        };
-                        let (result, headers) =
-                            crate::db::with_response_headers(handler(app.clone(), caller, req))
-                                .await;
-                        limit_headers.extend(headers);
-                        result
-                    }
-                }
-            }
+    let incoming = Incoming::read(app, &req);
+    let mut admission = Admission::default();
+    let result = match admit(app, route, &incoming, &req, &mut admission).await {
+        Err(refusal) => Err(refusal),
+        Ok(Some(preflight)) => Ok(preflight),
+        Ok(None) => {
+            let user = admission.user.clone();
+            let run = handler(app.clone(), incoming.caller(), user, req);
+            let (result, headers) = crate::db::with_response_headers(run).await;
+            admission.limit_headers.extend(headers);
+            result
         }
     };
+    let (response, refusal) = finish(result, &incoming, admission.limit_headers);
+    let user_id = admission.user.as_ref().map(|u| u.id);
+    log_and_audit(app, route, &incoming, user_id, &response, refusal).await;
+    response
+}
 
+/// Admission: `Ok(Some(response))` answers the request here (a CORS preflight),
+/// `Ok(None)` lets the handler run, `Err` refuses it. What it learns goes into
+/// `admission` as it goes, so a refusal is logged with the user it was refused to.
+async fn admit(
+    app: &App,
+    route: &Route,
+    incoming: &Incoming,
+    req: &Request,
+    admission: &mut Admission,
+) -> Result<Option<Response<Body>>, ApiError> {
+    let method = &incoming.method;
+    if method == Method::OPTIONS {
+        return preflight(incoming.origin.as_deref(), req.headers()).map(Some);
+    }
+    if *method != route.method {
+        return Err(ApiError::method_not_allowed(
+            route.method.as_str().to_owned(),
+        ));
+    }
+    let (user, source) = authenticate(app, route, req).await?;
+    admission.user = user;
+    if source == Some(CredentialSource::Cookie) && is_unsafe(method) {
+        check_csrf(app, req.headers())?;
+    }
+    refuse_anonymous_writes(admission.user.as_ref(), method)?;
+    // Writes of signed-in users count against their route's limit.
+    if let Some(user) = admission.user.as_mut() {
+        if is_unsafe(method) && route.limit == WriteLimit::BeforeHandler {
+            let quota = crate::rate_limit::hit_route(app, user, route.function).await?;
+            admission.limit_headers = crate::rate_limit::headers(std::slice::from_ref(&quota));
+            user.set_rate_limit_pass(quota.pass);
+        }
+    }
+    Ok(None)
+}
+
+/// Finish: the error envelope for a refusal, then the headers every response carries,
+/// then the rate-limit headers (the handler's own win).
+fn finish(
+    result: ApiResult,
+    incoming: &Incoming,
+    limit_headers: Vec<(http::HeaderName, HeaderValue)>,
+) -> (Response<Body>, Option<ApiError>) {
     let (mut response, refusal) = match result {
         Ok(response) => (response, None),
-        Err(error) => (error_response(&error, &request_id), Some(error)),
+        Err(error) => (error_response(&error, &incoming.request_id), Some(error)),
     };
-    finish_headers(&mut response, &request_id, origin.as_deref());
+    finish_headers(
+        &mut response,
+        &incoming.request_id,
+        incoming.origin.as_deref(),
+    );
     for (name, value) in limit_headers {
         response.headers_mut().entry(name).or_insert(value);
     }
+    (response, refusal)
+}
 
+/// One log line per request; 401 and 403 are security events, and an audit row unless
+/// the handler already wrote one.
+async fn log_and_audit(
+    app: &App,
+    route: &Route,
+    incoming: &Incoming,
+    user_id: Option<uuid::Uuid>,
+    response: &Response<Body>,
+    refusal: Option<ApiError>,
+) {
+    let Incoming {
+        request_id,
+        method,
+        ip,
+        user_agent,
+        ..
+    } = incoming;
     let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_millis() as u64;
+    let latency_ms = incoming.started.elapsed().as_millis() as u64;
     let cause = refusal.as_ref().and_then(|e| e.cause.clone());
     let user = user_id.map(|id| id.to_string());
     if status >= 500 {
@@ -173,90 +289,64 @@ where
             request_id, route = route.function, method = %method, status, latency_ms,
             user_id = user, cause = cause.as_deref(), "request"
         );
-    } else if status == 401 || status == 403 {
-        tracing::warn!(
-            request_id, route = route.function, method = %method, status, latency_ms,
-            user_id = user, cause = cause.as_deref(), ip = ip.as_deref(),
-            security_event = true, "request"
-        );
-        if let Some(error) = refusal.as_ref().filter(|e| !e.audited) {
-            let action = match error.code {
-                ErrorCode::Unauthorized => "AUTH_REFUSED",
-                ErrorCode::CsrfFailed => "CSRF_FAILED",
-                _ => "ACCESS_DENIED",
-            };
-            audit::record(
-                app,
-                AuditEvent {
-                    action,
-                    actor: user_id,
-                    target: Some(route.function.to_owned()),
-                    metadata: serde_json::json!({
-                        "reason": cause.as_deref().unwrap_or(error.code.as_str()),
-                        "method": method.as_str(),
-                        "status": status,
-                        "requestId": request_id,
-                    }),
-                    ip: ip.as_deref(),
-                    user_agent: user_agent.as_deref(),
-                    coalesce: true,
-                },
-            )
-            .await;
-        }
-    } else {
+        return;
+    }
+    if status != 401 && status != 403 {
         tracing::info!(
             request_id, route = route.function, method = %method, status, latency_ms,
             user_id = user, cause = cause.as_deref(), "request"
         );
+        return;
     }
-    response
+    tracing::warn!(
+        request_id, route = route.function, method = %method, status, latency_ms,
+        user_id = user, cause = cause.as_deref(), ip = ip.as_deref(),
+        security_event = true, "request"
+    );
+    let Some(error) = refusal.as_ref().filter(|e| !e.audited) else {
+        return;
+    };
+    let action = match error.code {
+        ErrorCode::Unauthorized => "AUTH_REFUSED",
+        ErrorCode::CsrfFailed => "CSRF_FAILED",
+        _ => "ACCESS_DENIED",
+    };
+    let event = AuditEvent {
+        action,
+        actor: user_id,
+        target: Some(route.function.to_owned()),
+        metadata: serde_json::json!({
+            "reason": cause.as_deref().unwrap_or(error.code.as_str()),
+            "method": method.as_str(),
+            "status": status,
+            "requestId": request_id,
+        }),
+        ip: ip.as_deref(),
+        user_agent: user_agent.as_deref(),
+        coalesce: true,
+    };
+    audit::record(app, event).await;
 }
 
-/// Starts the Lambda runtime for one route: telemetry, the clients (once, at cold
-/// start; a bad configuration stops the start with a message naming the variable),
-/// then every invocation through [`dispatch`].
-pub async fn run<F, Fut>(route: Route, handler: F) -> Result<(), lambda_http::Error>
-where
-    F: Fn(App, Caller, Request) -> Fut + Copy + Send + Sync + 'static,
-    Fut: Future<Output = ApiResult> + Send,
-{
-    let app = cold_start(&route).await?;
-    let app = &app;
-    let route = &route;
-    let service = service_fn(move |req: Request| async move {
-        Ok::<_, Infallible>(dispatch(app, route, req, handler).await)
-    });
-    crate::runtime::serve(lambda_http::Adapter::from(service)).await
-}
-
-/// Starts the Lambda runtime for a JSON route of the table: its binary's whole `main`.
+/// Starts the Lambda runtime for a JSON route of the table: telemetry, the clients
+/// (once, at cold start; a bad configuration stops the start with a message naming the
+/// variable), then every invocation through [`dispatch`]. Its binary's whole `main`.
 pub fn serve(route: Route) -> Result<(), lambda_http::Error> {
-    let Handler::Json(handler) = route.handler else {
-        return Err(format!(
+    if route.is_streaming() {
+        let message = format!(
             "{} is a streaming route: serve it with shared::sse::serve",
             route.function
-        )
-        .into());
-    };
-    crate::runtime::start(run(route, handler))
-}
-
-/// One request through the pipeline to the route's own handler (as [`serve`] runs it).
-pub async fn dispatch_route(app: &App, route: &Route, req: Request) -> Response<Body> {
-    match route.handler {
-        Handler::Json(handler) => dispatch(app, route, req, handler).await,
-        Handler::Stream { .. } => {
-            let cause = format!(
-                "{} is a streaming route (sse::dispatch_stream)",
-                route.function
-            );
-            dispatch(app, route, req, |_, _, _| async {
-                Err(ApiError::internal(cause))
-            })
-            .await
-        }
+        );
+        return Err(message.into());
     }
+    crate::runtime::start(async move {
+        let app = cold_start(&route).await?;
+        let (app, route) = (&app, &route);
+        let service = service_fn(move |req: Request| async move {
+            Ok::<_, Infallible>(dispatch(app, route, req).await)
+        });
+        crate::runtime::serve(lambda_http::Adapter::from(service)).await
+    })
 }
 
 /// Telemetry and the clients, once per execution environment. A bad configuration
@@ -340,9 +430,7 @@ fn preflight(origin: Option<&str>, headers: &HeaderMap) -> ApiResult {
         return Err(ApiError::forbidden("This origin is not allowed").with_cause("cors origin"));
     };
     if !headers.contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD) {
-        return Err(ApiError::method_not_allowed(
-            "GET, POST, PATCH, DELETE".into(),
-        ));
+        return Err(ApiError::method_not_allowed(CORS_ALLOW_METHODS.into()));
     }
     let requested = headers
         .get(http::header::ACCESS_CONTROL_REQUEST_HEADERS)

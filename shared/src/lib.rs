@@ -28,7 +28,7 @@ use std::sync::Arc;
 pub use auth::AuthUser;
 pub use config::{Config, ConfigError};
 pub use error::ApiError;
-pub use http::Caller;
+pub use http::{Caller, SignedIn};
 pub use route::{Access, Handler, Route, WriteLimit};
 
 /// The clients a route needs, built once per process at cold start and shared by every

@@ -13,6 +13,7 @@ use std::pin::Pin;
 use http::Method;
 use lambda_http::Request;
 
+use crate::http::SignedIn;
 use crate::response::ApiResult;
 use crate::sse::EventSink;
 use crate::{App, Caller};
@@ -47,40 +48,45 @@ pub type HandlerFuture = Pin<Box<dyn Future<Output = ApiResult> + Send>>;
 /// A stream producer's future (see [`crate::sse`]).
 pub type ProducerFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// The code that serves a route.
+/// A handler of a route anyone may call.
+pub type PublicHandler = fn(App, Caller, Request) -> HandlerFuture;
+/// A handler of a route for signed-in users: it receives the verified user.
+pub type UserHandler = fn(App, SignedIn, Request) -> HandlerFuture;
+/// A stream's producer: writes the events of an admitted stream.
+pub type Producer = fn(App, SignedIn, Request, EventSink) -> ProducerFuture;
+
+/// The code that serves a route; which kind also says who may call it.
 #[derive(Debug, Clone, Copy)]
 pub enum Handler {
-    /// A JSON route: one request, one response ([`crate::http::serve`]).
-    Json(fn(App, Caller, Request) -> HandlerFuture),
-    /// Server-sent events ([`crate::sse::serve`]): `admit` answers refusals (and the
-    /// headers of the stream) like a JSON handler; `produce` writes the events.
+    /// A JSON route anyone may call ([`Route::public`]).
+    Public(PublicHandler),
+    /// A JSON route for signed-in users ([`Route::user`]).
+    User(UserHandler),
+    /// Server-sent events for signed-in users ([`Route::stream`], [`crate::sse`]):
+    /// `admit` answers refusals (and the headers of the stream) like a JSON handler;
+    /// `produce` writes the events.
     Stream {
-        admit: fn(App, Caller, Request) -> HandlerFuture,
-        produce: fn(App, Caller, Request, EventSink) -> ProducerFuture,
+        admit: UserHandler,
+        produce: Producer,
     },
 }
 
-/// `handler!(module::function)`: a [`Handler::Json`] for an
-/// `async fn(App, Caller, Request) -> ApiResult`.
+/// `handler!(module::function)`: a route's handler from an `async fn(App, Caller,
+/// Request) -> ApiResult` ([`Route::public`]) or an `async fn(App, SignedIn, Request)
+/// -> ApiResult` ([`Route::user`]), boxed so the route can hold it as a function pointer.
 #[macro_export]
 macro_rules! handler {
     ($f:path) => {
-        $crate::route::Handler::Json(|app, caller, req| {
-            ::std::boxed::Box::pin($f(app, caller, req))
-        })
+        |app, caller, req| ::std::boxed::Box::pin($f(app, caller, req))
     };
 }
 
-/// `stream_handler!(module::admit, module::produce)`: a [`Handler::Stream`].
+/// `producer!(module::function)`: a stream's producer from an `async fn(App, SignedIn,
+/// Request, EventSink)` ([`Route::stream`]).
 #[macro_export]
-macro_rules! stream_handler {
-    ($admit:path, $produce:path) => {
-        $crate::route::Handler::Stream {
-            admit: |app, caller, req| ::std::boxed::Box::pin($admit(app, caller, req)),
-            produce: |app, caller, req, sink| {
-                ::std::boxed::Box::pin($produce(app, caller, req, sink))
-            },
-        }
+macro_rules! producer {
+    ($f:path) => {
+        |app, caller, req, sink| ::std::boxed::Box::pin($f(app, caller, req, sink))
     };
 }
 
@@ -150,14 +156,15 @@ const NO_EXAMPLE: Example = Example {
 };
 
 impl Route {
-    /// A route for signed-in users: the pipeline verifies the token before `handler`.
+    /// A route for signed-in users: the pipeline verifies the token before `handler`,
+    /// which receives the user.
     pub const fn user(
         function: &'static str,
         method: Method,
         path: &'static str,
-        handler: Handler,
+        handler: UserHandler,
     ) -> Self {
-        Self::new(function, method, path, Access::User, handler)
+        Self::new(function, method, path, Handler::User(handler))
     }
 
     /// A route anyone may call: the pipeline reads no credentials.
@@ -165,18 +172,34 @@ impl Route {
         function: &'static str,
         method: Method,
         path: &'static str,
-        handler: Handler,
+        handler: PublicHandler,
     ) -> Self {
-        Self::new(function, method, path, Access::Public, handler)
+        Self::new(function, method, path, Handler::Public(handler))
+    }
+
+    /// Server-sent events for signed-in users, served by a Function URL with response
+    /// streaming: `admit` runs as a JSON handler would (its refusals are the API's
+    /// usual errors), then `produce` writes the events.
+    pub const fn stream(
+        function: &'static str,
+        method: Method,
+        path: &'static str,
+        admit: UserHandler,
+        produce: Producer,
+    ) -> Self {
+        Self::new(function, method, path, Handler::Stream { admit, produce })
     }
 
     const fn new(
         function: &'static str,
         method: Method,
         path: &'static str,
-        access: Access,
         handler: Handler,
     ) -> Self {
+        let access = match handler {
+            Handler::Public(_) => Access::Public,
+            Handler::User(_) | Handler::Stream { .. } => Access::User,
+        };
         Self {
             function,
             method,

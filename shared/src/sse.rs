@@ -1,7 +1,7 @@
 //! Server-sent events through Lambda response streaming (a Function URL with
 //! InvokeMode RESPONSE_STREAM: API Gateway HTTP APIs cannot stream).
 //!
-//! The request goes through the same pipeline as every route ([`crate::http::dispatch`]:
+//! The request goes through the same pipeline as every route ([`crate::http::dispatch_with`]:
 //! CORS, credentials, verification, error shape, headers, log line); only when it is
 //! admitted does a producer task start writing events into the response body:
 //! `data: {json}` lines, `: keep-alive` comments as heartbeats, and `data: [DONE]` at
@@ -10,7 +10,6 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::HeaderValue;
@@ -18,10 +17,10 @@ use http_body_util::channel::{Channel, Sender};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use crate::http::dispatch;
+use crate::http::{dispatch_with, signed_in, SignedIn};
 use crate::response::ApiResult;
 use crate::route::{Handler, Route};
-use crate::{App, Caller};
+use crate::App;
 
 pub type EventBody = Channel<Bytes, Infallible>;
 
@@ -63,10 +62,6 @@ impl EventSink {
     }
 }
 
-/// Marks the response of an admitted stream inside the pipeline.
-#[derive(Clone, Copy)]
-struct Admitted;
-
 /// Runs the pipeline; when the request is admitted, `producer` writes the events.
 /// Refusals keep the API's usual JSON error shape and status.
 pub async fn dispatch_stream<F, Fut, P, PFut>(
@@ -77,27 +72,26 @@ pub async fn dispatch_stream<F, Fut, P, PFut>(
     producer: P,
 ) -> Response<EventBody>
 where
-    F: FnOnce(App, Caller, Request) -> Fut,
+    F: FnOnce(App, SignedIn, Request) -> Fut,
     Fut: Future<Output = ApiResult>,
-    P: FnOnce(App, Caller, Request, EventSink) -> PFut,
+    P: FnOnce(App, SignedIn, Request, EventSink) -> PFut,
     PFut: Future<Output = ()> + Send + 'static,
 {
-    let slot: Arc<Mutex<Option<(Caller, Request)>>> = Arc::new(Mutex::new(None));
-    let keep = slot.clone();
-    let response = dispatch(app, route, req, move |app, caller, req| async move {
+    let mut admitted = None;
+    let slot = &mut admitted;
+    let response = dispatch_with(app, route, req, |app, caller, user, req| async move {
+        let caller = signed_in(caller, user)?;
         // Route-specific admission (input, limits); its Ok response's headers are kept.
-        let mut response = admit(app, caller.clone(), clone_request(&req)).await?;
-        response.extensions_mut().insert(Admitted);
-        *keep.lock().expect("slot") = Some((caller, req));
+        let response = admit(app, caller.clone(), clone_request(&req)).await?;
+        *slot = Some((caller, req));
         Ok(response)
     })
     .await;
 
     let (mut parts, body) = response.into_parts();
-    let admitted = parts.extensions.get::<Admitted>().is_some();
-    let taken = slot.lock().expect("slot").take();
-    match (admitted, taken) {
-        (true, Some((caller, req))) => {
+    // Admitted: the route's admission answered Ok, and that answer is the response.
+    match admitted {
+        Some((caller, req)) => {
             let (tx, body) = Channel::new(8);
             parts.headers.insert(
                 http::header::CONTENT_TYPE,
@@ -116,7 +110,7 @@ where
             ));
             Response::from_parts(parts, body)
         }
-        _ => {
+        None => {
             let (mut tx, channel) = Channel::new(1);
             let bytes = match body {
                 Body::Text(t) => Bytes::from(t),
@@ -146,29 +140,8 @@ fn clone_request(req: &Request) -> Request {
     copy
 }
 
-/// Starts the Lambda runtime in streaming mode for one SSE route.
-pub async fn run<F, Fut, P, PFut>(
-    route: Route,
-    admit: F,
-    producer: P,
-) -> Result<(), lambda_http::Error>
-where
-    F: Fn(App, Caller, Request) -> Fut + Copy + Send + Sync + 'static,
-    Fut: Future<Output = ApiResult> + Send,
-    P: Fn(App, Caller, Request, EventSink) -> PFut + Copy + Send + Sync + 'static,
-    PFut: Future<Output = ()> + Send + 'static,
-{
-    let app = crate::http::cold_start(&route).await?;
-    let app = &app;
-    let route = &route;
-    let service = lambda_http::service_fn(move |req: Request| async move {
-        Ok::<_, Infallible>(dispatch_stream(app, route, req, admit, producer).await)
-    });
-    crate::runtime::serve(lambda_http::StreamAdapter::from(service)).await
-}
-
-/// Starts the Lambda runtime for a streaming route of the table: its binary's whole
-/// `main`.
+/// Starts the Lambda runtime in streaming mode for a streaming route of the table: its
+/// binary's whole `main`.
 pub fn serve(route: Route) -> Result<(), lambda_http::Error> {
     let Handler::Stream { admit, produce } = route.handler else {
         let message = format!(
@@ -177,5 +150,12 @@ pub fn serve(route: Route) -> Result<(), lambda_http::Error> {
         );
         return Err(message.into());
     };
-    crate::runtime::start(run(route, admit, produce))
+    crate::runtime::start(async move {
+        let app = crate::http::cold_start(&route).await?;
+        let (app, route) = (&app, &route);
+        let service = lambda_http::service_fn(move |req: Request| async move {
+            Ok::<_, Infallible>(dispatch_stream(app, route, req, admit, produce).await)
+        });
+        crate::runtime::serve(lambda_http::StreamAdapter::from(service)).await
+    })
 }

@@ -321,23 +321,64 @@ impl Req {
     }
 }
 
-/// Text of upstream internals that must never reach a client.
+/// Text that must never reach a client: SQL, PostgREST, Postgres, Supabase Auth, S3,
+/// network and Rust internals. Every error body is checked against it
+/// ([`Res::assert_error`]).
 pub const INTERNALS: &[&str] = &[
     "violates",
     "constraint",
+    "policy",
     "PGRST",
     "42501",
     "23505",
     "23503",
+    "23514",
     "duplicate key",
     "syntax error",
     "relation \"",
     "permission denied",
+    "auth.users",
+    "email_exists",
+    "127.0.0.1",
+    "s3:",
+    "pending/",
+    "files/",
     "panicked",
     "stack backtrace",
     "reqwest",
     "hyper",
 ];
+
+/// Fails when the body carries any of [`INTERNALS`] (the request id aside: a random
+/// UUID may well contain "23505").
+#[track_caller]
+pub fn assert_no_leak(res: &Res) {
+    let mut body = res.body.clone();
+    if let Some(error) = body.get_mut("error").and_then(Value::as_object_mut) {
+        error.remove("requestId");
+    }
+    let text = body.to_string();
+    for needle in INTERNALS {
+        assert!(
+            !text.contains(needle),
+            "error body leaks {needle:?}: {text}"
+        );
+    }
+}
+
+/// An error of the contract's shape with this status and code, no `data`, and no
+/// internals.
+#[track_caller]
+pub fn assert_err(res: &Res, status: u16, code: &str) {
+    res.assert_error(status, code);
+    assert!(res.body.get("data").is_none(), "body: {}", res.body);
+}
+
+/// A 422 naming exactly `field` (as the client sent it), and no internals.
+#[track_caller]
+pub fn assert_invalid_field(res: &Res, field: &str) {
+    res.assert_invalid(field);
+}
 
 /// A response, decoded.
 #[derive(Debug)]
@@ -369,13 +410,7 @@ impl Res {
         );
         assert_security_headers(&self.headers);
         // No error, anywhere, carries PostgREST's, Postgres's or Rust's internals.
-        let text = self.body.to_string();
-        for needle in INTERNALS {
-            assert!(
-                !text.contains(needle),
-                "error body leaks {needle:?}: {text}"
-            );
-        }
+        assert_no_leak(self);
         &self.body["error"]["details"]
     }
 
@@ -412,7 +447,7 @@ pub fn assert_security_headers(headers: &HeaderMap) {
 
 /// Dispatches to the route's real handler through the shared pipeline.
 pub async fn send_with(app: &App, route: &Route, req: Request) -> Res {
-    let response = shared::http::dispatch_route(app, route, req).await;
+    let response = shared::http::dispatch(app, route, req).await;
     let status = response.status();
     let headers = response.headers().clone();
     let body = match response.body() {

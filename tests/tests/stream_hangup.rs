@@ -1,5 +1,5 @@
 //! GET /stream: a client that hangs up stops the producer. In its own test binary, which
-//! cargo runs after `stream.rs`: no other test uses the function after the hang-up.
+//! cargo runs after the `api` one: no other test uses the function after the hang-up.
 
 use std::time::Duration;
 

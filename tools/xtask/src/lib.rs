@@ -12,7 +12,7 @@
 //!
 //! Whole files are rewritten (and binaries or fixtures of routes that no longer exist
 //! are removed); in the others only the text between the markers is. `--check` writes
-//! nothing and lists what differs; tests/tests/routes.rs runs the same check.
+//! nothing and lists what differs; tests/tests/api/routes.rs runs the same check.
 //!
 //! Written by hand: the outputs are fixed text in the files' own formats, and a
 //! template engine or YAML/TOML serializer would not keep their comments and layout.
@@ -22,7 +22,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use shared::route::{Access, Handler, Route};
+use shared::route::{Access, Route};
 
 pub use functions::routes::{ALL, STREAMING};
 
@@ -246,9 +246,10 @@ pub fn logical_id(route: &Route) -> String {
 }
 
 fn binary(route: &Route) -> String {
-    let (runner, what) = match route.handler {
-        Handler::Json(_) => ("shared::http::serve", ""),
-        Handler::Stream { .. } => ("shared::sse::serve", " (Function URL, RESPONSE_STREAM)"),
+    let (runner, what) = if route.is_streaming() {
+        ("shared::sse::serve", " (Function URL, RESPONSE_STREAM)")
+    } else {
+        ("shared::http::serve", "")
     };
     format!(
         "//! `{function}` Lambda{what}: {method} {path}, see [`functions::routes::{constant}`].\n\

@@ -22,52 +22,6 @@ use uuid::Uuid;
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-/// Text that must never reach a client: SQL, PostgREST and Postgres internals.
-const LEAKS: &[&str] = &[
-    "violates",
-    "constraint",
-    "PGRST",
-    "42501",
-    "23505",
-    "23514",
-    "auth.users",
-    "email_exists",
-];
-
-#[track_caller]
-fn assert_no_leak(res: &Res) {
-    let text = res.body.to_string();
-    for needle in LEAKS {
-        assert!(
-            !text.contains(needle),
-            "error body leaks {needle:?}: {text}"
-        );
-    }
-}
-
-/// An error of the contract's shape with this status and code, and no internals.
-#[track_caller]
-fn assert_err(res: &Res, status: u16, code: &str) {
-    res.assert_error(status, code);
-    assert!(res.body.get("data").is_none(), "body: {}", res.body);
-    assert_no_leak(res);
-}
-
-/// A 422 naming exactly `field` (as the client sent it), and no internals.
-#[track_caller]
-fn assert_invalid_field(res: &Res, field: &str) {
-    res.assert_invalid(field);
-    let fields = res.body["error"]["details"]["fields"]
-        .as_object()
-        .expect("details.fields");
-    assert!(
-        fields.contains_key(field),
-        "expected field {field} exactly in {}",
-        res.body
-    );
-    assert_no_leak(res);
-}
-
 /// The keys of a JSON object, sorted.
 #[track_caller]
 fn keys(value: &Value) -> Vec<String> {

@@ -16,7 +16,7 @@ use http::Method;
 use integration_tests::*;
 use lambda_http::{Body, Response};
 use serde_json::{json, Value};
-use shared::http::dispatch;
+use shared::http::dispatch_with;
 use shared::rate_limit::Limit;
 use shared::response::ApiResult;
 use shared::{App, Route};
@@ -37,7 +37,7 @@ fn route(rule: &'static str, method: Method) -> Route {
     Route::user(rule, method, "/test", shared::handler!(no_content))
 }
 
-async fn no_content(_: App, _: shared::Caller, _: lambda_http::Request) -> ApiResult {
+async fn no_content(_: App, _: shared::SignedIn, _: lambda_http::Request) -> ApiResult {
     shared::response::no_content()
 }
 
@@ -75,7 +75,7 @@ async fn hit(app: &App, route: &Route, user: &TestUser) -> Res {
         .as_user(user)
         .build();
     decode(
-        dispatch(app, route, req, |_, _, _| async {
+        dispatch_with(app, route, req, |_, _, _, _| async {
             shared::response::no_content()
         })
         .await,
@@ -596,7 +596,7 @@ async fn an_unreachable_limiter_fails_closed() {
             .build();
         let flag = ran.clone();
         let res = decode(
-            dispatch(&app, &write, req, |_, _, _| async move {
+            dispatch_with(&app, &write, req, |_, _, _, _| async move {
                 flag.store(true, Ordering::SeqCst);
                 shared::response::no_content()
             })
@@ -612,7 +612,7 @@ async fn an_unreachable_limiter_fails_closed() {
     let req = Req::get(read.path).as_user(&user).build();
     let flag = ran.clone();
     let res = decode(
-        dispatch(&app, &read, req, |_, _, _| async move {
+        dispatch_with(&app, &read, req, |_, _, _, _| async move {
             flag.store(true, Ordering::SeqCst);
             shared::response::no_content()
         })

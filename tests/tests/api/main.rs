@@ -1,0 +1,27 @@
+//! The integration tests, one binary: every route in-process through the shared
+//! pipeline and the real handlers, the database straight through PostgREST, and the
+//! compiled functions over HTTP under `cargo lambda watch`, against the real local stack
+//! (scripts/test.sh starts it). Helpers live in the library (tests/src/lib.rs).
+//!
+//! `stream_hangup` is a binary of its own, run after this one: nothing may use the
+//! stream function after its hang-up.
+
+mod attacks;
+mod auth;
+mod browser;
+mod direct_postgrest;
+mod health;
+mod http_watch;
+mod jwks;
+mod posts;
+mod projects;
+mod rate_limits;
+mod rbac;
+mod round_trips;
+mod routes;
+mod secrets;
+mod sessions;
+mod stream;
+mod uploads;
+mod users;
+mod workspaces;
