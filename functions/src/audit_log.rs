@@ -3,10 +3,10 @@
 use chrono::{DateTime, Utc};
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
-use shared::input::{self, PageQuery};
-use shared::rbac::Role;
-use shared::response::{self, ApiResult};
-use shared::{db, ApiError, App, SignedIn};
+use shared::auth::permissions::Role;
+use shared::pipeline::input::{self, PageQuery};
+use shared::pipeline::response::{self, ApiResult};
+use shared::{clients::postgrest, ApiError, App, SignedIn};
 use uuid::Uuid;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -32,7 +32,7 @@ pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let query: PageQuery = input::query(&req)?;
     // One call of list_audit_log (admins in user_roles now; a bounded count).
     let (from, to) = query.range();
-    let page: db::RpcPage<Entry> = db::call(
+    let page: postgrest::RpcPage<Entry> = postgrest::call(
         app.db.as_user(user).rpc(
             "list_audit_log",
             &serde_json::json!({ "p_limit": to - from + 1, "p_offset": from }),

@@ -2,7 +2,7 @@
 
 use lambda_http::Request;
 use serde::Serialize;
-use shared::response::{self, ApiResult};
+use shared::pipeline::response::{self, ApiResult};
 use shared::{App, Caller};
 
 #[derive(Serialize)]

@@ -1,7 +1,7 @@
 //! Route handlers. Each is a plain async function of (app, caller, request), named by
 //! its entry in the route table ([`routes`]); the binaries in `src/bin/` (written by
 //! `make routes`) serve one entry each, and tests call the same entries in-process
-//! through `shared::http::dispatch`.
+//! through `shared::pipeline::dispatch`.
 
 mod access;
 pub mod audit_log;

@@ -10,14 +10,22 @@
 use chrono::{DateTime, Utc};
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
-use shared::input::{self, PageQuery};
-use shared::rbac::Permission;
-use shared::response::{self, ApiResult};
-use shared::{db, ApiError, App, AuthUser, SignedIn};
+use shared::auth::permissions::Permission;
+use shared::clients::postgrest::Table;
+use shared::pipeline::input::{self, PageQuery};
+use shared::pipeline::response::{self, ApiResult};
+use shared::{clients::postgrest, App, SignedIn};
 use uuid::Uuid;
 use validator::Validate;
 
+use crate::validate;
+
 const COLUMNS: &str = "id,author_id,title,body,published,published_at,created_at,updated_at";
+const POSTS: Table = Table {
+    name: "posts",
+    columns: COLUMNS,
+    what: "Post",
+};
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all(serialize = "camelCase"))]
@@ -35,33 +43,22 @@ pub struct Post {
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 struct NewPost {
-    #[validate(
-        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
-        custom(function = "input::plain_text")
-    )]
+    #[serde(deserialize_with = "input::trimmed")]
+    #[validate(custom(function = "validate::title"))]
     title: String,
     #[serde(default)]
-    #[validate(
-        length(max = 20000, message = "must be at most 20000 characters"),
-        custom(function = "input::free_text")
-    )]
+    #[validate(custom(function = "validate::post_body"))]
     body: String,
 }
 
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 struct PostChanges {
-    #[serde(default)]
-    #[validate(
-        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
-        custom(function = "input::plain_text")
-    )]
+    #[serde(default, deserialize_with = "input::trimmed_option")]
+    #[validate(custom(function = "validate::title"))]
     title: Option<String>,
     #[serde(default)]
-    #[validate(
-        length(max = 20000, message = "must be at most 20000 characters"),
-        custom(function = "input::free_text")
-    )]
+    #[validate(custom(function = "validate::post_body"))]
     body: Option<String>,
 }
 
@@ -73,7 +70,7 @@ pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
     // One call of list_posts: published posts and own drafts (everything for
     // posts.publish holders), each part through its own index, with a bounded count.
     let (from, to) = query.range();
-    let page: db::RpcPage<Post> = db::call(
+    let page: postgrest::RpcPage<Post> = postgrest::call(
         app.db.as_user(user).rpc(
             "list_posts",
             &serde_json::json!({ "p_limit": to - from + 1, "p_offset": from }),
@@ -89,12 +86,12 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let user = &caller.user;
     user.require(Permission::PostsWrite)?;
     let new: NewPost = input::json_body(&req)?;
-    let post: Post = db::one(
+    let post: Post = postgrest::one(
         app.db
             .as_user(user)
             .table("posts")
-            .insert(db::body(
-                &serde_json::json!({ "title": new.title.trim(), "body": new.body }),
+            .insert(postgrest::body(
+                &serde_json::json!({ "title": new.title, "body": new.body }),
             )?)
             .select(COLUMNS),
         "Post",
@@ -108,7 +105,8 @@ pub async fn get(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let user = &caller.user;
     user.require(Permission::PostsRead)?;
     let id = input::path_id(&req, "id", "Post")?;
-    response::ok(&find(&app, user, id).await?)
+    let post: Post = app.db.as_user(user).find(&POSTS, id).await?;
+    response::ok(&post)
 }
 
 /// PATCH /posts/{id}: title and body only (publishing has its own route).
@@ -118,7 +116,7 @@ pub async fn update(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let changes: PostChanges = input::json_body(&req)?;
     let mut fields = serde_json::Map::new();
     if let Some(title) = &changes.title {
-        fields.insert("title".into(), title.trim().into());
+        fields.insert("title".into(), title.clone().into());
     }
     if let Some(body) = &changes.body {
         fields.insert("body".into(), body.clone().into());
@@ -127,7 +125,7 @@ pub async fn update(app: App, caller: SignedIn, req: Request) -> ApiResult {
         return Err(input::empty_patch());
     }
     // One call: visibility (404), the author or posts.publish (403), the update.
-    let post: Post = db::call(
+    let post: Post = postgrest::call(
         app.db.as_user(user).rpc(
             "update_post",
             &serde_json::json!({ "p_id": id, "p_changes": fields }),
@@ -143,16 +141,11 @@ pub async fn publish(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let user = &caller.user;
     user.require(Permission::PostsPublish)?;
     let id = input::path_id(&req, "id", "Post")?;
-    let post: Post = db::one(
-        app.db
-            .as_user(user)
-            .table("posts")
-            .eq("id", id.to_string())
-            .update(db::body(&serde_json::json!({ "published": true }))?)
-            .select(COLUMNS),
-        "Post",
-    )
-    .await?;
+    let post: Post = app
+        .db
+        .as_user(user)
+        .update(&POSTS, id, &serde_json::json!({ "published": true }))
+        .await?;
     response::ok(&post)
 }
 
@@ -161,7 +154,7 @@ pub async fn delete(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let user = &caller.user;
     let id = input::path_id(&req, "id", "Post")?;
     // One call: visibility (404), the author or posts.delete (403), the delete.
-    db::exec(
+    postgrest::exec(
         app.db
             .as_user(user)
             .rpc("delete_post", &serde_json::json!({ "p_id": id }))?,
@@ -169,16 +162,4 @@ pub async fn delete(app: App, caller: SignedIn, req: Request) -> ApiResult {
     )
     .await?;
     response::no_content()
-}
-
-async fn find(app: &App, user: &AuthUser, id: Uuid) -> Result<Post, ApiError> {
-    db::one(
-        app.db
-            .as_user(user)
-            .table("posts")
-            .select(COLUMNS)
-            .eq("id", id.to_string()),
-        "Post",
-    )
-    .await
 }

@@ -12,13 +12,21 @@
 use chrono::{DateTime, Utc};
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
-use shared::input::{self, PageQuery};
-use shared::response::{self, ApiResult};
-use shared::{db, App, AuthUser, SignedIn};
+use shared::clients::postgrest::Table;
+use shared::pipeline::input::{self, PageQuery};
+use shared::pipeline::response::{self, ApiResult};
+use shared::{clients::postgrest, App, SignedIn};
 use uuid::Uuid;
 use validator::Validate;
 
+use crate::validate;
+
 const COLUMNS: &str = "id,workspace_id,name,description,created_by,created_at,updated_at";
+const PROJECTS: Table = Table {
+    name: "projects",
+    columns: COLUMNS,
+    what: "Project",
+};
 
 /// A project as stored (snake_case from PostgREST) and as answered (camelCase).
 #[derive(Debug, Serialize, Deserialize)]
@@ -36,15 +44,10 @@ pub struct Project {
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct NewProject {
-    #[validate(
-        length(min = 1, max = 100, message = "must be 1 to 100 characters"),
-        custom(function = "input::plain_text")
-    )]
+    #[serde(deserialize_with = "input::trimmed")]
+    #[validate(custom(function = "validate::short_name"))]
     name: String,
-    #[validate(
-        length(max = 1000, message = "must be at most 1000 characters"),
-        custom(function = "input::free_text")
-    )]
+    #[validate(custom(function = "validate::description"))]
     description: Option<String>,
     workspace_id: Uuid,
 }
@@ -52,18 +55,12 @@ struct NewProject {
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ProjectChanges {
-    #[serde(default)]
-    #[validate(
-        length(min = 1, max = 100, message = "must be 1 to 100 characters"),
-        custom(function = "input::plain_text")
-    )]
+    #[serde(default, deserialize_with = "input::trimmed_option")]
+    #[validate(custom(function = "validate::short_name"))]
     name: Option<String>,
     /// Absent: unchanged. `null`: cleared.
     #[serde(default, deserialize_with = "input::present")]
-    #[validate(
-        length(max = 1000, message = "must be at most 1000 characters"),
-        custom(function = "input::free_text")
-    )]
+    #[validate(custom(function = "validate::description"))]
     description: Option<Option<String>>,
 }
 
@@ -78,12 +75,12 @@ struct ListQuery {
 pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let user = &caller.user;
     let new: NewProject = input::json_body(&req)?;
-    let project: Project = db::call(
+    let project: Project = postgrest::call(
         app.db.as_user(user).rpc(
             "create_project",
             &serde_json::json!({
                 "p_workspace_id": new.workspace_id,
-                "p_name": new.name.trim(),
+                "p_name": new.name,
                 "p_description": new.description,
             }),
         )?,
@@ -101,7 +98,7 @@ pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let (query, page_query): (ListQuery, PageQuery) = input::paged_query(&req)?;
     let (from, to) = page_query.range();
     // A stable function: PostgREST runs it read-only, and the request gate counts nothing.
-    let page: db::RpcPage<Project> = db::call(
+    let page: postgrest::RpcPage<Project> = postgrest::call(
         app.db.as_user(user).rpc(
             "list_projects",
             &serde_json::json!({
@@ -120,7 +117,7 @@ pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
 pub async fn get(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let user = &caller.user;
     let id = input::path_id(&req, "id", "Project")?;
-    let project = find(&app, user, id).await?;
+    let project: Project = app.db.as_user(user).find(&PROJECTS, id).await?;
     response::ok(&project)
 }
 
@@ -132,7 +129,7 @@ pub async fn update(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let changes: ProjectChanges = input::json_body(&req)?;
     let mut fields = serde_json::Map::new();
     if let Some(name) = &changes.name {
-        fields.insert("name".into(), name.trim().into());
+        fields.insert("name".into(), name.clone().into());
     }
     if let Some(description) = &changes.description {
         fields.insert("description".into(), description.clone().into());
@@ -140,7 +137,7 @@ pub async fn update(app: App, caller: SignedIn, req: Request) -> ApiResult {
     if fields.is_empty() {
         return Err(input::empty_patch());
     }
-    let project: Project = db::call(
+    let project: Project = postgrest::call(
         app.db.as_user(user).rpc(
             "update_project",
             &serde_json::json!({ "p_id": id, "p_changes": fields }),
@@ -155,7 +152,7 @@ pub async fn update(app: App, caller: SignedIn, req: Request) -> ApiResult {
 pub async fn delete(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let user = &caller.user;
     let id = input::path_id(&req, "id", "Project")?;
-    db::exec(
+    postgrest::exec(
         app.db
             .as_user(user)
             .rpc("delete_project", &serde_json::json!({ "p_id": id }))?,
@@ -163,17 +160,4 @@ pub async fn delete(app: App, caller: SignedIn, req: Request) -> ApiResult {
     )
     .await?;
     response::no_content()
-}
-
-/// The project if the caller can see it (RLS: a member of its workspace), else 404.
-async fn find(app: &App, user: &AuthUser, id: Uuid) -> Result<Project, shared::ApiError> {
-    db::one(
-        app.db
-            .as_user(user)
-            .table("projects")
-            .select(COLUMNS)
-            .eq("id", id.to_string()),
-        "Project",
-    )
-    .await
 }

@@ -9,7 +9,7 @@
 //! one entry here (and in [`ALL`]), and `make routes` (README, Routes).
 
 use lambda_http::http::Method;
-use shared::route::S3Grant;
+use shared::pipeline::route::S3Grant;
 use shared::{handler, producer, Route};
 
 use crate::{

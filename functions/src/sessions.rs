@@ -12,13 +12,15 @@ use http::HeaderValue;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use shared::audit::{self, AuditEvent};
-use shared::rate_limit::{self, Limit};
-use shared::response::{self, ApiResult};
-use shared::supabase_auth::{self, AuthFailure, Session};
-use shared::{input, session, ApiError, App, Caller};
+use shared::clients::supabase_auth::{self, AuthFailure, Session};
+use shared::pipeline::response::{self, ApiResult};
+use shared::policy::audit::{self, AuditEvent};
+use shared::policy::rate_limit::{self, Limit};
+use shared::{auth::cookies, pipeline::input, ApiError, App, Caller};
 use uuid::Uuid;
 use validator::Validate;
+
+use crate::validate;
 
 /// Sign-in attempts per client address, per window (every attempt counts).
 pub const SIGN_IN_PER_IP: Limit = Limit {
@@ -44,10 +46,7 @@ pub const REFRESH_PER_IP: Limit = Limit {
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 struct Credentials {
-    #[validate(
-        email(message = "must be an email address"),
-        length(max = 254, message = "must be at most 254 characters")
-    )]
+    #[validate(custom(function = "validate::email"))]
     email: String,
     #[validate(length(min = 1, max = 1024, message = "must be 1 to 1024 characters"))]
     password: String,
@@ -87,7 +86,7 @@ fn failure_key(email: &str, ip: &str) -> String {
 fn check_browser_origin(app: &App, req: &Request) -> Result<(), ApiError> {
     let headers = req.headers();
     if headers.contains_key("origin") || headers.contains_key("sec-fetch-site") {
-        shared::http::check_csrf(app, headers)?;
+        shared::pipeline::check_csrf(app, headers)?;
     }
     Ok(())
 }
@@ -102,8 +101,8 @@ fn with_cookies(mut response: Response<Body>, cookies: Vec<String>) -> Response<
 }
 
 fn signed_in(app: &App, req: &Request, session: &Session) -> ApiResult {
-    let previous = session::present_names(req, &app.config.auth_cookie_name);
-    let cookies = session::write(
+    let previous = cookies::present_names(req, &app.config.auth_cookie_name);
+    let cookies = cookies::write(
         &app.config.auth_cookie_name,
         &session.json,
         app.config.cookie_secure,
@@ -172,10 +171,10 @@ pub async fn sign_in(app: App, caller: Caller, req: Request) -> ApiResult {
 /// POST /auth/refresh: the refresh token comes from the session cookie only.
 pub async fn refresh(app: App, caller: Caller, req: Request) -> ApiResult {
     // The cookie is the credential here: the same CSRF rule as any cookie request.
-    shared::http::check_csrf(&app, req.headers())?;
+    shared::pipeline::check_csrf(&app, req.headers())?;
     let ip = caller.ip.as_deref().unwrap_or("unknown");
     let quotas = rate_limit::hit_subjects(&app, &[(REFRESH_PER_IP.rule, ip)]).await?;
-    let refresh_token = session::read(&req, &app.config.auth_cookie_name)
+    let refresh_token = cookies::read(&req, &app.config.auth_cookie_name)
         .and_then(cookie_refresh_token)
         .ok_or_else(|| ApiError::unauthorized("no refresh token in the session cookie"))?;
     match supabase_auth::refresh(&app, &refresh_token).await {
@@ -197,7 +196,7 @@ pub async fn refresh(app: App, caller: Caller, req: Request) -> ApiResult {
 }
 
 /// The refresh token a session cookie holds, if it is a plausible one.
-fn cookie_refresh_token(stored: session::StoredSession) -> Option<String> {
+fn cookie_refresh_token(stored: cookies::StoredSession) -> Option<String> {
     stored
         .refresh_token
         .filter(|t| !t.is_empty() && t.len() <= 1024)
@@ -205,10 +204,10 @@ fn cookie_refresh_token(stored: session::StoredSession) -> Option<String> {
 
 fn clearing_cookies(app: &App, req: &Request) -> Vec<String> {
     let name = &app.config.auth_cookie_name;
-    session::clear(
+    cookies::clear(
         name,
         app.config.cookie_secure,
-        &session::present_names(req, name),
+        &cookies::present_names(req, name),
     )
 }
 
@@ -219,20 +218,20 @@ fn clearing_cookies(app: &App, req: &Request) -> Vec<String> {
 /// the machine never inherits the session. Without any session it is a 204 all the same.
 pub async fn sign_out(app: App, caller: Caller, req: Request) -> ApiResult {
     let name = &app.config.auth_cookie_name;
-    let has_cookie = !session::present_names(&req, name).is_empty();
+    let has_cookie = !cookies::present_names(&req, name).is_empty();
     // As everywhere, an Authorization header wins over the cookie.
     let bearer = req.headers().contains_key(http::header::AUTHORIZATION);
     // The cookie is a credential here: the same CSRF rule as any cookie request.
     if has_cookie && !bearer {
-        shared::http::check_csrf(&app, req.headers())?;
+        shared::pipeline::check_csrf(&app, req.headers())?;
     }
     let ended = if bearer {
-        let token = shared::auth::bearer_token(&req).map_err(shared::http::rejected)?;
+        let token = shared::auth::bearer_token(&req).map_err(shared::pipeline::rejected)?;
         let user = app
             .tokens
             .verify(token)
             .await
-            .map_err(shared::http::rejected)?;
+            .map_err(shared::pipeline::rejected)?;
         supabase_auth::sign_out(&app, user.token())
             .await
             .map(|()| Some(user.id))
@@ -254,7 +253,7 @@ pub async fn sign_out(app: App, caller: Caller, req: Request) -> ApiResult {
 /// Ends the session in the cookie: with its access token while that is valid, else
 /// through its refresh token. `None` when there was no session left to end.
 async fn end_cookie_session(app: &App, req: &Request) -> Result<Option<Uuid>, AuthFailure> {
-    let Some(stored) = session::read(req, &app.config.auth_cookie_name) else {
+    let Some(stored) = cookies::read(req, &app.config.auth_cookie_name) else {
         return Ok(None);
     };
     if let Ok(user) = app.tokens.verify(&stored.access_token).await {
@@ -289,17 +288,8 @@ async fn audit_event(
     actor: Option<Uuid>,
     metadata: serde_json::Value,
 ) {
-    audit::record(
-        app,
-        AuditEvent {
-            action,
-            actor,
-            target: None,
-            metadata,
-            ip: caller.ip.as_deref(),
-            user_agent: caller.user_agent.as_deref(),
-            coalesce: false,
-        },
-    )
-    .await;
+    let event = AuditEvent::new(action, caller)
+        .actor(actor)
+        .metadata(metadata);
+    audit::record(app, event).await;
 }

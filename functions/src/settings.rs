@@ -3,23 +3,21 @@
 
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
-use shared::rbac::Permission;
-use shared::response::{self, ApiResult};
-use shared::{db, input, ApiError, App, SignedIn};
+use shared::auth::permissions::Permission;
+use shared::pipeline::response::{self, ApiResult};
+use shared::{clients::postgrest, pipeline::input, ApiError, App, SignedIn};
 use validator::Validate;
+
+use crate::validate;
 
 #[derive(Debug, Serialize, Deserialize, Validate)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Settings {
-    #[validate(
-        length(min = 1, max = 100, message = "must be 1 to 100 characters"),
-        custom(function = "input::plain_text")
-    )]
+    #[serde(deserialize_with = "input::trimmed")]
+    #[validate(custom(function = "validate::short_name"))]
     pub site_name: String,
-    #[validate(
-        email(message = "must be an email address"),
-        length(max = 254, message = "must be at most 254 characters")
-    )]
+    #[serde(deserialize_with = "input::trimmed")]
+    #[validate(custom(function = "validate::email"))]
     pub support_email: String,
     pub maintenance_mode: bool,
     pub signups_enabled: bool,
@@ -43,7 +41,7 @@ fn from_rows(rows: Vec<Row>) -> Result<Settings, ApiError> {
     let map: serde_json::Map<String, serde_json::Value> = rows
         .into_iter()
         .filter(|r| KEYS.contains(&r.key.as_str()))
-        .map(|r| (shared::error::camel_case(&r.key), r.value))
+        .map(|r| (shared::pipeline::error::camel_case(&r.key), r.value))
         .collect();
     serde_json::from_value(serde_json::Value::Object(map))
         .map_err(|_| ApiError::internal("stored settings do not match the schema"))
@@ -55,7 +53,7 @@ pub async fn get(app: App, caller: SignedIn, _req: Request) -> ApiResult {
     // The token's claim first (no request), then one call of get_settings, which
     // confirms settings.read in the database: a demoted admin's older token is not enough.
     user.require(Permission::SettingsRead)?;
-    let rows: Vec<Row> = db::call(
+    let rows: Vec<Row> = postgrest::call(
         app.db
             .as_user(user)
             .rpc("get_settings", &serde_json::json!({}))?,
@@ -69,20 +67,18 @@ pub async fn get(app: App, caller: SignedIn, _req: Request) -> ApiResult {
 pub async fn put(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let user = &caller.user;
     user.require(Permission::SettingsWrite)?;
-    let mut settings: Settings = input::json_body(&req)?;
-    settings.site_name = settings.site_name.trim().to_owned();
-    settings.support_email = settings.support_email.trim().to_owned();
+    let settings: Settings = input::json_body(&req)?;
     let value = serde_json::to_value(&settings)
         .map_err(|_| ApiError::internal("settings serialization"))?;
     let rows: Vec<serde_json::Value> = KEYS
         .iter()
-        .map(|k| serde_json::json!({ "key": k, "value": value[shared::error::camel_case(k)] }))
+        .map(|k| serde_json::json!({ "key": k, "value": value[shared::pipeline::error::camel_case(k)] }))
         .collect();
-    let stored: Vec<Row> = db::many(
+    let stored: Vec<Row> = postgrest::many(
         app.db
             .as_user(user)
             .table("app_settings")
-            .upsert(db::body(&rows)?)
+            .upsert(postgrest::body(&rows)?)
             .on_conflict("key")
             .select("key,value"),
     )

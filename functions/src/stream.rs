@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
-use shared::input;
-use shared::rate_limit;
-use shared::response::{self, ApiResult};
-use shared::sse::EventSink;
+use shared::pipeline::input;
+use shared::pipeline::response::{self, ApiResult};
+use shared::pipeline::sse::EventSink;
+use shared::policy::rate_limit;
 use shared::{App, SignedIn};
 use validator::Validate;
 
@@ -98,7 +98,7 @@ pub async fn produce(_app: App, caller: SignedIn, req: Request, mut sink: EventS
     );
 }
 
-async fn run(query: &StreamQuery, sink: &mut EventSink) -> Result<(), shared::sse::Gone> {
+async fn run(query: &StreamQuery, sink: &mut EventSink) -> Result<(), shared::pipeline::sse::Gone> {
     let mut heartbeat = tokio::time::interval(Duration::from_millis(query.heartbeat_ms));
     heartbeat.tick().await; // the first tick is immediate
     for seq in 1..=query.count {

@@ -14,11 +14,12 @@
 use chrono::{DateTime, Utc};
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
-use shared::input::{self, PageQuery};
-use shared::rate_limit::Limit;
-use shared::response::{self, ApiResult};
-use shared::storage::{self, ClientRequest, Storage};
-use shared::{db, ApiError, App, AuthUser, SignedIn};
+use shared::clients::postgrest::Table;
+use shared::clients::storage::{self, ClientRequest, Storage};
+use shared::pipeline::input::{self, PageQuery};
+use shared::pipeline::response::{self, ApiResult};
+use shared::policy::rate_limit::Limit;
+use shared::{clients::postgrest, ApiError, App, AuthUser, SignedIn};
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
@@ -37,6 +38,11 @@ pub const UPLOADS_PER_USER: Limit = Limit {
 const SNIFF_BYTES: u64 = 32;
 
 const COLUMNS: &str = "id,owner_id,original_name,content_type,size_bytes,status,rejection_reason,created_at,completed_at";
+const UPLOADS: Table = Table {
+    name: "uploads",
+    columns: COLUMNS,
+    what: "Upload",
+};
 
 #[derive(Debug, Clone, Deserialize)]
 struct Row {
@@ -95,10 +101,8 @@ fn allowed_type(value: &str) -> Result<(), ValidationError> {
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct NewUpload {
-    #[validate(
-        length(min = 1, max = 255, message = "must be 1 to 255 characters"),
-        custom(function = "validate::file_name")
-    )]
+    #[serde(deserialize_with = "input::trimmed")]
+    #[validate(custom(function = "validate::upload_name"))]
     filename: String,
     #[validate(custom(function = "allowed_type"))]
     content_type: String,
@@ -131,14 +135,14 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let storage = storage(&app)?;
     let id = Uuid::new_v4();
     let key = storage::pending_key(user.id, id);
-    let row: Row = db::one(
+    let row: Row = postgrest::one(
         app.db
             .as_user(user)
             .table("uploads")
-            .insert(db::body(&serde_json::json!({
+            .insert(postgrest::body(&serde_json::json!({
                 "id": id,
                 "object_key": key,
-                "original_name": new.filename.trim(),
+                "original_name": new.filename,
                 "content_type": new.content_type,
                 "size_bytes": new.size,
             }))?)
@@ -156,15 +160,7 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
 }
 
 async fn find(app: &App, user: &AuthUser, id: Uuid) -> Result<Row, ApiError> {
-    db::one(
-        app.db
-            .as_user(user)
-            .table("uploads")
-            .select(COLUMNS)
-            .eq("id", id.to_string()),
-        "Upload",
-    )
-    .await
+    app.db.as_user(user).find(&UPLOADS, id).await
 }
 
 /// The status change, as the service role (users cannot update uploads themselves).
@@ -179,7 +175,7 @@ async fn set_status(
         .db
         .as_service()
         .ok_or_else(|| ApiError::unavailable("uploads: no service role key configured"))?;
-    db::one(
+    postgrest::one(
         service.rpc(
             "set_upload_status",
             &serde_json::json!({
@@ -300,7 +296,7 @@ pub async fn get(app: App, caller: SignedIn, req: Request) -> ApiResult {
 pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let user = &caller.user;
     let query: PageQuery = input::query(&req)?;
-    let page = db::page::<Row>(
+    let page = postgrest::page::<Row>(
         app.db
             .as_user(user)
             .table("uploads")
@@ -335,16 +331,7 @@ pub async fn delete(app: App, caller: SignedIn, req: Request) -> ApiResult {
     storage
         .delete(&storage::file_key(row.owner_id, row.id))
         .await?;
-    let _deleted: Row = db::one(
-        app.db
-            .as_user(user)
-            .table("uploads")
-            .eq("id", id.to_string())
-            .delete()
-            .select(COLUMNS),
-        "Upload",
-    )
-    .await?;
+    let _deleted: Row = app.db.as_user(user).delete(&UPLOADS, id).await?;
     response::no_content()
 }
 

@@ -3,11 +3,18 @@
 //! a CHECK constraint applies. `tests/tests/api/direct_postgrest.rs` runs one corpus through
 //! both sides and fails when they disagree.
 //!
-//! (`shared::input::plain_text` and `free_text` are the two general ones.)
+//! (`shared::pipeline::input::plain_text` and `free_text` are the two general ones.)
+//!
+//! Below them, one validator per kind of field (a workspace or project name, a person's
+//! name, a title, a body, ...): its length in characters and its text rule, checked
+//! together with the API's messages, so a struct names the kind once
+//! (`#[validate(custom(function = "validate::title"))]`). Fields whose stored value is
+//! trimmed are deserialized with `input::trimmed`, so the value checked is the one
+//! stored.
 
-use validator::ValidationError;
+use validator::{ValidateEmail, ValidationError};
 
-pub use shared::input::{free_text, plain_text};
+pub use shared::pipeline::input::{free_text, plain_text};
 
 /// Letters (any script), digits, spaces, hyphens and apostrophes (`private.is_person_name`).
 pub fn person_name(value: &str) -> Result<(), ValidationError> {
@@ -73,6 +80,76 @@ pub fn sanitize_bio(html: &str) -> String {
         .to_string()
 }
 
+/// A length in characters between `min` and `max`, as the API words it.
+fn chars(value: &str, min: usize, max: usize) -> Result<(), ValidationError> {
+    let count = value.chars().count();
+    if (min..=max).contains(&count) {
+        return Ok(());
+    }
+    let message = if min == 0 {
+        format!("must be at most {max} characters")
+    } else {
+        format!("must be {min} to {max} characters")
+    };
+    Err(ValidationError::new("length").with_message(message.into()))
+}
+
+/// A workspace, project or site name: 1 to 100 characters of plain text.
+pub fn short_name(value: &str) -> Result<(), ValidationError> {
+    chars(value, 1, 100)?;
+    plain_text(value)
+}
+
+/// A person's name: 1 to 100 characters, letters, digits, spaces, - and '.
+pub fn full_name(value: &str) -> Result<(), ValidationError> {
+    chars(value, 1, 100)?;
+    person_name(value)
+}
+
+/// A post title: 1 to 200 characters of plain text.
+pub fn title(value: &str) -> Result<(), ValidationError> {
+    chars(value, 1, 200)?;
+    plain_text(value)
+}
+
+/// A post body: at most 20000 characters of free text.
+pub fn post_body(value: &str) -> Result<(), ValidationError> {
+    chars(value, 0, 20000)?;
+    free_text(value)
+}
+
+/// A project description: at most 1000 characters of free text.
+pub fn description(value: &str) -> Result<(), ValidationError> {
+    chars(value, 0, 1000)?;
+    free_text(value)
+}
+
+/// A profile bio as sent (sanitized afterwards): at most 500 characters of free text.
+pub fn bio(value: &str) -> Result<(), ValidationError> {
+    chars(value, 0, 500)?;
+    free_text(value)
+}
+
+/// A profile website: an https:// URL of at most 300 characters.
+pub fn website(value: &str) -> Result<(), ValidationError> {
+    chars(value, 0, 300)?;
+    https_url(value)
+}
+
+/// An email address of at most 254 characters.
+pub fn email(value: &str) -> Result<(), ValidationError> {
+    if !value.validate_email() {
+        return Err(ValidationError::new("email").with_message("must be an email address".into()));
+    }
+    chars(value, 0, 254)
+}
+
+/// An upload's file name: 1 to 255 characters, a plain file name.
+pub fn upload_name(value: &str) -> Result<(), ValidationError> {
+    chars(value, 1, 255)?;
+    file_name(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +168,53 @@ mod tests {
                 && clean.contains("https://ok.example")
                 && clean.contains("<br>")
         );
+    }
+
+    #[test]
+    fn field_kinds_check_length_and_rule_with_the_api_messages() {
+        let message = |r: Result<(), ValidationError>| r.unwrap_err().message.unwrap().to_string();
+        assert!(short_name("Acme").is_ok());
+        assert_eq!(message(short_name("")), "must be 1 to 100 characters");
+        assert_eq!(
+            message(short_name(&"x".repeat(101))),
+            "must be 1 to 100 characters"
+        );
+        assert!(
+            short_name(&"é".repeat(100)).is_ok(),
+            "characters, not bytes"
+        );
+        assert_eq!(
+            message(short_name("a\u{7}b")),
+            "must not contain control characters"
+        );
+        assert_eq!(
+            message(title(&"x".repeat(201))),
+            "must be 1 to 200 characters"
+        );
+        assert_eq!(
+            message(post_body(&"x".repeat(20001))),
+            "must be at most 20000 characters"
+        );
+        assert!(post_body("").is_ok());
+        assert_eq!(
+            message(description(&"x".repeat(1001))),
+            "must be at most 1000 characters"
+        );
+        assert_eq!(
+            message(full_name("a;b")),
+            "may contain only letters, digits, spaces, - and '"
+        );
+        assert_eq!(
+            message(bio(&"x".repeat(501))),
+            "must be at most 500 characters"
+        );
+        assert_eq!(message(website("http://x.com")), "must be an https:// URL");
+        assert_eq!(message(email("not an email")), "must be an email address");
+        let label = "b".repeat(60);
+        let long = format!("{}@{label}.{label}.{label}.{label}.com", "a".repeat(60));
+        assert_eq!(message(email(&long)), "must be at most 254 characters");
+        assert_eq!(message(upload_name("")), "must be 1 to 255 characters");
+        assert!(upload_name("photo.png").is_ok());
     }
 
     #[test]

@@ -8,21 +8,21 @@
 use chrono::{DateTime, Utc};
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
-use shared::input::{self, PageQuery};
-use shared::response::{self, ApiResult};
-use shared::{db, ApiError, App, SignedIn};
+use shared::pipeline::input::{self, PageQuery};
+use shared::pipeline::response::{self, ApiResult};
+use shared::{clients::postgrest, ApiError, App, SignedIn};
 use uuid::Uuid;
 use validator::Validate;
+
+use crate::validate;
 
 use crate::access::WorkspaceRole;
 
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 struct NewWorkspace {
-    #[validate(
-        length(min = 1, max = 100, message = "must be 1 to 100 characters"),
-        custom(function = "input::plain_text")
-    )]
+    #[serde(deserialize_with = "input::trimmed")]
+    #[validate(custom(function = "validate::short_name"))]
     name: String,
 }
 
@@ -71,11 +71,10 @@ impl WorkspaceRow {
 pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let user = &caller.user;
     let new: NewWorkspace = input::json_body(&req)?;
-    let row: WorkspaceRow = db::one(
-        app.db.as_user(user).rpc(
-            "create_workspace",
-            &serde_json::json!({ "name": new.name.trim() }),
-        )?,
+    let row: WorkspaceRow = postgrest::one(
+        app.db
+            .as_user(user)
+            .rpc("create_workspace", &serde_json::json!({ "name": new.name }))?,
         "Workspace",
     )
     .await?;
@@ -86,7 +85,7 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
 pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let user = &caller.user;
     let query: PageQuery = input::query(&req)?;
-    let page = db::page::<WorkspaceRow>(
+    let page = postgrest::page::<WorkspaceRow>(
         app.db
             .as_user(user)
             .table("workspaces")
@@ -106,7 +105,7 @@ pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
         .collect();
     response::page(
         &query,
-        &shared::response::Page {
+        &shared::pipeline::response::Page {
             items,
             total: page.total,
         },
@@ -135,7 +134,7 @@ pub async fn add_member(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let workspace_id = input::path_id(&req, "id", "Workspace")?;
     let new: NewMember = input::json_body(&req)?;
     // One call: admin of the workspace (404 outside it, 403 below admin), the insert.
-    let member: Member = db::call(
+    let member: Member = postgrest::call(
         app.db.as_user(user).rpc(
             "add_workspace_member",
             &serde_json::json!({
@@ -150,7 +149,7 @@ pub async fn add_member(app: App, caller: SignedIn, req: Request) -> ApiResult {
     .map_err(|e| {
         if e.is_foreign_key_violation() {
             ApiError::invalid_field("userId", "does not name an existing user")
-        } else if e.code == shared::error::ErrorCode::Conflict {
+        } else if e.code == shared::pipeline::error::ErrorCode::Conflict {
             ApiError::conflict("This user is already a member of the workspace")
         } else {
             e
@@ -166,7 +165,7 @@ pub async fn remove_member(app: App, caller: SignedIn, req: Request) -> ApiResul
     let member_id = input::path_id(&req, "userId", "Member")?;
     // One call: admin of the workspace (404 outside it, 403 below admin), the delete
     // (404 for someone not in it, 409 for its last admin).
-    db::exec(
+    postgrest::exec(
         app.db.as_user(user).rpc(
             "remove_workspace_member",
             &serde_json::json!({ "p_workspace_id": workspace_id, "p_user_id": member_id }),

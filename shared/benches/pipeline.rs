@@ -39,7 +39,7 @@ fn claims() -> serde_json::Value {
 struct NewProject {
     #[validate(
         length(min = 1, max = 100),
-        custom(function = "shared::input::plain_text")
+        custom(function = "shared::pipeline::input::plain_text")
     )]
     name: String,
     #[validate(length(max = 1000))]
@@ -80,7 +80,9 @@ fn bench(c: &mut Criterion) {
         .body(Body::Empty)
         .unwrap();
     c.bench_function("read the @supabase/ssr session cookie", |b| {
-        b.iter(|| shared::session::read(black_box(&cookie_req), "sb-bench-auth-token").unwrap())
+        b.iter(|| {
+            shared::auth::cookies::read(black_box(&cookie_req), "sb-bench-auth-token").unwrap()
+        })
     });
 
     let body = json!({
@@ -92,7 +94,7 @@ fn bench(c: &mut Criterion) {
         .body(Body::Text(body))
         .unwrap();
     c.bench_function("parse and validate a JSON body", |b| {
-        b.iter(|| shared::input::json_body::<NewProject>(black_box(&req)).unwrap())
+        b.iter(|| shared::pipeline::input::json_body::<NewProject>(black_box(&req)).unwrap())
     });
 }
 

@@ -1,35 +1,38 @@
-//! Everything the routes have in common: the request pipeline (`http`), the Supabase
-//! access-token check (`auth`), typed input (`input`), PostgREST as the caller (`db`),
-//! and one response and error shape (`response`, `error`).
+//! Everything the routes have in common, in four layers:
+//!
+//! - [`pipeline`]: how a request is served. The route table's types ([`pipeline::route`]),
+//!   the stages every request runs through ([`pipeline`]), the Lambda runtime loop
+//!   ([`pipeline::runtime`]) and server-sent events ([`pipeline::sse`]), typed input
+//!   ([`pipeline::input`]), one response and error shape ([`pipeline::response`],
+//!   [`pipeline::error`]) and the log setup ([`pipeline::telemetry`]).
+//! - [`auth`]: who is calling. Supabase access tokens and their verification ([`auth`]),
+//!   the signing keys ([`auth::jwks`]), the @supabase/ssr session cookie
+//!   ([`auth::cookies`]), roles and permissions ([`auth::permissions`]).
+//! - [`clients`]: the services a route calls as the caller or as the service: PostgREST
+//!   ([`clients::postgrest`]), Supabase Auth ([`clients::supabase_auth`]), S3
+//!   ([`clients::storage`], signed with [`clients::sigv4`]) and Secrets Manager
+//!   ([`clients::secrets`]).
+//! - [`policy`]: rules that hold across routes: rate limits ([`policy::rate_limit`]) and
+//!   audit events ([`policy::audit`]).
+//!
+//! [`config`] reads the environment; [`App`] holds what a process builds once.
 
-pub mod audit;
 pub mod auth;
+pub mod clients;
 pub mod config;
-pub mod db;
-pub mod error;
-pub mod http;
-pub mod input;
-pub mod jwks;
-pub mod rate_limit;
-pub mod rbac;
-pub mod response;
-pub mod route;
-pub mod runtime;
-pub mod secrets;
-pub mod session;
-pub mod sigv4;
-pub mod sse;
-pub mod storage;
-pub mod supabase_auth;
-pub mod telemetry;
+pub mod pipeline;
+pub mod policy;
 
 use std::sync::Arc;
 
 pub use auth::AuthUser;
 pub use config::{Config, ConfigError};
-pub use error::ApiError;
-pub use http::{Caller, SignedIn};
-pub use route::{Access, Handler, Route, WriteLimit};
+pub use pipeline::error::ApiError;
+pub use pipeline::route::{Access, Handler, Route, WriteLimit};
+pub use pipeline::{Caller, SignedIn};
+
+use auth::jwks;
+use clients::{postgrest, secrets, storage};
 
 /// The clients a route needs, built once per process at cold start and shared by every
 /// request the process serves (cloning is cheap: everything inside is reference-counted).
@@ -37,7 +40,7 @@ pub use route::{Access, Handler, Route, WriteLimit};
 pub struct App {
     pub config: Arc<Config>,
     pub tokens: Arc<auth::TokenVerifier>,
-    pub db: db::Db,
+    pub db: postgrest::Db,
     /// The process's HTTP client (Supabase Auth calls; PostgREST and JWKS share it).
     pub http: reqwest::Client,
     /// S3 for uploads, built on first use ([`App::storage`]): only the upload
@@ -85,7 +88,7 @@ impl App {
     pub fn with_jwks_policy(config: Config, policy: jwks::JwksPolicy) -> Result<Self, ConfigError> {
         let client = http_client(&config)?;
         let tokens = auth::TokenVerifier::with_policy(&config, client.clone(), policy)?;
-        let db = db::Db::new(&config, client.clone())?;
+        let db = postgrest::Db::new(&config, client.clone())?;
         Ok(Self {
             storage: Arc::default(),
             config: Arc::new(config),

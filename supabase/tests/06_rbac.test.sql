@@ -48,7 +48,7 @@ select results_eq(
       ('editor', 'users.read'), ('editor', 'posts.read'), ('editor', 'posts.write'), ('editor', 'posts.publish'),
       ('user', 'posts.read'), ('user', 'posts.write')
   $$,
-  'role_permissions is exactly the table of shared/src/rbac.rs (admin: all nine; editor: posts.read/write/publish, users.read; user: posts.read/write)'
+  'role_permissions is exactly the table of shared/src/auth/permissions.rs (admin: all nine; editor: posts.read/write/publish, users.read; user: posts.read/write)'
 );
 
 -- Default role ----------------------------------------------------------------------------

@@ -435,7 +435,7 @@ impl Res {
 
 #[track_caller]
 pub fn assert_security_headers(headers: &HeaderMap) {
-    for (name, value) in shared::http::SECURITY_HEADERS {
+    for (name, value) in shared::pipeline::SECURITY_HEADERS {
         assert_eq!(
             headers.get(*name).and_then(|v| v.to_str().ok()),
             Some(*value),
@@ -447,7 +447,7 @@ pub fn assert_security_headers(headers: &HeaderMap) {
 
 /// Dispatches to the route's real handler through the shared pipeline.
 pub async fn send_with(app: &App, route: &Route, req: Request) -> Res {
-    let response = shared::http::dispatch(app, route, req).await;
+    let response = shared::pipeline::dispatch(app, route, req).await;
     let status = response.status();
     let headers = response.headers().clone();
     let body = match response.body() {
@@ -689,7 +689,7 @@ pub fn app_with_jwks(url: &str, ttl: std::time::Duration, cooldown: std::time::D
     .unwrap();
     App::with_jwks_policy(
         config,
-        shared::jwks::JwksPolicy {
+        shared::auth::jwks::JwksPolicy {
             ttl,
             refetch_cooldown: cooldown,
         },

@@ -2,5 +2,5 @@
 //! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::http::serve(functions::routes::ME)
+    shared::pipeline::serve(functions::routes::ME)
 }

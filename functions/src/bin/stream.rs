@@ -2,5 +2,5 @@
 //! Written by `make routes` from the route table (functions/src/routes.rs).
 
 fn main() -> Result<(), lambda_http::Error> {
-    shared::sse::serve(functions::routes::STREAM)
+    shared::pipeline::sse::serve(functions::routes::STREAM)
 }

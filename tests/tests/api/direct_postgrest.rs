@@ -764,7 +764,7 @@ async fn a_forged_pass_is_counted_like_any_direct_write() {
         let res = reqwest::Client::new()
             .patch(&url)
             .bearer_auth(&user.token)
-            .header(shared::db::RATE_LIMIT_PASS, pass)
+            .header(shared::clients::postgrest::RATE_LIMIT_PASS, pass)
             .json(&json!({ "bio": "forged" }))
             .send()
             .await

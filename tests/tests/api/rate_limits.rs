@@ -1,4 +1,4 @@
-//! The one rate limiter (shared/src/rate_limit.rs, migration 20261128000500): fixed
+//! The one rate limiter (shared/src/policy/rate_limit.rs, migration 20261128000500): fixed
 //! windows counted atomically in Postgres, limits in `public.rate_limit_rules`.
 //!
 //! Most tests build their own `Route` (a random function name) with a trivial handler
@@ -16,9 +16,9 @@ use http::Method;
 use integration_tests::*;
 use lambda_http::{Body, Response};
 use serde_json::{json, Value};
-use shared::http::dispatch_with;
-use shared::rate_limit::Limit;
-use shared::response::ApiResult;
+use shared::pipeline::dispatch_with;
+use shared::pipeline::response::ApiResult;
+use shared::policy::rate_limit::Limit;
 use shared::{App, Route};
 use uuid::Uuid;
 
@@ -38,7 +38,7 @@ fn route(rule: &'static str, method: Method) -> Route {
 }
 
 async fn no_content(_: App, _: shared::SignedIn, _: lambda_http::Request) -> ApiResult {
-    shared::response::no_content()
+    shared::pipeline::response::no_content()
 }
 
 /// A rule row, inserted as the superuser.
@@ -76,7 +76,7 @@ async fn hit(app: &App, route: &Route, user: &TestUser) -> Res {
         .build();
     decode(
         dispatch_with(app, route, req, |_, _, _, _| async {
-            shared::response::no_content()
+            shared::pipeline::response::no_content()
         })
         .await,
     )
@@ -598,7 +598,7 @@ async fn an_unreachable_limiter_fails_closed() {
         let res = decode(
             dispatch_with(&app, &write, req, |_, _, _, _| async move {
                 flag.store(true, Ordering::SeqCst);
-                shared::response::no_content()
+                shared::pipeline::response::no_content()
             })
             .await,
         );
@@ -614,7 +614,7 @@ async fn an_unreachable_limiter_fails_closed() {
     let res = decode(
         dispatch_with(&app, &read, req, |_, _, _, _| async move {
             flag.store(true, Ordering::SeqCst);
-            shared::response::no_content()
+            shared::pipeline::response::no_content()
         })
         .await,
     );

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use functions::routes;
 use integration_tests::*;
 use serde_json::{json, Value};
-use shared::rbac::ROLE_PERMISSIONS;
+use shared::auth::permissions::ROLE_PERMISSIONS;
 use uuid::Uuid;
 
 // ---------------------------------------------------------------------------------------
@@ -248,7 +248,7 @@ async fn the_rust_permission_table_equals_the_sql_one() {
     }
     assert_eq!(
         rust, sql,
-        "shared::rbac::ROLE_PERMISSIONS and public.role_permissions differ"
+        "shared::auth::permissions::ROLE_PERMISSIONS and public.role_permissions differ"
     );
 
     // The enums agree too: every role and every permission has the same name on both

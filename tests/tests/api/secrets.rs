@@ -1,4 +1,4 @@
-//! Secrets read at cold start from Secrets Manager (shared/src/secrets.rs), and a
+//! Secrets read at cold start from Secrets Manager (shared/src/clients/secrets.rs), and a
 //! template that puts no secret in any function's configuration.
 //!
 //! The Secrets Manager here is moto's server (`make test` starts it; AWS's service

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use functions::routes;
 use integration_tests::*;
 use serde_json::{json, Value};
-use shared::storage::Storage;
+use shared::clients::storage::Storage;
 use shared::{App, Config};
 use uuid::Uuid;
 
@@ -1582,7 +1582,7 @@ async fn the_copy_keeps_only_the_version_that_was_checked() {
         .copy(&key, &target, Some(&checked.etag))
         .await
         .expect_err("the object was replaced");
-    assert_eq!(err.code, shared::error::ErrorCode::Conflict);
+    assert_eq!(err.code, shared::pipeline::error::ErrorCode::Conflict);
     assert!(!exists(&target).await);
     // The current version copies.
     let current = storage().head(&key).await.unwrap().unwrap();

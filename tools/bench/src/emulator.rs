@@ -7,7 +7,7 @@
 //!   ahead (epoch milliseconds), the function's ARN and a fresh X-Ray trace id
 //!   (`Root=1-<8 hex>-<24 hex>;Parent=<16 hex>;Sampled=0`) per invocation. lambda_runtime's
 //!   own loop copied the trace id into `_X_AMZN_TRACE_ID` on every invocation (the leak
-//!   shared/src/runtime.rs avoids), so a new value each time is what makes the long
+//!   shared/src/pipeline/runtime.rs avoids), so a new value each time is what makes the long
 //!   memory run honest.
 //! - `POST /2018-06-01/runtime/invocation/{id}/response` and `.../{id}/error`: the
 //!   invocation's outcome, timestamped the moment its body has been read completely.

@@ -22,7 +22,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use shared::route::{Access, Route};
+use shared::pipeline::route::{Access, Route};
 
 pub use functions::routes::{ALL, STREAMING};
 
@@ -247,9 +247,12 @@ pub fn logical_id(route: &Route) -> String {
 
 fn binary(route: &Route) -> String {
     let (runner, what) = if route.is_streaming() {
-        ("shared::sse::serve", " (Function URL, RESPONSE_STREAM)")
+        (
+            "shared::pipeline::sse::serve",
+            " (Function URL, RESPONSE_STREAM)",
+        )
     } else {
-        ("shared::http::serve", "")
+        ("shared::pipeline::serve", "")
     };
     format!(
         "//! `{function}` Lambda{what}: {method} {path}, see [`functions::routes::{constant}`].\n\
@@ -414,7 +417,7 @@ fn function_resource(route: &Route) -> String {
     }
     if deploy.secrets {
         y.push_str(
-            "          # Secrets are read from Secrets Manager at cold start (shared/src/secrets.rs):\n\
+            "          # Secrets are read from Secrets Manager at cold start (shared/src/clients/secrets.rs):\n\
              \x20         # the configuration holds ARNs, never a key.\n\
              \x20         SUPABASE_SERVICE_ROLE_KEY_SECRET_ARN: !Ref SupabaseServiceRoleKeySecretArn\n\
              \x20         SUPABASE_JWT_SECRET_ARN: !If [HasJwtSecret, !Ref SupabaseJwtSecretArn, !Ref \"AWS::NoValue\"]\n",

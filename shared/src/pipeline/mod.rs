@@ -8,7 +8,15 @@
 //! 3. finish: error envelope, security and CORS headers, RateLimit headers;
 //! 4. one log line, and an audit event for a 401 or 403.
 //!
-//! The streaming runner ([`crate::sse`]) runs the same stages around its admission.
+//! The streaming runner ([`crate::pipeline::sse`]) runs the same stages around its admission.
+
+pub mod error;
+pub mod input;
+pub mod response;
+pub mod route;
+pub mod runtime;
+pub mod sse;
+pub mod telemetry;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -19,11 +27,11 @@ use lambda_http::request::RequestContext;
 use lambda_http::{service_fn, Body, Request, RequestExt, Response};
 use uuid::Uuid;
 
-use crate::audit::{self, AuditEvent};
 use crate::auth::{credential, AuthUser, CredentialSource, Rejection};
-use crate::error::{ApiError, ErrorCode};
-use crate::response::{json_response, ApiResult};
-pub use crate::route::{Access, Handler, Route, WriteLimit};
+use crate::pipeline::error::{ApiError, ErrorCode};
+use crate::pipeline::response::{json_response, ApiResult};
+pub use crate::pipeline::route::{Access, Handler, Route, WriteLimit};
+use crate::policy::audit::{self, AuditEvent};
 use crate::App;
 
 /// What the pipeline knows about a request before the handler runs.
@@ -194,7 +202,7 @@ where
         Ok(None) => {
             let user = admission.user.clone();
             let run = handler(app.clone(), incoming.caller(), user, req);
-            let (result, headers) = crate::db::with_response_headers(run).await;
+            let (result, headers) = crate::clients::postgrest::with_response_headers(run).await;
             admission.limit_headers.extend(headers);
             result
         }
@@ -233,8 +241,9 @@ async fn admit(
     // Writes of signed-in users count against their route's limit.
     if let Some(user) = admission.user.as_mut() {
         if is_unsafe(method) && route.limit == WriteLimit::BeforeHandler {
-            let quota = crate::rate_limit::hit_route(app, user, route.function).await?;
-            admission.limit_headers = crate::rate_limit::headers(std::slice::from_ref(&quota));
+            let quota = crate::policy::rate_limit::hit_route(app, user, route.function).await?;
+            admission.limit_headers =
+                crate::policy::rate_limit::headers(std::slice::from_ref(&quota));
             user.set_rate_limit_pass(quota.pass);
         }
     }
@@ -277,7 +286,6 @@ async fn log_and_audit(
         request_id,
         method,
         ip,
-        user_agent,
         ..
     } = incoming;
     let status = response.status().as_u16();
@@ -311,20 +319,17 @@ async fn log_and_audit(
         ErrorCode::CsrfFailed => "CSRF_FAILED",
         _ => "ACCESS_DENIED",
     };
-    let event = AuditEvent {
-        action,
-        actor: user_id,
-        target: Some(route.function.to_owned()),
-        metadata: serde_json::json!({
+    let caller = incoming.caller();
+    let event = AuditEvent::new(action, &caller)
+        .actor(user_id)
+        .target(route.function)
+        .metadata(serde_json::json!({
             "reason": cause.as_deref().unwrap_or(error.code.as_str()),
             "method": method.as_str(),
             "status": status,
             "requestId": request_id,
-        }),
-        ip: ip.as_deref(),
-        user_agent: user_agent.as_deref(),
-        coalesce: true,
-    };
+        }))
+        .coalesced();
     audit::record(app, event).await;
 }
 
@@ -334,25 +339,25 @@ async fn log_and_audit(
 pub fn serve(route: Route) -> Result<(), lambda_http::Error> {
     if route.is_streaming() {
         let message = format!(
-            "{} is a streaming route: serve it with shared::sse::serve",
+            "{} is a streaming route: serve it with shared::pipeline::sse::serve",
             route.function
         );
         return Err(message.into());
     }
-    crate::runtime::start(async move {
+    crate::pipeline::runtime::start(async move {
         let app = cold_start(&route).await?;
         let (app, route) = (&app, &route);
         let service = service_fn(move |req: Request| async move {
             Ok::<_, Infallible>(dispatch(app, route, req).await)
         });
-        crate::runtime::serve(lambda_http::Adapter::from(service)).await
+        crate::pipeline::runtime::serve(lambda_http::Adapter::from(service)).await
     })
 }
 
 /// Telemetry and the clients, once per execution environment. A bad configuration
 /// stops the start with a message naming the variable (and no request is served).
 pub async fn cold_start(route: &Route) -> Result<App, crate::ConfigError> {
-    crate::telemetry::init();
+    crate::pipeline::telemetry::init();
     App::from_env_and_secrets().await.inspect_err(|e| {
         tracing::error!(route = route.function, error = %e, "cold start failed");
     })

@@ -13,9 +13,9 @@ use std::pin::Pin;
 use http::Method;
 use lambda_http::Request;
 
-use crate::http::SignedIn;
-use crate::response::ApiResult;
-use crate::sse::EventSink;
+use crate::pipeline::response::ApiResult;
+use crate::pipeline::sse::EventSink;
+use crate::pipeline::SignedIn;
 use crate::{App, Caller};
 
 /// Who may call a route.
@@ -45,7 +45,7 @@ pub enum WriteLimit {
 /// The future a handler returns, boxed so that a route can hold its handler as a plain
 /// function pointer (one allocation per request).
 pub type HandlerFuture = Pin<Box<dyn Future<Output = ApiResult> + Send>>;
-/// A stream producer's future (see [`crate::sse`]).
+/// A stream producer's future (see [`crate::pipeline::sse`]).
 pub type ProducerFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// A handler of a route anyone may call.
@@ -62,7 +62,7 @@ pub enum Handler {
     Public(PublicHandler),
     /// A JSON route for signed-in users ([`Route::user`]).
     User(UserHandler),
-    /// Server-sent events for signed-in users ([`Route::stream`], [`crate::sse`]):
+    /// Server-sent events for signed-in users ([`Route::stream`], [`crate::pipeline::sse`]):
     /// `admit` answers refusals (and the headers of the stream) like a JSON handler;
     /// `produce` writes the events.
     Stream {

@@ -9,13 +9,17 @@
 //! Credentials: `Authorization: Bearer`, else the @supabase/ssr session cookie. Never
 //! the query string.
 
+pub mod cookies;
+pub mod jwks;
+pub mod permissions;
+
 use jsonwebtoken::{decode, decode_header, errors::ErrorKind, Algorithm, DecodingKey, Validation};
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::auth::jwks::{JwksCache, JwksPolicy, KeyLookupError};
 use crate::config::{Config, ConfigError};
-use crate::jwks::{JwksCache, JwksPolicy, KeyLookupError};
 
 /// Longest token accepted. Supabase access tokens are about 1 KB; metadata can grow them.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -149,8 +153,8 @@ pub fn credential(
     if req.headers().contains_key(http::header::AUTHORIZATION) {
         return bearer_token(req).map(|t| (t.to_owned(), CredentialSource::Header));
     }
-    let has_cookie = !crate::session::present_names(req, cookie_name).is_empty();
-    match crate::session::read(req, cookie_name) {
+    let has_cookie = !crate::auth::cookies::present_names(req, cookie_name).is_empty();
+    match crate::auth::cookies::read(req, cookie_name) {
         Some(session) if session.access_token.len() <= MAX_TOKEN_BYTES => {
             Ok((session.access_token, CredentialSource::Cookie))
         }

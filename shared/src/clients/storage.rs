@@ -16,7 +16,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::error::ApiError;
+use crate::pipeline::error::ApiError;
 
 /// How long a client has to use an upload URL.
 pub const UPLOAD_URL_TTL: Duration = Duration::from_secs(300);
@@ -75,7 +75,7 @@ impl Storage {
     /// None when UPLOADS_BUCKET is not configured (routes that need it answer 503).
     pub fn from_config(config: &Config, http: reqwest::Client) -> Option<Self> {
         let bucket = config.uploads_bucket.clone()?;
-        let credentials = crate::sigv4::credentials_from(|name| std::env::var(name).ok());
+        let credentials = crate::clients::sigv4::credentials_from(|name| std::env::var(name).ok());
         let mut builder = aws_sdk_s3::Config::builder()
             .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
             .region(aws_sdk_s3::config::Region::new(config.aws_region.clone()))
@@ -257,12 +257,12 @@ impl Storage {
         settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
         settings.percent_encoding_mode = PercentEncodingMode::Single;
         settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        let signed = crate::sigv4::signed_headers(
+        let signed = crate::clients::sigv4::signed_headers(
             &self.credentials,
             &self.region,
             "s3",
             settings,
-            crate::sigv4::Unsigned {
+            crate::clients::sigv4::Unsigned {
                 method: "PUT",
                 url: &url,
                 headers: &headers,

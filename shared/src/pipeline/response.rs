@@ -5,8 +5,8 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::error::ApiError;
-use crate::input::PageQuery;
+use crate::pipeline::error::ApiError;
+use crate::pipeline::input::PageQuery;
 
 pub type ApiResult = Result<Response<Body>, ApiError>;
 

@@ -1,7 +1,7 @@
 //! Server-sent events through Lambda response streaming (a Function URL with
 //! InvokeMode RESPONSE_STREAM: API Gateway HTTP APIs cannot stream).
 //!
-//! The request goes through the same pipeline as every route ([`crate::http::dispatch_with`]:
+//! The request goes through the same pipeline as every route ([`crate::pipeline::dispatch_with`]:
 //! CORS, credentials, verification, error shape, headers, log line); only when it is
 //! admitted does a producer task start writing events into the response body:
 //! `data: {json}` lines, `: keep-alive` comments as heartbeats, and `data: [DONE]` at
@@ -17,9 +17,9 @@ use http_body_util::channel::{Channel, Sender};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use crate::http::{dispatch_with, signed_in, SignedIn};
-use crate::response::ApiResult;
-use crate::route::{Handler, Route};
+use crate::pipeline::response::ApiResult;
+use crate::pipeline::route::{Handler, Route};
+use crate::pipeline::{dispatch_with, signed_in, SignedIn};
 use crate::App;
 
 pub type EventBody = Channel<Bytes, Infallible>;
@@ -145,17 +145,17 @@ fn clone_request(req: &Request) -> Request {
 pub fn serve(route: Route) -> Result<(), lambda_http::Error> {
     let Handler::Stream { admit, produce } = route.handler else {
         let message = format!(
-            "{} is a JSON route: serve it with shared::http::serve",
+            "{} is a JSON route: serve it with shared::pipeline::serve",
             route.function
         );
         return Err(message.into());
     };
-    crate::runtime::start(async move {
-        let app = crate::http::cold_start(&route).await?;
+    crate::pipeline::runtime::start(async move {
+        let app = crate::pipeline::cold_start(&route).await?;
         let (app, route) = (&app, &route);
         let service = lambda_http::service_fn(move |req: Request| async move {
             Ok::<_, Infallible>(dispatch_stream(app, route, req, admit, produce).await)
         });
-        crate::runtime::serve(lambda_http::StreamAdapter::from(service)).await
+        crate::pipeline::runtime::serve(lambda_http::StreamAdapter::from(service)).await
     })
 }

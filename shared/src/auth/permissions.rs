@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthUser;
-use crate::error::ApiError;
+use crate::pipeline::error::ApiError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
@@ -137,7 +137,7 @@ pub async fn confirm(
     permission: Permission,
 ) -> Result<(), ApiError> {
     user.require(permission)?;
-    let allowed: bool = crate::db::one(
+    let allowed: bool = crate::clients::postgrest::one(
         app.db.as_user(user).rpc(
             "authorize",
             &serde_json::json!({ "requested_permission": permission.as_str() }),

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ErrorCode};
+use crate::pipeline::error::{ApiError, ErrorCode};
 use crate::App;
 
 pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
@@ -96,7 +96,7 @@ fn closed(e: ApiError) -> ApiError {
 
 /// A user-keyed hit on `rule` (the route's function name).
 pub async fn hit_route(app: &App, user: &AuthUser, rule: &str) -> Result<Quota, ApiError> {
-    let quota: Quota = crate::db::one(
+    let quota: Quota = crate::clients::postgrest::one(
         app.db
             .as_user(user)
             .rpc("hit_route_limit", &json!({ "p_rule": rule }))?,
@@ -147,7 +147,7 @@ async fn subject_call(
         .db
         .as_service()
         .ok_or_else(|| ApiError::unavailable("rate limit: no service role key configured"))?;
-    crate::db::one(
+    crate::clients::postgrest::one(
         service.rpc(function, &json!({ "p_rule": rule, "p_subject": subject }))?,
         "Rate limit",
     )

@@ -8,12 +8,13 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::config::{Config, ConfigError};
-use crate::error::{ApiError, ErrorCode};
-use crate::input::PageQuery;
-use crate::response::Page;
+use crate::pipeline::error::{ApiError, ErrorCode};
+use crate::pipeline::input::PageQuery;
+use crate::pipeline::response::Page;
 
 /// The header that carries a rate-limit pass to the database's request gate
 /// (`private.check_request`).
@@ -99,6 +100,51 @@ impl UserDb<'_> {
             .db
             .user_builder(&format!("rpc/{function}"), self.user)
             .rpc(body))
+    }
+}
+
+/// A table as the routes read and write its rows by id: its name, the columns a route
+/// answers with, and what a missing row is called in the 404.
+#[derive(Debug, Clone, Copy)]
+pub struct Table {
+    pub name: &'static str,
+    pub columns: &'static str,
+    pub what: &'static str,
+}
+
+impl UserDb<'_> {
+    fn by_id(&self, table: &Table, id: Uuid) -> Builder {
+        self.table(table.name).eq("id", id.to_string())
+    }
+
+    /// The row `id` as the caller may see it (RLS); 404 when it cannot, or there is none.
+    pub async fn find<T: DeserializeOwned>(&self, table: &Table, id: Uuid) -> Result<T, ApiError> {
+        one(self.by_id(table, id).select(table.columns), table.what).await
+    }
+
+    /// Changes the row `id` and answers it as it is now; 404 when the caller cannot see
+    /// it (or RLS lets them see but not change it).
+    pub async fn update<T: DeserializeOwned, C: Serialize>(
+        &self,
+        table: &Table,
+        id: Uuid,
+        changes: &C,
+    ) -> Result<T, ApiError> {
+        let builder = self.by_id(table, id).update(body(changes)?);
+        one(builder.select(table.columns), table.what).await
+    }
+
+    /// Deletes the row `id` and answers it as it was; 404 as for [`UserDb::update`].
+    pub async fn delete<T: DeserializeOwned>(
+        &self,
+        table: &Table,
+        id: Uuid,
+    ) -> Result<T, ApiError> {
+        one(
+            self.by_id(table, id).delete().select(table.columns),
+            table.what,
+        )
+        .await
     }
 }
 
@@ -286,8 +332,8 @@ fn keep_response_headers(headers: &HeaderMap) {
     let _ = RESPONSE_HEADERS.try_with(|kept| {
         let mut kept = kept.borrow_mut();
         for name in [
-            crate::rate_limit::RATELIMIT_POLICY,
-            crate::rate_limit::RATELIMIT,
+            crate::policy::rate_limit::RATELIMIT_POLICY,
+            crate::policy::rate_limit::RATELIMIT,
         ] {
             // reqwest 0.11 speaks http 0.2; the API's headers are http 1: copied as text.
             let value = headers
@@ -311,8 +357,8 @@ fn rate_limited(headers: &HeaderMap) -> ApiError {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
     let passed = [
-        crate::rate_limit::RATELIMIT_POLICY,
-        crate::rate_limit::RATELIMIT,
+        crate::policy::rate_limit::RATELIMIT_POLICY,
+        crate::policy::rate_limit::RATELIMIT,
     ]
     .into_iter()
     .filter_map(|name| {

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
-use crate::error::{ApiError, ErrorCode, FieldErrors};
+use crate::pipeline::error::{ApiError, ErrorCode, FieldErrors};
 
 /// Largest JSON body accepted (API Gateway allows far more; no route needs it).
 pub const MAX_JSON_BODY_BYTES: usize = 64 * 1024;
@@ -213,6 +213,23 @@ pub fn free_text(value: &str) -> Result<(), ValidationError> {
             .with_message("must not contain control characters".into()));
     }
     Ok(())
+}
+
+/// Deserializes a string without its leading and trailing whitespace: the value the
+/// validators check is the value stored (`#[serde(deserialize_with = "input::trimmed")]`).
+pub fn trimmed<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let value = String::deserialize(deserializer)?;
+    Ok(match value.trim() {
+        t if t.len() == value.len() => value,
+        t => t.to_owned(),
+    })
+}
+
+/// As [`trimmed`], for an optional field (with `#[serde(default)]`).
+pub fn trimmed_option<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.map(|v| v.trim().to_owned()))
 }
 
 /// Deserializes a present field (even `null`) as `Some`, so PATCH bodies can tell

@@ -88,12 +88,12 @@ async fn fetch(
         .map(|e| e.trim_end_matches('/').to_owned() + "/")
         .unwrap_or_else(|| format!("https://secretsmanager.{region}.amazonaws.com/"));
     let body = serde_json::json!({ "SecretId": arn }).to_string();
-    let signed = crate::sigv4::signed_headers(
-        &crate::sigv4::credentials_from(get),
+    let signed = crate::clients::sigv4::signed_headers(
+        &crate::clients::sigv4::credentials_from(get),
         region,
         "secretsmanager",
         SigningSettings::default(),
-        crate::sigv4::Unsigned {
+        crate::clients::sigv4::Unsigned {
             method: "POST",
             url: &url,
             headers: &[

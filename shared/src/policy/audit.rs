@@ -6,8 +6,10 @@
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::App;
+use crate::{App, Caller};
 
+/// One security or administrative event. Built with [`AuditEvent::new`] and the
+/// builder methods, stored with [`record`].
 pub struct AuditEvent<'a> {
     /// SIGN_IN, SIGN_IN_FAILED, SIGN_OUT, AUTH_REFUSED, ACCESS_DENIED, CSRF_FAILED, ...
     pub action: &'static str,
@@ -18,6 +20,45 @@ pub struct AuditEvent<'a> {
     pub user_agent: Option<&'a str>,
     /// Merge with the same event of the last minute instead of adding a row.
     pub coalesce: bool,
+}
+
+impl<'a> AuditEvent<'a> {
+    /// An event of `action` from the caller's address and user agent: no actor, target
+    /// or metadata yet, one row of its own.
+    pub fn new(action: &'static str, caller: &'a Caller) -> Self {
+        Self {
+            action,
+            actor: None,
+            target: None,
+            metadata: json!({}),
+            ip: caller.ip.as_deref(),
+            user_agent: caller.user_agent.as_deref(),
+            coalesce: false,
+        }
+    }
+
+    /// Who did it (a user id), when known.
+    pub fn actor(mut self, actor: impl Into<Option<Uuid>>) -> Self {
+        self.actor = actor.into();
+        self
+    }
+
+    /// What it was done to (`user:<id>`, a route's function name).
+    pub fn target(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
+        self
+    }
+
+    pub fn metadata(mut self, metadata: Value) -> Self {
+        self.metadata = metadata;
+        self
+    }
+
+    /// Merge with the same event of the last minute instead of adding a row.
+    pub fn coalesced(mut self) -> Self {
+        self.coalesce = true;
+        self
+    }
 }
 
 /// Logs the event and stores it. Storage problems are logged, never raised: an audit

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::error::ApiError;
+use crate::pipeline::error::ApiError;
 use crate::App;
 
 /// The session GoTrue returns (the whole JSON is what @supabase/ssr stores).
@@ -44,12 +44,12 @@ impl From<AuthFailure> for ApiError {
     fn from(f: AuthFailure) -> Self {
         match f {
             AuthFailure::InvalidCredentials => ApiError::new(
-                crate::error::ErrorCode::Unauthorized,
+                crate::pipeline::error::ErrorCode::Unauthorized,
                 "Invalid email or password",
             )
             .with_cause(f.reason()),
             AuthFailure::InvalidRefreshToken => ApiError::new(
-                crate::error::ErrorCode::Unauthorized,
+                crate::pipeline::error::ErrorCode::Unauthorized,
                 "The session has ended; sign in again",
             )
             .with_cause(f.reason()),

@@ -1,0 +1,206 @@
+//! The profile views and edits: GET /me, GET /users, GET and PATCH /users/{id}.
+
+use lambda_http::Request;
+use serde::{Deserialize, Serialize};
+use shared::auth::permissions::{Permission, Role};
+use shared::clients::postgrest::Table;
+use shared::pipeline::input::{self, PageQuery};
+use shared::pipeline::response::{self, ApiResult};
+use shared::{clients::postgrest, ApiError, App, SignedIn};
+use validator::Validate;
+
+use crate::validate;
+
+use super::{PostSummary, Profile, ProfileRow, PublicProfile, PROFILE_COLUMNS};
+
+/// Profiles by id, as GET and PATCH /users/{id} name them.
+const PROFILES: Table = Table {
+    name: "profiles",
+    columns: PROFILE_COLUMNS,
+    what: "User",
+};
+
+/// `profiles.bio`'s limit in SQL: room for a 500-character bio after HTML escaping
+/// (at worst 6 characters each, `"` -> `&quot;`) and the attributes added to links.
+const MAX_STORED_BIO_CHARS: usize = 4000;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Me {
+    #[serde(flatten)]
+    profile: Profile,
+    role: Role,
+    permissions: Vec<&'static str>,
+}
+
+/// The answer of `me()`: the profile with its email, and the stored role.
+#[derive(Deserialize)]
+struct MeRow {
+    #[serde(flatten)]
+    profile: ProfileRow,
+    role: Role,
+}
+
+/// GET /me: one call of `me()`. The role is the one in `user_roles` (the truth; the
+/// token's claim may be older).
+pub async fn me(app: App, caller: SignedIn, _req: Request) -> ApiResult {
+    let user = &caller.user;
+    let row: MeRow = postgrest::call(
+        app.db.as_user(user).rpc("me", &serde_json::json!({}))?,
+        "Profile",
+    )
+    .await?;
+    response::ok(&Me {
+        profile: row.profile.into(),
+        role: row.role,
+        permissions: row.role.permissions().iter().map(|p| p.as_str()).collect(),
+    })
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ListQuery {
+    #[validate(length(max = 100, message = "must be at most 100 characters"))]
+    search: Option<String>,
+}
+
+/// GET /users?page=&pageSize=&search=
+pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
+    let (query, page_query): (ListQuery, PageQuery) = input::paged_query(&req)?;
+    // The token's claim first (no request); then one call of list_users, which checks
+    // users.read again in the database (a demoted reader's older token is not enough),
+    // searches through trigram indexes and counts up to a bound. The search text is a
+    // JSON parameter (LIKE wildcards escaped in SQL): data, never filter syntax.
+    user.require(Permission::UsersRead)?;
+    let (from, to) = page_query.range();
+    let page: postgrest::RpcPage<ProfileRow> = postgrest::call(
+        app.db.as_user(user).rpc(
+            "list_users",
+            &serde_json::json!({
+                "p_search": query.search.as_deref().map(str::trim),
+                "p_limit": to - from + 1,
+                "p_offset": from,
+            }),
+        )?,
+        "User",
+    )
+    .await?;
+    let items: Vec<Profile> = page.items.into_iter().map(Profile::from).collect();
+    response::page(
+        &page_query,
+        &response::Page {
+            items,
+            total: page.total,
+        },
+    )
+}
+
+/// The answer of `get_user()`.
+#[derive(Deserialize)]
+struct UserRow {
+    #[serde(flatten)]
+    profile: ProfileRow,
+    full_view: bool,
+}
+
+/// GET /users/{id}
+pub async fn get(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
+    let id = input::path_id(&req, "id", "User")?;
+    // One call of get_user: the profile (RLS: own, public, or users.read), its five
+    // newest published posts, and whether users.read holds in user_roles now.
+    let mut row: UserRow = postgrest::call(
+        app.db
+            .as_user(user)
+            .rpc("get_user", &serde_json::json!({ "p_id": id }))?,
+        "User",
+    )
+    .await?;
+    let posts = std::mem::take(&mut row.profile.posts);
+    // Own, or users.read both in the token and in the database (a demoted reader's
+    // older token is not enough).
+    let full_view = id == user.id || (user.can(Permission::UsersRead) && row.full_view);
+    let row = row.profile;
+    #[derive(Serialize)]
+    struct WithPosts<P: Serialize> {
+        #[serde(flatten)]
+        profile: P,
+        posts: Vec<PostSummary>,
+    }
+    if full_view {
+        response::ok(&WithPosts {
+            profile: Profile::from(row),
+            posts,
+        })
+    } else {
+        response::ok(&WithPosts {
+            profile: PublicProfile {
+                id: row.id,
+                name: row.full_name,
+                bio: row.bio,
+                website: row.website,
+                created_at: row.created_at,
+            },
+            posts,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ProfileChanges {
+    #[serde(default, deserialize_with = "input::trimmed_option")]
+    #[validate(custom(function = "validate::full_name"))]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "input::present")]
+    #[validate(custom(function = "validate::bio"))]
+    bio: Option<Option<String>>,
+    #[serde(default, deserialize_with = "input::present")]
+    #[validate(custom(function = "validate::website"))]
+    website: Option<Option<String>>,
+    #[serde(default)]
+    public_profile: Option<bool>,
+}
+
+/// PATCH /users/{id}
+pub async fn update(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
+    let id = input::path_id(&req, "id", "User")?;
+    if id != user.id {
+        user.require(Permission::UsersWrite)?;
+    }
+    let changes: ProfileChanges = input::json_body(&req)?;
+    let mut fields = serde_json::Map::new();
+    if let Some(name) = &changes.name {
+        fields.insert("full_name".into(), name.clone().into());
+    }
+    if let Some(bio) = &changes.bio {
+        let clean = bio
+            .as_deref()
+            .map(validate::sanitize_bio)
+            .filter(|b| !b.trim().is_empty());
+        // Escaping can lengthen text (`&` becomes `&amp;`); the stored form has a limit too.
+        if clean
+            .as_ref()
+            .is_some_and(|b| b.chars().count() > MAX_STORED_BIO_CHARS)
+        {
+            return Err(ApiError::invalid_field(
+                "bio",
+                "is too long once its HTML is sanitized",
+            ));
+        }
+        fields.insert("bio".into(), clean.into());
+    }
+    if let Some(website) = &changes.website {
+        fields.insert("website".into(), website.clone().into());
+    }
+    if let Some(public) = changes.public_profile {
+        fields.insert("public_profile".into(), public.into());
+    }
+    if fields.is_empty() {
+        return Err(input::empty_patch());
+    }
+    let row: ProfileRow = app.db.as_user(user).update(&PROFILES, id, &fields).await?;
+    response::ok(&Profile::from(row))
+}
