@@ -3,7 +3,6 @@
 //! `make routes`) serve one entry each, and tests call the same entries in-process
 //! through `shared::pipeline::dispatch`.
 
-mod access;
 pub mod audit_log;
 pub mod health;
 pub mod posts;
@@ -15,4 +14,5 @@ pub mod stream;
 pub mod uploads;
 pub mod users;
 pub mod validate;
+mod workspace_role;
 pub mod workspaces;

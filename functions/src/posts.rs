@@ -51,13 +51,14 @@ struct NewPost {
     body: String,
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Serialize, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 struct PostChanges {
     #[serde(default, deserialize_with = "input::trimmed_option")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "validate::title"))]
     title: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "validate::post_body"))]
     body: Option<String>,
 }
@@ -114,16 +115,7 @@ pub async fn update(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let user = &caller.user;
     let id = input::path_id(&req, "id", "Post")?;
     let changes: PostChanges = input::json_body(&req)?;
-    let mut fields = serde_json::Map::new();
-    if let Some(title) = &changes.title {
-        fields.insert("title".into(), title.clone().into());
-    }
-    if let Some(body) = &changes.body {
-        fields.insert("body".into(), body.clone().into());
-    }
-    if fields.is_empty() {
-        return Err(input::empty_patch());
-    }
+    let fields = input::changes(&changes)?;
     // One call: visibility (404), the author or posts.publish (403), the update.
     let post: Post = postgrest::call(
         app.db.as_user(user).rpc(

@@ -52,14 +52,16 @@ struct NewProject {
     workspace_id: Uuid,
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Serialize, Deserialize, Validate)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ProjectChanges {
     #[serde(default, deserialize_with = "input::trimmed_option")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "validate::short_name"))]
     name: Option<String>,
     /// Absent: unchanged. `null`: cleared.
     #[serde(default, deserialize_with = "input::present")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "validate::description"))]
     description: Option<Option<String>>,
 }
@@ -127,16 +129,7 @@ pub async fn update(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let user = &caller.user;
     let id = input::path_id(&req, "id", "Project")?;
     let changes: ProjectChanges = input::json_body(&req)?;
-    let mut fields = serde_json::Map::new();
-    if let Some(name) = &changes.name {
-        fields.insert("name".into(), name.clone().into());
-    }
-    if let Some(description) = &changes.description {
-        fields.insert("description".into(), description.clone().into());
-    }
-    if fields.is_empty() {
-        return Err(input::empty_patch());
-    }
+    let fields = input::changes(&changes)?;
     let project: Project = postgrest::call(
         app.db.as_user(user).rpc(
             "update_project",

@@ -7,9 +7,7 @@
 //! The cookie is HttpOnly, SameSite=Lax, Secure (unless COOKIE_SECURE=false for plain-http
 //! local dev). The refresh token lives only in the cookie, never in a response body.
 
-use http::header::SET_COOKIE;
-use http::HeaderValue;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shared::clients::supabase_auth::{self, AuthFailure, Session};
@@ -91,15 +89,6 @@ fn check_browser_origin(app: &App, req: &Request) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn with_cookies(mut response: Response<Body>, cookies: Vec<String>) -> Response<Body> {
-    for cookie in cookies {
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(SET_COOKIE, v);
-        }
-    }
-    response
-}
-
 fn signed_in(app: &App, req: &Request, session: &Session) -> ApiResult {
     let previous = cookies::present_names(req, &app.config.auth_cookie_name);
     let cookies = cookies::write(
@@ -115,7 +104,7 @@ fn signed_in(app: &App, req: &Request, session: &Session) -> ApiResult {
         },
         expires_at: session.expires_at,
     };
-    Ok(with_cookies(response::ok(&body)?, cookies))
+    Ok(cookies::set(response::ok(&body)?, cookies))
 }
 
 /// POST /auth/sign-in
@@ -187,7 +176,7 @@ pub async fn refresh(app: App, caller: Caller, req: Request) -> ApiResult {
             let error = ApiError::from(failure).with_headers(rate_limit::headers(&quotas));
             Err(if failure == AuthFailure::InvalidRefreshToken {
                 // The session is over: clear the cookie so the client stops sending it.
-                error.with_cookies(clearing_cookies(&app, &req))
+                error.with_cookies(cookies::clearing(&app.config, &req))
             } else {
                 error
             })
@@ -200,15 +189,6 @@ fn cookie_refresh_token(stored: cookies::StoredSession) -> Option<String> {
     stored
         .refresh_token
         .filter(|t| !t.is_empty() && t.len() <= 1024)
-}
-
-fn clearing_cookies(app: &App, req: &Request) -> Vec<String> {
-    let name = &app.config.auth_cookie_name;
-    cookies::clear(
-        name,
-        app.config.cookie_secure,
-        &cookies::present_names(req, name),
-    )
 }
 
 /// POST /auth/sign-out: ends the session at Supabase Auth and clears the cookie, also
@@ -238,13 +218,13 @@ pub async fn sign_out(app: App, caller: Caller, req: Request) -> ApiResult {
     } else {
         end_cookie_session(&app, &req).await
     };
-    let clear = clearing_cookies(&app, &req);
+    let clear = cookies::clearing(&app.config, &req);
     match ended {
         Ok(user_id) => {
             if let Some(id) = user_id {
                 audit_event(&app, &caller, "SIGN_OUT", Some(id), serde_json::json!({})).await;
             }
-            Ok(with_cookies(response::no_content()?, clear))
+            Ok(cookies::set(response::no_content()?, clear))
         }
         Err(failure) => Err(ApiError::from(failure).with_cookies(clear)),
     }

@@ -16,7 +16,7 @@ use validator::Validate;
 
 use crate::validate;
 
-use crate::access::WorkspaceRole;
+use crate::workspace_role::WorkspaceRole;
 
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]

@@ -5,7 +5,7 @@
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
 use cookie::{Cookie, SameSite};
-use lambda_http::Request;
+use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 
 /// @supabase/ssr's chunk size (after encodeURIComponent, a no-op on base64url).
@@ -156,6 +156,24 @@ fn build(name: &str, value: &str, secure: bool, max_age: i64) -> String {
         .max_age(cookie::time::Duration::seconds(max_age))
         .build()
         .to_string()
+}
+
+/// The response with these `Set-Cookie` headers added (values that are not valid
+/// header text are dropped).
+pub fn set(mut response: Response<Body>, cookies: Vec<String>) -> Response<Body> {
+    for cookie in cookies {
+        if let Ok(v) = http::HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(http::header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+/// The `Set-Cookie` values that clear every session cookie the request carries (the
+/// configured name, its chunks and a legacy single cookie).
+pub fn clearing(config: &crate::Config, req: &Request) -> Vec<String> {
+    let name = &config.auth_cookie_name;
+    clear(name, config.cookie_secure, &present_names(req, name))
 }
 
 #[cfg(test)]

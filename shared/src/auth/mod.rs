@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::jwks::{JwksCache, JwksPolicy, KeyLookupError};
+use crate::auth::permissions::{Permission, Role};
 use crate::config::{Config, ConfigError};
+use crate::pipeline::error::ApiError;
 
 /// Longest token accepted. Supabase access tokens are about 1 KB; metadata can grow them.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -77,6 +79,33 @@ impl AuthUser {
 
     pub(crate) fn set_rate_limit_pass(&mut self, pass: Option<String>) {
         self.rate_limit_pass = pass;
+    }
+
+    // Authorization from the token (roles and permissions: [`permissions`]).
+    /// The role the token carries (`user_role`). A token without the claim (a project
+    /// without the hook) counts as the least-privileged role.
+    pub fn role(&self) -> Role {
+        match self.claims.user_role.as_deref() {
+            Some("admin") => Role::Admin,
+            Some("editor") => Role::Editor,
+            _ => Role::User,
+        }
+    }
+
+    pub fn can(&self, permission: Permission) -> bool {
+        self.role().can(permission)
+    }
+
+    /// Fast deny: 403 unless the token's role has the permission.
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        if self.can(permission) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "This needs the {} permission",
+                permission.as_str()
+            )))
+        }
     }
 }
 

@@ -100,34 +100,6 @@ impl Permission {
     }
 }
 
-impl AuthUser {
-    /// The role the token carries (`user_role`). A token without the claim (a project
-    /// without the hook) counts as the least-privileged role.
-    pub fn role(&self) -> Role {
-        match self.claims.user_role.as_deref() {
-            Some("admin") => Role::Admin,
-            Some("editor") => Role::Editor,
-            _ => Role::User,
-        }
-    }
-
-    pub fn can(&self, permission: Permission) -> bool {
-        self.role().can(permission)
-    }
-
-    /// Fast deny: 403 unless the token's role has the permission.
-    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
-        if self.can(permission) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!(
-                "This needs the {} permission",
-                permission.as_str()
-            )))
-        }
-    }
-}
-
 /// Fast deny from the token, then the database's word (`authorize()` reads
 /// `user_roles`): for actions the database cannot check itself, such as calls to the
 /// Auth admin API with the service role, or deciding what a response may show.

@@ -242,6 +242,19 @@ where
     T::deserialize(deserializer).map(Some)
 }
 
+/// The fields a PATCH body sets, as the JSON object its `Serialize` writes (absent
+/// fields skipped with `skip_serializing_if = "Option::is_none"`, a field set to `null`
+/// kept as `null`); 422 ([`empty_patch`]) when it sets none.
+pub fn changes<T: serde::Serialize>(
+    changes: &T,
+) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    match serde_json::to_value(changes) {
+        Ok(serde_json::Value::Object(fields)) if !fields.is_empty() => Ok(fields),
+        Ok(serde_json::Value::Object(_)) => Err(empty_patch()),
+        _ => Err(ApiError::internal("changes serialization failed")),
+    }
+}
+
 /// A 422 for a body that must change at least one field.
 pub fn empty_patch() -> ApiError {
     let mut fields = FieldErrors::new();
