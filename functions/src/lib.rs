@@ -5,6 +5,7 @@
 
 pub mod audit_log;
 pub mod health;
+pub mod not_found;
 pub mod posts;
 pub mod projects;
 pub mod routes;

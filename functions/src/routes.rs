@@ -13,7 +13,8 @@ use shared::pipeline::route::S3Grant;
 use shared::{handler, producer, Route};
 
 use crate::{
-    audit_log, health, posts, projects, sessions, settings, stream, uploads, users, workspaces,
+    audit_log, health, not_found, posts, projects, sessions, settings, stream, uploads, users,
+    workspaces,
 };
 
 pub const HEALTH: Route =
@@ -366,6 +367,12 @@ pub const COMPLETE_UPLOAD: Route = Route::user(
         },
     ],
 );
+
+/// Every path and method no route above serves: API Gateway's `$default` route.
+pub const NOT_FOUND: Route = Route::fallback("not-found", handler!(not_found::handler))
+    .doc("anyone; every other method and path: 404 with the error envelope");
+/// The routes of no path of their own (template.yaml: an HttpApi event without Path).
+pub const FALLBACKS: &[Route] = &[NOT_FOUND];
 
 /// Served by a Function URL with response streaming, not by the HttpApi.
 pub const STREAM: Route = Route::stream(

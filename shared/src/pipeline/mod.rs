@@ -224,6 +224,9 @@ async fn admit(
     admission: &mut Admission,
 ) -> Result<Option<Response<Body>>, ApiError> {
     let method = &incoming.method;
+    if route.fallback {
+        return Ok(None);
+    }
     if method == Method::OPTIONS {
         return preflight(incoming.origin.as_deref(), req.headers()).map(Some);
     }

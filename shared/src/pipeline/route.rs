@@ -140,6 +140,9 @@ pub struct Route {
     pub doc: &'static str,
     pub deploy: Deploy,
     pub example: Example,
+    /// Serves every method of every path no other route serves (API Gateway's
+    /// `$default` route; `method` and `path` are then placeholders).
+    pub fallback: bool,
 }
 
 const DEFAULT_DEPLOY: Deploy = Deploy {
@@ -211,7 +214,18 @@ impl Route {
             doc: "",
             deploy: DEFAULT_DEPLOY,
             example: NO_EXAMPLE,
+            fallback: false,
         }
+    }
+
+    /// The route of every path and method no other route serves (API Gateway's
+    /// `$default`): the pipeline reads no credentials and checks no method, so the
+    /// handler answers whatever arrives (a 404 with the error envelope).
+    pub const fn fallback(function: &'static str, handler: PublicHandler) -> Self {
+        let mut route = Self::new(function, Method::GET, "$default", Handler::Public(handler));
+        route.fallback = true;
+        route.deploy.secrets = false;
+        route
     }
 
     /// Its one PostgREST write is counted by the database's request gate

@@ -13,6 +13,7 @@ mod direct_postgrest;
 mod health;
 mod http_watch;
 mod jwks;
+mod not_found;
 mod posts;
 mod projects;
 mod rate_limits;

@@ -19,7 +19,15 @@ fn repo() -> PathBuf {
         .to_path_buf()
 }
 
+/// The HttpApi's routes in the table, with the $default one as ("ANY", "$default").
 fn from_code() -> RouteSet {
+    let fallbacks = routes::FALLBACKS.iter().map(|r| {
+        (
+            "ANY".to_owned(),
+            "$default".to_owned(),
+            r.function.to_owned(),
+        )
+    });
     routes::ALL
         .iter()
         .map(|r| {
@@ -29,6 +37,7 @@ fn from_code() -> RouteSet {
                 r.function.to_owned(),
             )
         })
+        .chain(fallbacks)
         .collect()
 }
 
@@ -40,6 +49,12 @@ fn from_watch_router() -> RouteSet {
         .expect("[workspace.metadata.lambda.watch.router] in Cargo.toml");
     let mut set = RouteSet::new();
     for (path, entries) in router {
+        if path == xtask::CATCH_ALL_PATH {
+            // The local $default: one function for every method.
+            let function = entries.as_str().expect("the catch-all names one function");
+            set.insert(("ANY".to_owned(), "$default".to_owned(), function.to_owned()));
+            continue;
+        }
         for entry in entries.as_array().expect("a list of {method, function}") {
             if entry["method"].as_str() == Some("OPTIONS") {
                 // Local CORS preflight: must go to a function that serves this path.
@@ -85,6 +100,11 @@ fn from_template() -> RouteSet {
                 continue;
             }
             let props = &event["Properties"];
+            if props["Path"].is_badvalue() && props["Method"].is_badvalue() {
+                // No Path and no Method: SAM's $default route.
+                set.insert(("ANY".to_owned(), "$default".to_owned(), binary.clone()));
+                continue;
+            }
             set.insert((
                 props["Method"].as_str().unwrap().to_uppercase(),
                 props["Path"].as_str().unwrap().to_owned(),
@@ -122,7 +142,7 @@ fn template_watch_router_binaries_and_code_list_the_same_routes() {
     let code = from_code();
     assert_eq!(
         code.len(),
-        routes::ALL.len(),
+        routes::ALL.len() + routes::FALLBACKS.len(),
         "duplicate routes in routes::ALL"
     );
     // Locally every route, streaming ones included, is served by the watch router.

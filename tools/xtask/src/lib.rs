@@ -24,12 +24,15 @@ use std::path::{Path, PathBuf};
 
 use shared::pipeline::route::{Access, Route};
 
-pub use functions::routes::{ALL, STREAMING};
+pub use functions::routes::{ALL, FALLBACKS, STREAMING};
 
-/// Every route of the table: the HttpApi's, then the streaming ones.
+/// Every route of the table: the HttpApi's, its `$default` one, then the streaming ones.
 pub fn routes() -> impl Iterator<Item = &'static Route> {
-    ALL.iter().chain(STREAMING)
+    ALL.iter().chain(FALLBACKS).chain(STREAMING)
 }
+
+/// The catch-all path of the `cargo lambda watch` router: the local `$default`.
+pub const CATCH_ALL_PATH: &str = "/{*path}";
 
 /// One generated file, or one generated section of a file.
 #[derive(Debug)]
@@ -285,7 +288,7 @@ fn bins() -> String {
 /// by the first function that serves the path).
 fn by_path() -> Vec<(&'static str, Vec<&'static Route>)> {
     let mut paths: Vec<(&'static str, Vec<&'static Route>)> = Vec::new();
-    for route in routes() {
+    for route in routes().filter(|r| !r.fallback) {
         match paths.iter_mut().find(|(p, _)| *p == route.path) {
             Some((_, list)) => list.push(route),
             None => paths.push((route.path, vec![route])),
@@ -329,12 +332,24 @@ fn router() -> String {
             out.push_str("]\n");
         }
     }
+    // Locally, as API Gateway's $default: any method of a path no entry above matches.
+    for route in routes().filter(|r| r.fallback) {
+        let _ = writeln!(out, "\"{CATCH_ALL_PATH}\" = \"{}\"", route.function);
+    }
     out
 }
 
 fn readme() -> String {
     let mut out = String::from("| method | path | function | who |\n|---|---|---|---|\n");
     for route in routes() {
+        if route.fallback {
+            let _ = writeln!(
+                out,
+                "| any | any other path | {} | {} |",
+                route.function, route.doc
+            );
+            continue;
+        }
         let path = if route.query.is_empty() {
             route.path.to_owned()
         } else {
@@ -396,7 +411,9 @@ fn function_resource(route: &Route) -> String {
             "  ",
         ));
     }
-    let description = if streaming {
+    let description = if route.fallback {
+        "The $default route, 404 for every method and path no other route serves".to_owned()
+    } else if streaming {
         format!(
             "{} {} (server-sent events, Function URL)",
             route.method, route.path
@@ -493,6 +510,12 @@ fn function_resource(route: &Route) -> String {
              - x-request-id\n            - ratelimit\n            - ratelimit-policy\n          MaxAge: 600\n",
             route.method
         );
+    } else if route.fallback {
+        // No Path and no Method: SAM makes this the API's $default route.
+        y.push_str(
+            "      Events:\n        HttpApi:\n          Type: HttpApi\n          Properties:\n            \
+             ApiId: !Ref Api\n",
+        );
     } else {
         let _ = write!(
             y,
@@ -530,7 +553,12 @@ fn json(text: &str) -> String {
 /// An API Gateway HTTP API (payload 2.0) event of the route's example request; streaming
 /// routes get a Function URL event (the same format, route key `$default`).
 fn event(route: &Route, index: usize) -> String {
-    let segments: Vec<&str> = route.path.trim_start_matches('/').split('/').collect();
+    let example_path = if route.fallback {
+        "/no-such-route"
+    } else {
+        route.path
+    };
+    let segments: Vec<&str> = example_path.trim_start_matches('/').split('/').collect();
     let resource = segments.first().copied().unwrap_or_default();
     let mut params = Vec::new();
     let raw_path: String = segments
@@ -546,7 +574,7 @@ fn event(route: &Route, index: usize) -> String {
             },
         )
         .collect();
-    let route_key = if route.is_streaming() {
+    let route_key = if route.is_streaming() || route.fallback {
         "$default".to_owned()
     } else {
         format!("{} {}", route.method, route.path)
