@@ -321,6 +321,10 @@ impl Req {
     }
 }
 
+/// Held by every test that writes `app_settings` (one row per key, shared by all the
+/// tests of the binary) or that expects its rows unchanged while it runs.
+pub static SETTINGS_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Text that must never reach a client: SQL, PostgREST, Postgres, Supabase Auth, S3,
 /// network and Rust internals. Every error body is checked against it
 /// ([`Res::assert_error`]).

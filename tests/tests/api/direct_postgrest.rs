@@ -545,6 +545,7 @@ async fn posts_refuse_bad_titles_self_publishing_and_others_posts() {
 
 #[tokio::test]
 async fn settings_refuse_users_and_bad_values() {
+    let _settings = SETTINGS_LOCK.lock().await;
     let user = user_with_role("user").await;
     let admin = user_with_role("admin").await;
     let res = postgrest_direct(

@@ -23,8 +23,6 @@ use uuid::Uuid;
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-static SETTINGS_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 #[track_caller]
 fn assert_forbidden(res: &Res, what: &str) {
     assert_eq!(res.status, 403, "{what}: {}", res.body);

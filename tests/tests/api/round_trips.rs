@@ -305,6 +305,8 @@ async fn every_postgres_only_route_makes_one_postgrest_request() {
         .await,
         "update-user",
     );
+    // PUT /settings rewrites the shared rows (same values, new updated_by).
+    let _settings = SETTINGS_LOCK.lock().await;
     let settings = Req::get("/settings")
         .as_user(&admin)
         .send(&routes::GET_SETTINGS)
