@@ -307,3 +307,23 @@ fn the_check_finds_an_edited_file_a_stray_one_and_lost_markers() {
         .starts_with("hand-written head\n"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A route constant left out of `ALL` (or `FALLBACKS`, `STREAMING`) would get no
+/// binary, no function and no README line, silently: every `Route` constant of the table
+/// must be in one of them, named after its function (`get-project` -> `GET_PROJECT`, the
+/// name its generated binary uses).
+#[test]
+fn every_route_constant_of_the_table_is_listed_and_named_after_its_function() {
+    let source = std::fs::read_to_string(repo().join("functions/src/routes.rs")).unwrap();
+    let declared: BTreeSet<String> = source
+        .lines()
+        .filter_map(|line| line.strip_prefix("pub const "))
+        .filter_map(|rest| rest.split_once(": Route ="))
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    let listed: BTreeSet<String> = xtask::routes().map(xtask::constant).collect();
+    assert_eq!(
+        declared, listed,
+        "routes.rs: constants declared vs listed in ALL, FALLBACKS and STREAMING"
+    );
+}
