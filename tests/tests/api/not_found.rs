@@ -65,6 +65,9 @@ async fn unknown_paths_over_http_are_the_apis_own_404() {
         (reqwest::Method::GET, "/no-such-route"),
         (reqwest::Method::POST, "/nope/deeper/still"),
         (reqwest::Method::DELETE, "/health/extra"),
+        // A known path with a method none of its routes serves.
+        (reqwest::Method::PUT, "/projects"),
+        (reqwest::Method::DELETE, "/health"),
     ] {
         let res = http
             .request(method.clone(), format!("{}{path}", stack().api_url))

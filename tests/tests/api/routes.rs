@@ -56,6 +56,18 @@ fn from_watch_router() -> RouteSet {
             continue;
         }
         for entry in entries.as_array().expect("a list of {method, function}") {
+            let function = entry["function"].as_str().unwrap();
+            if routes::FALLBACKS.iter().any(|r| r.function == function) {
+                // A method no route of this path serves: the local $default.
+                let method = entry["method"].as_str().unwrap();
+                assert!(
+                    !routes::ALL
+                        .iter()
+                        .any(|r| r.path == path && r.method.as_str() == method),
+                    "{method} {path} is a route, not the $default"
+                );
+                continue;
+            }
             if entry["method"].as_str() == Some("OPTIONS") {
                 // Local CORS preflight: must go to a function that serves this path.
                 let function = entry["function"].as_str().unwrap();

@@ -34,6 +34,10 @@ pub fn routes() -> impl Iterator<Item = &'static Route> {
 /// The catch-all path of the `cargo lambda watch` router: the local `$default`.
 pub const CATCH_ALL_PATH: &str = "/{*path}";
 
+/// The methods the local router sends to the `$default` function on a path whose routes
+/// do not serve them (OPTIONS goes to the path's own function, for preflights).
+pub const FILL_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
+
 /// One generated file, or one generated section of a file.
 #[derive(Debug)]
 pub struct Output {
@@ -303,10 +307,8 @@ fn router() -> String {
          # functions answer CORS preflights; on AWS the HttpApi's CorsConfiguration does.\n\
          [workspace.metadata.lambda.watch.router]\n",
     );
+    let fallback = routes().find(|r| r.fallback).map(|r| r.function);
     for (path, list) in by_path() {
-        let needs_preflight = list
-            .iter()
-            .any(|r| r.access == Access::User || r.method != "GET");
         let mut entries: Vec<String> = list
             .iter()
             .map(|r| {
@@ -316,11 +318,22 @@ fn router() -> String {
                 )
             })
             .collect();
-        if needs_preflight {
-            entries.push(format!(
-                "{{ method = \"OPTIONS\", function = \"{}\" }}",
-                list[0].function
-            ));
+        // Locally the functions answer CORS preflights (on AWS the HttpApi does).
+        entries.push(format!(
+            "{{ method = \"OPTIONS\", function = \"{}\" }}",
+            list[0].function
+        ));
+        // The other methods of an HttpApi path go where API Gateway sends them: to the
+        // $default route (the router matches a path before its method, so its catch-all
+        // alone would not see them). Function URLs take every method themselves.
+        if let Some(fallback) = fallback.filter(|_| !list.iter().any(|r| r.is_streaming())) {
+            for method in FILL_METHODS {
+                if !list.iter().any(|r| r.method == *method) {
+                    entries.push(format!(
+                        "{{ method = \"{method}\", function = \"{fallback}\" }}"
+                    ));
+                }
+            }
         }
         if entries.len() == 1 {
             let _ = writeln!(out, "\"{path}\" = [{}]", entries[0]);
