@@ -487,7 +487,7 @@ pub fn sample_request(route: &Route) -> Req {
 pub fn user_routes() -> impl Iterator<Item = &'static Route> {
     routes::ALL
         .iter()
-        .filter(|r| r.access == shared::Access::User)
+        .filter(|r| r.access() == shared::Access::User)
 }
 
 // ---------------------------------------------------------------------------------

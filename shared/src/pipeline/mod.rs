@@ -196,19 +196,20 @@ where
 {
     let incoming = Incoming::read(app, &req);
     let mut admission = Admission::default();
-    let result = match admit(app, route, &incoming, &req, &mut admission).await {
+    let admitted = admit(app, route, &incoming, &req, &mut admission).await;
+    let user_id = admission.user.as_ref().map(|u| u.id);
+    let result = match admitted {
         Err(refusal) => Err(refusal),
         Ok(Some(preflight)) => Ok(preflight),
         Ok(None) => {
-            let user = admission.user.clone();
-            let run = handler(app.clone(), incoming.caller(), user, req);
+            // The user moves into the handler; the log line keeps its id.
+            let run = handler(app.clone(), incoming.caller(), admission.user, req);
             let (result, headers) = crate::clients::postgrest::with_response_headers(run).await;
             admission.limit_headers.extend(headers);
             result
         }
     };
     let (response, refusal) = finish(result, &incoming, admission.limit_headers);
-    let user_id = admission.user.as_ref().map(|u| u.id);
     log_and_audit(app, route, &incoming, user_id, &response, refusal).await;
     response
 }
@@ -371,7 +372,7 @@ async fn authenticate(
     route: &Route,
     req: &Request,
 ) -> Result<(Option<AuthUser>, Option<CredentialSource>), ApiError> {
-    if route.access == Access::Public {
+    if route.access() == Access::Public {
         return Ok((None, None));
     }
     let (token, source) = credential(req, &app.config.auth_cookie_name).map_err(rejected)?;

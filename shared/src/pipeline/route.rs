@@ -131,7 +131,6 @@ pub struct Route {
     pub function: &'static str,
     pub method: Method,
     pub path: &'static str,
-    pub access: Access,
     pub limit: WriteLimit,
     pub handler: Handler,
     /// The query parameters it reads, as README shows them (`page=&pageSize=`).
@@ -199,15 +198,10 @@ impl Route {
         path: &'static str,
         handler: Handler,
     ) -> Self {
-        let access = match handler {
-            Handler::Public(_) => Access::Public,
-            Handler::User(_) | Handler::Stream { .. } => Access::User,
-        };
         Self {
             function,
             method,
             path,
-            access,
             limit: WriteLimit::BeforeHandler,
             handler,
             query: "",
@@ -281,6 +275,14 @@ impl Route {
     pub const fn example_cookie(mut self) -> Self {
         self.example.cookie = true;
         self
+    }
+
+    /// Who may call it: what its handler takes.
+    pub const fn access(&self) -> Access {
+        match self.handler {
+            Handler::Public(_) => Access::Public,
+            Handler::User(_) | Handler::Stream { .. } => Access::User,
+        }
     }
 
     /// Served by a Function URL with response streaming, not by the HttpApi.

@@ -261,6 +261,27 @@ async fn create_accepts_the_boundary_lengths_counted_in_characters() {
 }
 
 #[tokio::test]
+async fn the_name_is_checked_as_it_is_stored_trimmed() {
+    let t = team().await;
+    // 100 characters once trimmed: accepted, and stored without the spaces.
+    let name = "n".repeat(100);
+    let res = create(json!({ "name": format!("  {name} "), "workspaceId": t.ws }))
+        .as_user(&t.admin)
+        .send(&routes::CREATE_PROJECT)
+        .await;
+    let data = res.assert_ok(201).clone();
+    let id = Uuid::parse_str(data["id"].as_str().unwrap()).unwrap();
+    assert_eq!(row(id).await.expect("row inserted").name, name);
+    // 101 once trimmed: refused, nothing written.
+    let res = create(json!({ "name": format!(" {name}x "), "workspaceId": t.ws }))
+        .as_user(&t.admin)
+        .send(&routes::CREATE_PROJECT)
+        .await;
+    assert_invalid_field(&res, "name");
+    assert_eq!(count_in(t.ws).await, 1);
+}
+
+#[tokio::test]
 async fn create_by_a_plain_member_is_403_and_inserts_nothing() {
     let t = team().await;
     let res = create(json!({ "name": "Nope", "workspaceId": t.ws }))

@@ -141,50 +141,40 @@ impl std::fmt::Display for Stale {
 
 /// What differs between `repo` and the table. Empty when everything is up to date.
 pub fn check(repo: &Path) -> io::Result<Vec<Stale>> {
+    let (planned, extras) = plan(repo)?;
     let mut stale = Vec::new();
-    let outputs = outputs();
-    for output in &outputs {
-        let path = repo.join(&output.path);
-        let current = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                stale.push(Stale::Differs(output.path.clone()));
-                continue;
+    for p in planned {
+        match (&p.current, &p.wanted) {
+            (None, _) => stale.push(Stale::Differs(p.path)),
+            (Some(_), None) => stale.push(Stale::NoMarkers(p.path)),
+            (Some(current), Some(wanted)) if current != wanted => {
+                stale.push(Stale::Differs(p.path))
             }
-            Err(e) => return Err(e),
-        };
-        match apply(&current, output) {
-            Some(wanted) if wanted == current => {}
-            Some(_) => stale.push(Stale::Differs(output.path.clone())),
-            None => stale.push(Stale::NoMarkers(output.path.clone())),
+            _ => {}
         }
     }
-    for extra in extras(repo, &outputs)? {
-        stale.push(Stale::Extra(extra));
-    }
+    stale.extend(extras.into_iter().map(Stale::Extra));
     Ok(stale)
 }
 
 /// Writes every output into `repo` and removes stale generated files; returns what
 /// changed. A file that lost its markers fails the whole run before anything is written.
 pub fn write(repo: &Path) -> io::Result<Vec<PathBuf>> {
-    let outputs = outputs();
+    let (planned, extras) = plan(repo)?;
     let mut writes = Vec::new();
-    for output in &outputs {
-        let current = fs::read_to_string(repo.join(&output.path)).unwrap_or_default();
-        let wanted = apply(&current, output).ok_or_else(|| {
-            let (begin, end) = output.section.unwrap_or_default();
-            io::Error::other(format!(
+    for p in planned {
+        let Some(wanted) = p.wanted else {
+            let (begin, end) = p.section.unwrap_or_default();
+            return Err(io::Error::other(format!(
                 "{}: the markers of the generated section are missing (a line {begin:?}, \
                  then a line {end:?}); put them back where the section belongs",
-                output.path.display(),
-            ))
-        })?;
-        if wanted != current {
-            writes.push((output.path.clone(), wanted));
+                p.path.display(),
+            )));
+        };
+        if p.current.as_deref() != Some(wanted.as_str()) {
+            writes.push((p.path, wanted));
         }
     }
-    let extras = extras(repo, &outputs)?;
     let mut changed = Vec::new();
     for (path, text) in writes {
         fs::write(repo.join(&path), text)?;
@@ -195,6 +185,38 @@ pub fn write(repo: &Path) -> io::Result<Vec<PathBuf>> {
         changed.push(extra);
     }
     Ok(changed)
+}
+
+/// One output as it is in the repository and as it should be.
+struct Planned {
+    path: PathBuf,
+    section: Option<(&'static str, &'static str)>,
+    /// None: the file does not exist.
+    current: Option<String>,
+    /// None: the file lacks its section's markers.
+    wanted: Option<String>,
+}
+
+/// Every output against the repository, and the stale generated files.
+fn plan(repo: &Path) -> io::Result<(Vec<Planned>, Vec<PathBuf>)> {
+    let outputs = outputs();
+    let mut planned = Vec::new();
+    for output in &outputs {
+        let current = match fs::read_to_string(repo.join(&output.path)) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        let wanted = apply(current.as_deref().unwrap_or_default(), output);
+        planned.push(Planned {
+            path: output.path.clone(),
+            section: output.section,
+            current,
+            wanted,
+        });
+    }
+    let extras = extras(repo, &outputs)?;
+    Ok((planned, extras))
 }
 
 /// The file as it should be: the whole output, or `current` with its section replaced.
@@ -335,15 +357,12 @@ fn router() -> String {
                 }
             }
         }
-        if entries.len() == 1 {
-            let _ = writeln!(out, "\"{path}\" = [{}]", entries[0]);
-        } else {
-            let _ = writeln!(out, "\"{path}\" = [");
-            for entry in entries {
-                let _ = writeln!(out, "  {entry},");
-            }
-            out.push_str("]\n");
+        // Every path has at least its route and its OPTIONS entry.
+        let _ = writeln!(out, "\"{path}\" = [");
+        for entry in entries {
+            let _ = writeln!(out, "  {entry},");
         }
+        out.push_str("]\n");
     }
     // Locally, as API Gateway's $default: any method of a path no entry above matches.
     for route in routes().filter(|r| r.fallback) {
@@ -601,7 +620,7 @@ fn event(route: &Route, index: usize) -> String {
     let cookie = "sb-127-auth-token=REPLACE_WITH_SESSION_COOKIE";
 
     let mut headers: Vec<(&str, String)> = vec![("accept", "application/json".into())];
-    if route.access == Access::User && !example.cookie {
+    if route.access() == Access::User && !example.cookie {
         headers.push(("authorization", "Bearer REPLACE_WITH_TOKEN".into()));
     }
     if let Some(body) = example.body {
@@ -613,7 +632,7 @@ fn event(route: &Route, index: usize) -> String {
     }
     headers.push(("host", host.into()));
     // A browser's cookie-session request (and every public POST) carries its Origin.
-    if example.cookie || (route.access == Access::Public && route.method != "GET") {
+    if example.cookie || (route.access() == Access::Public && route.method != "GET") {
         headers.push(("origin", "http://localhost:3000".into()));
     }
     headers.push(("user-agent", "curl/8.5.0".into()));
