@@ -15,7 +15,8 @@ bench:
 	bash scripts/bench.sh
 
 # Write every file that lists the routes (binaries, [[bin]] entries, watch router,
-# template.yaml functions, event fixtures, README's table) from functions/src/routes.rs.
+# template.yaml functions, event fixtures, README's table, openapi.json) from
+# functions/src/routes.rs and the handlers' types.
 # CHECK=1 writes nothing and fails if a committed file differs.
 routes:
 	cargo xtask routes $(if $(CHECK),--check)

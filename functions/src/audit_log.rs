@@ -9,9 +9,11 @@ use shared::pipeline::response::{self, ApiResult};
 use shared::{clients::postgrest, ApiError, App, SignedIn};
 use uuid::Uuid;
 
-#[derive(Debug, Serialize, Deserialize)]
+/// One audit event; repeats of the same refusal are coalesced (`occurrences`).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all(serialize = "camelCase"))]
-struct Entry {
+#[schema(as = AuditEntry, rename_all = "camelCase")]
+pub(crate) struct Entry {
     id: Uuid,
     actor_id: Option<Uuid>,
     action: String,

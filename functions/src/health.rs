@@ -5,9 +5,11 @@ use serde::Serialize;
 use shared::pipeline::response::{self, ApiResult};
 use shared::{App, Caller};
 
-#[derive(Serialize)]
-struct Health {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Health {
+    /// Always `ok`.
     status: &'static str,
+    /// The functions' version (Cargo package version).
     version: &'static str,
 }
 

@@ -6,6 +6,7 @@
 pub mod audit_log;
 pub mod health;
 pub mod not_found;
+pub mod openapi;
 pub mod posts;
 pub mod projects;
 pub mod routes;

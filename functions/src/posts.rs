@@ -15,6 +15,7 @@ use shared::clients::postgrest::Table;
 use shared::pipeline::input::{self, PageQuery};
 use shared::pipeline::response::{self, ApiResult};
 use shared::{clients::postgrest, App, SignedIn};
+use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -27,8 +28,9 @@ const POSTS: Table = Table {
     what: "Post",
 };
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all(serialize = "camelCase"))]
+#[schema(rename_all = "camelCase")]
 pub struct Post {
     pub id: Uuid,
     pub author_id: Uuid,
@@ -40,26 +42,34 @@ pub struct Post {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewPost {
+pub(crate) struct NewPost {
     #[serde(deserialize_with = "input::trimmed")]
     #[validate(custom(function = "validate::title"))]
+    #[schema(schema_with = validate::schema::title)]
     title: String,
+    /// Empty when absent.
     #[serde(default)]
     #[validate(custom(function = "validate::post_body"))]
+    #[schema(schema_with = validate::schema::post_body)]
     body: String,
 }
 
-#[derive(Debug, Serialize, Deserialize, Validate)]
+/// At least one field; absent fields are unchanged.
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PostChanges {
+#[schema(min_properties = 1)]
+pub(crate) struct PostChanges {
     #[serde(default, deserialize_with = "input::trimmed_option")]
     #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "validate::title"))]
+    #[schema(schema_with = validate::schema::title)]
     title: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "input::present")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "validate::post_body"))]
+    #[schema(schema_with = validate::schema::post_body)]
     body: Option<String>,
 }
 

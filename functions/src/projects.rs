@@ -16,6 +16,7 @@ use shared::clients::postgrest::Table;
 use shared::pipeline::input::{self, PageQuery};
 use shared::pipeline::response::{self, ApiResult};
 use shared::{clients::postgrest, App, SignedIn};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
@@ -29,8 +30,9 @@ const PROJECTS: Table = Table {
 };
 
 /// A project as stored (snake_case from PostgREST) and as answered (camelCase).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all(serialize = "camelCase"))]
+#[schema(rename_all = "camelCase")]
 pub struct Project {
     pub id: Uuid,
     pub workspace_id: Uuid,
@@ -41,34 +43,42 @@ pub struct Project {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct NewProject {
+pub(crate) struct NewProject {
     #[serde(deserialize_with = "input::trimmed")]
     #[validate(custom(function = "validate::short_name"))]
+    #[schema(schema_with = validate::schema::short_name)]
     name: String,
     #[validate(custom(function = "validate::description"))]
+    #[schema(schema_with = validate::schema::description_or_null)]
     description: Option<String>,
     workspace_id: Uuid,
 }
 
-#[derive(Debug, Serialize, Deserialize, Validate)]
+/// At least one field; absent fields are unchanged.
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ProjectChanges {
+#[schema(min_properties = 1)]
+pub(crate) struct ProjectChanges {
     #[serde(default, deserialize_with = "input::trimmed_option")]
     #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "validate::short_name"))]
+    #[schema(schema_with = validate::schema::short_name)]
     name: Option<String>,
     /// Absent: unchanged. `null`: cleared.
     #[serde(default, deserialize_with = "input::present")]
     #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "validate::description"))]
+    #[schema(schema_with = validate::schema::description_or_null)]
     description: Option<Option<String>>,
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, IntoParams)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ListQuery {
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// Only this workspace's projects (404 if the caller is not a member).
     workspace_id: Option<Uuid>,
 }
 

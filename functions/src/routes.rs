@@ -13,14 +13,23 @@ use shared::pipeline::route::S3Grant;
 use shared::{handler, producer, Route};
 
 use crate::{
-    audit_log, health, not_found, posts, projects, sessions, settings, stream, uploads, users,
-    workspaces,
+    audit_log, health, not_found, openapi, posts, projects, sessions, settings, stream, uploads,
+    users, workspaces,
 };
 
 pub const HEALTH: Route =
     Route::public("health", Method::GET, "/health", handler!(health::handler))
         .doc("anyone (no token, no database)")
         .without_secrets();
+
+pub const OPENAPI: Route = Route::public(
+    "openapi",
+    Method::GET,
+    "/openapi.json",
+    handler!(openapi::handler),
+)
+.doc("anyone; this API's OpenAPI 3.1 document (no token, no database)")
+.without_secrets();
 
 pub const LIST_WORKSPACES: Route = Route::user(
     "list-workspaces",
@@ -395,6 +404,7 @@ pub const STREAMING: &[Route] = &[STREAM];
 /// The HttpApi's routes, in README's order.
 pub const ALL: &[Route] = &[
     HEALTH,
+    OPENAPI,
     LIST_WORKSPACES,
     CREATE_WORKSPACE,
     ADD_WORKSPACE_MEMBER,

@@ -41,24 +41,29 @@ pub const REFRESH_PER_IP: Limit = Limit {
     window_seconds: 300,
 };
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Credentials {
+pub(crate) struct Credentials {
     #[validate(custom(function = "validate::email"))]
+    #[schema(schema_with = validate::schema::email)]
     email: String,
-    #[validate(length(min = 1, max = 1024, message = "must be 1 to 1024 characters"))]
+    #[validate(custom(function = "validate::password"))]
+    #[schema(schema_with = validate::schema::password)]
     password: String,
 }
 
-#[derive(Serialize)]
+/// The signed-in user; the tokens travel only in the session cookie.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct SignedIn {
+#[schema(as = Session)]
+pub(crate) struct SignedIn {
     user: UserSummary,
+    /// When the access token expires (Unix seconds); refresh before then.
     expires_at: Option<i64>,
 }
 
-#[derive(Serialize)]
-struct UserSummary {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct UserSummary {
     id: Uuid,
     email: Option<String>,
 }

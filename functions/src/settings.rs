@@ -10,14 +10,17 @@ use validator::Validate;
 
 use crate::validate;
 
-#[derive(Debug, Serialize, Deserialize, Validate)]
+/// Every setting; PUT sends them all.
+#[derive(Debug, Serialize, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Settings {
     #[serde(deserialize_with = "input::trimmed")]
     #[validate(custom(function = "validate::short_name"))]
+    #[schema(schema_with = validate::schema::short_name)]
     pub site_name: String,
     #[serde(deserialize_with = "input::trimmed")]
     #[validate(custom(function = "validate::email"))]
+    #[schema(schema_with = validate::schema::email)]
     pub support_email: String,
     pub maintenance_mode: bool,
     pub signups_enabled: bool,

@@ -21,17 +21,25 @@ use validator::Validate;
 /// (template.yaml), so every stream ends with `[DONE]` rather than a cut connection.
 pub const MAX_STREAM_MS: u64 = 50_000;
 
-#[derive(Debug, Deserialize, Validate)]
+/// (count - 1) x intervalMs may be at most 50000.
+#[derive(Debug, Deserialize, Validate, utoipa::IntoParams)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct StreamQuery {
+#[into_params(parameter_in = Query)]
+pub(crate) struct StreamQuery {
+    /// How many progress events.
     #[serde(default = "default_count")]
     #[validate(range(min = 1, max = 100, message = "must be between 1 and 100"))]
+    #[param(minimum = 1, maximum = 100, default = 10)]
     count: u32,
+    /// Milliseconds between events.
     #[serde(default = "default_interval")]
     #[validate(range(min = 10, max = 10000, message = "must be between 10 and 10000"))]
+    #[param(minimum = 10, maximum = 10000, default = 1000)]
     interval_ms: u64,
+    /// Milliseconds between `: keep-alive` comments.
     #[serde(default = "default_heartbeat")]
     #[validate(range(min = 100, max = 60000, message = "must be between 100 and 60000"))]
+    #[param(minimum = 100, maximum = 60000, default = 15000)]
     heartbeat_ms: u64,
 }
 
@@ -60,8 +68,10 @@ fn default_heartbeat() -> u64 {
     15000
 }
 
-#[derive(Serialize)]
-struct Progress {
+/// One progress event (the `data:` of an SSE message; the last message is `[DONE]`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = StreamProgress)]
+pub(crate) struct Progress {
     seq: u32,
     total: u32,
     at: chrono::DateTime<chrono::Utc>,

@@ -20,6 +20,7 @@ use shared::pipeline::input::{self, PageQuery};
 use shared::pipeline::response::{self, ApiResult};
 use shared::policy::rate_limit::Limit;
 use shared::{clients::postgrest, ApiError, App, AuthUser, SignedIn};
+use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
@@ -57,19 +58,26 @@ struct Row {
     completed_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
+/// An upload's metadata; `download` once it is ready.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Upload {
+pub(crate) struct Upload {
     id: Uuid,
     filename: String,
     content_type: String,
+    /// In bytes, as declared when created.
     size: i64,
+    /// `pending` until completed, then `ready` or `rejected`.
+    #[schema(schema_with = status_schema)]
     status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     rejection_reason: Option<String>,
     created_at: DateTime<Utc>,
     completed_at: Option<DateTime<Utc>>,
+    /// A presigned GET of the verified file.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     download: Option<ClientRequest>,
 }
 
@@ -89,6 +97,24 @@ impl Upload {
     }
 }
 
+/// An upload's states (`uploads.status`, a CHECK in SQL).
+const STATUSES: [&str; 3] = ["pending", "ready", "rejected"];
+
+fn status_schema() -> utoipa::openapi::Object {
+    enum_schema(&STATUSES)
+}
+
+fn type_schema() -> utoipa::openapi::Object {
+    enum_schema(&ALLOWED_TYPES)
+}
+
+fn enum_schema(values: &[&str]) -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(values.iter().copied()))
+        .build()
+}
+
 fn allowed_type(value: &str) -> Result<(), ValidationError> {
     if ALLOWED_TYPES.contains(&value) {
         Ok(())
@@ -98,14 +124,18 @@ fn allowed_type(value: &str) -> Result<(), ValidationError> {
     }
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct NewUpload {
+pub(crate) struct NewUpload {
     #[serde(deserialize_with = "input::trimmed")]
     #[validate(custom(function = "validate::upload_name"))]
+    #[schema(schema_with = validate::schema::upload_name)]
     filename: String,
     #[validate(custom(function = "allowed_type"))]
+    #[schema(schema_with = type_schema)]
     content_type: String,
+    /// In bytes; the upload is rejected at completion if the file differs.
+    #[schema(minimum = 1, maximum = 5242880)]
     #[validate(range(
         min = 1,
         max = 5242880,
@@ -119,9 +149,10 @@ fn storage(app: &App) -> Result<&Storage, ApiError> {
         .ok_or_else(|| ApiError::unavailable("storage: UPLOADS_BUCKET not configured"))
 }
 
-#[derive(Serialize)]
+/// A new upload and the presigned PUT that sends its bytes straight to S3.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Created {
+pub(crate) struct CreatedUpload {
     #[serde(flatten)]
     upload: Upload,
     /// The request the client sends the bytes with: method, URL and headers as is.
@@ -153,7 +184,7 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let upload_request = storage
         .presign_upload(&key, &new.content_type, new.size)
         .await?;
-    response::created(&Created {
+    response::created(&CreatedUpload {
         upload: Upload::from_row(row, None),
         upload_request,
     })

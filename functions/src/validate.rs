@@ -12,6 +12,7 @@
 //! trimmed are deserialized with `input::trimmed`, so the value checked is the one
 //! stored.
 
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
 use validator::{ValidateEmail, ValidationError};
 
 pub use shared::pipeline::input::{free_text, plain_text};
@@ -80,6 +81,159 @@ pub fn sanitize_bio(html: &str) -> String {
         .to_string()
 }
 
+/// A kind of user-writable text: its length in characters and its rule. The validator
+/// (`check`) and the field's schema in the OpenAPI document (`schema`) are both read
+/// from the same constant, so the document cannot promise other bounds than the API
+/// checks.
+pub struct TextKind {
+    pub min: usize,
+    pub max: usize,
+    rule: fn(&str) -> Result<(), ValidationError>,
+    /// The JSON Schema `format`, if the rule is one.
+    format: Option<&'static str>,
+    /// A JSON Schema `pattern` the rule implies (a necessary condition, not the whole rule).
+    pattern: Option<&'static str>,
+    /// The rule, in words, for the document.
+    about: &'static str,
+}
+
+impl TextKind {
+    /// Length first (with the API's wording), then the rule.
+    pub fn check(&self, value: &str) -> Result<(), ValidationError> {
+        chars(value, self.min, self.max)?;
+        (self.rule)(value)
+    }
+
+    /// The field's schema; `nullable` for fields where `null` is accepted (absent or cleared).
+    pub fn schema(&self, nullable: bool) -> Schema {
+        let kind = if nullable {
+            SchemaType::from_iter([Type::String, Type::Null])
+        } else {
+            SchemaType::new(Type::String)
+        };
+        let mut object = ObjectBuilder::new()
+            .schema_type(kind)
+            .min_length((self.min > 0).then_some(self.min))
+            .max_length(Some(self.max))
+            .description(Some(self.about));
+        if let Some(format) = self.format {
+            object = object.format(Some(SchemaFormat::Custom(format.to_owned())));
+        }
+        if let Some(pattern) = self.pattern {
+            object = object.pattern(Some(pattern));
+        }
+        Schema::Object(object.build())
+    }
+}
+
+fn no_rule(_: &str) -> Result<(), ValidationError> {
+    Ok(())
+}
+
+fn email_address(value: &str) -> Result<(), ValidationError> {
+    if value.validate_email() {
+        Ok(())
+    } else {
+        Err(ValidationError::new("email").with_message("must be an email address".into()))
+    }
+}
+
+const PLAIN: &str =
+    "Plain text: not blank, no control characters; leading and trailing whitespace is removed.";
+const FREE: &str = "Free text: no control characters but line breaks and tabs.";
+
+/// A workspace, project or site name.
+pub const SHORT_NAME: TextKind = TextKind {
+    min: 1,
+    max: 100,
+    rule: plain_text,
+    format: None,
+    pattern: None,
+    about: PLAIN,
+};
+/// A person's name.
+pub const FULL_NAME: TextKind = TextKind {
+    min: 1,
+    max: 100,
+    rule: person_name,
+    format: None,
+    pattern: None,
+    about:
+        "Letters (any script), digits, spaces, - and '; leading and trailing whitespace is removed.",
+};
+/// A post title.
+pub const TITLE: TextKind = TextKind {
+    min: 1,
+    max: 200,
+    rule: plain_text,
+    format: None,
+    pattern: None,
+    about: PLAIN,
+};
+/// A post body.
+pub const POST_BODY: TextKind = TextKind {
+    min: 0,
+    max: 20000,
+    rule: free_text,
+    format: None,
+    pattern: None,
+    about: FREE,
+};
+/// A project description.
+pub const DESCRIPTION: TextKind = TextKind {
+    min: 0,
+    max: 1000,
+    rule: free_text,
+    format: None,
+    pattern: None,
+    about: FREE,
+};
+/// A profile bio as sent (sanitized afterwards).
+pub const BIO: TextKind = TextKind {
+    min: 0,
+    max: 500,
+    rule: free_text,
+    format: None,
+    pattern: None,
+    about: "HTML: only b, i, em, strong, p, br and a[href] (absolute http(s) or mailto) are kept; everything else is removed.",
+};
+/// A profile website.
+pub const WEBSITE: TextKind = TextKind {
+    min: 0,
+    max: 300,
+    rule: https_url,
+    format: Some("uri"),
+    pattern: Some("^https://[^/?#@\\s]+"),
+    about: "An https:// URL with a host and no user info, without spaces or control characters.",
+};
+/// An email address.
+pub const EMAIL: TextKind = TextKind {
+    min: 0,
+    max: 254,
+    rule: email_address,
+    format: Some("email"),
+    pattern: None,
+    about: "An email address.",
+};
+/// An upload's file name.
+pub const UPLOAD_NAME: TextKind = TextKind {
+    min: 1,
+    max: 255,
+    rule: file_name,
+    format: None,
+    pattern: None,
+    about: "A plain file name: no path separators or control characters, not . or ..",
+};
+/// A password as sent to Supabase Auth (its own rules apply there).
+pub const PASSWORD: TextKind = TextKind {
+    min: 1,
+    max: 1024,
+    rule: no_rule,
+    format: Some("password"),
+    pattern: None,
+    about: "Checked by Supabase Auth.",
+};
+
 /// A length in characters between `min` and `max`, as the API words it.
 fn chars(value: &str, min: usize, max: usize) -> Result<(), ValidationError> {
     let count = value.chars().count();
@@ -94,60 +248,43 @@ fn chars(value: &str, min: usize, max: usize) -> Result<(), ValidationError> {
     Err(ValidationError::new("length").with_message(message.into()))
 }
 
-/// A workspace, project or site name: 1 to 100 characters of plain text.
-pub fn short_name(value: &str) -> Result<(), ValidationError> {
-    chars(value, 1, 100)?;
-    plain_text(value)
+/// For each kind: its validator (`#[validate(custom(function = "validate::title"))]`)
+/// and, in [`schema`], its schema functions for `#[schema(schema_with = ...)]`.
+macro_rules! kinds {
+    ($($name:ident $nullable:ident => $kind:ident),* $(,)?) => {
+        $(
+            #[doc = concat!("Validates a [`", stringify!($kind), "`].")]
+            pub fn $name(value: &str) -> Result<(), ValidationError> {
+                $kind.check(value)
+            }
+        )*
+        /// Schemas of the kinds, for `#[schema(schema_with = validate::schema::title)]`;
+        /// `*_or_null` where the field accepts `null`.
+        pub mod schema {
+            use utoipa::openapi::schema::Schema;
+            $(
+                pub fn $name() -> Schema {
+                    super::$kind.schema(false)
+                }
+                pub fn $nullable() -> Schema {
+                    super::$kind.schema(true)
+                }
+            )*
+        }
+    };
 }
 
-/// A person's name: 1 to 100 characters, letters, digits, spaces, - and '.
-pub fn full_name(value: &str) -> Result<(), ValidationError> {
-    chars(value, 1, 100)?;
-    person_name(value)
-}
-
-/// A post title: 1 to 200 characters of plain text.
-pub fn title(value: &str) -> Result<(), ValidationError> {
-    chars(value, 1, 200)?;
-    plain_text(value)
-}
-
-/// A post body: at most 20000 characters of free text.
-pub fn post_body(value: &str) -> Result<(), ValidationError> {
-    chars(value, 0, 20000)?;
-    free_text(value)
-}
-
-/// A project description: at most 1000 characters of free text.
-pub fn description(value: &str) -> Result<(), ValidationError> {
-    chars(value, 0, 1000)?;
-    free_text(value)
-}
-
-/// A profile bio as sent (sanitized afterwards): at most 500 characters of free text.
-pub fn bio(value: &str) -> Result<(), ValidationError> {
-    chars(value, 0, 500)?;
-    free_text(value)
-}
-
-/// A profile website: an https:// URL of at most 300 characters.
-pub fn website(value: &str) -> Result<(), ValidationError> {
-    chars(value, 0, 300)?;
-    https_url(value)
-}
-
-/// An email address of at most 254 characters.
-pub fn email(value: &str) -> Result<(), ValidationError> {
-    if !value.validate_email() {
-        return Err(ValidationError::new("email").with_message("must be an email address".into()));
-    }
-    chars(value, 0, 254)
-}
-
-/// An upload's file name: 1 to 255 characters, a plain file name.
-pub fn upload_name(value: &str) -> Result<(), ValidationError> {
-    chars(value, 1, 255)?;
-    file_name(value)
+kinds! {
+    short_name short_name_or_null => SHORT_NAME,
+    full_name full_name_or_null => FULL_NAME,
+    title title_or_null => TITLE,
+    post_body post_body_or_null => POST_BODY,
+    description description_or_null => DESCRIPTION,
+    bio bio_or_null => BIO,
+    website website_or_null => WEBSITE,
+    email email_or_null => EMAIL,
+    upload_name upload_name_or_null => UPLOAD_NAME,
+    password password_or_null => PASSWORD,
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use shared::pipeline::input::{self, PageQuery};
 use shared::pipeline::response::{self, ApiResult};
 use shared::{clients::postgrest, ApiError, App, SignedIn};
+use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -18,11 +19,12 @@ use crate::validate;
 
 use crate::workspace_role::WorkspaceRole;
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewWorkspace {
+pub(crate) struct NewWorkspace {
     #[serde(deserialize_with = "input::trimmed")]
     #[validate(custom(function = "validate::short_name"))]
+    #[schema(schema_with = validate::schema::short_name)]
     name: String,
 }
 
@@ -42,9 +44,10 @@ struct RoleRow {
     role: WorkspaceRole,
 }
 
-#[derive(Debug, Serialize)]
+/// A workspace with the caller's role in it.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Workspace {
+pub(crate) struct Workspace {
     id: Uuid,
     name: String,
     created_by: Option<Uuid>,
@@ -112,16 +115,17 @@ pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
     )
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct NewMember {
+pub(crate) struct NewMember {
     user_id: Uuid,
     role: WorkspaceRole,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all(serialize = "camelCase"))]
-struct Member {
+#[schema(rename_all = "camelCase")]
+pub(crate) struct Member {
     workspace_id: Uuid,
     user_id: Uuid,
     role: WorkspaceRole,

@@ -9,21 +9,32 @@ use shared::pipeline::input;
 use shared::pipeline::response::{self, ApiResult};
 use shared::policy::audit::{self, AuditEvent};
 use shared::{clients::postgrest, ApiError, App, SignedIn};
+use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::validate;
 
 use super::{Profile, ProfileRow, PROFILE_COLUMNS};
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewUser {
+pub(crate) struct NewUser {
     #[serde(deserialize_with = "input::trimmed")]
     #[validate(custom(function = "validate::email"))]
+    #[schema(schema_with = validate::schema::email)]
     email: String,
     #[serde(deserialize_with = "input::trimmed")]
     #[validate(custom(function = "validate::full_name"))]
+    #[schema(schema_with = validate::schema::full_name)]
     name: String,
+    role: Role,
+}
+
+/// A user just created: the profile and the role given.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CreatedUser {
+    #[serde(flatten)]
+    profile: Profile,
     role: Role,
 }
 
@@ -82,13 +93,7 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
         .target(format!("user:{id}"))
         .metadata(serde_json::json!({ "role": new.role }));
     audit::record(&app, event).await;
-    #[derive(Serialize)]
-    struct Created {
-        #[serde(flatten)]
-        profile: Profile,
-        role: Role,
-    }
-    response::created(&Created {
+    response::created(&CreatedUser {
         profile: row.into(),
         role: new.role,
     })

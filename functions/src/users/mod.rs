@@ -13,14 +13,15 @@
 //! /users/{id}); `accounts`: creating and deleting accounts through Supabase Auth's
 //! admin API, with the undo that keeps a failed create from leaving half a user.
 
-mod accounts;
-mod profiles;
+pub(crate) mod accounts;
+pub(crate) mod profiles;
 
 pub use accounts::{create, delete};
 pub use profiles::{get, list, me, update};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// The email comes from `profile_emails`, which RLS shows only to the user and to
@@ -48,7 +49,7 @@ struct EmailRow {
 }
 
 /// What the owner and users.read holders see.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Profile {
     id: Uuid,
@@ -61,7 +62,7 @@ pub(crate) struct Profile {
 }
 
 /// What anyone sees of a public profile: no email.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct PublicProfile {
     id: Uuid,
@@ -71,8 +72,9 @@ pub(crate) struct PublicProfile {
     created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all(serialize = "camelCase"))]
+#[schema(rename_all = "camelCase")]
 pub(crate) struct PostSummary {
     id: Uuid,
     title: String,

@@ -7,6 +7,7 @@ use shared::clients::postgrest::Table;
 use shared::pipeline::input::{self, PageQuery};
 use shared::pipeline::response::{self, ApiResult};
 use shared::{clients::postgrest, ApiError, App, SignedIn};
+use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use crate::validate;
@@ -24,13 +25,14 @@ const PROFILES: Table = Table {
 /// (at worst 6 characters each, `"` -> `&quot;`) and the attributes added to links.
 const MAX_STORED_BIO_CHARS: usize = 4000;
 
-#[derive(Serialize)]
+/// The caller's own profile, role and what the role permits.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Me {
+pub(crate) struct Me {
     #[serde(flatten)]
     profile: Profile,
     role: Role,
-    permissions: Vec<&'static str>,
+    permissions: Vec<Permission>,
 }
 
 /// The answer of `me()`: the profile with its email, and the stored role.
@@ -53,14 +55,17 @@ pub async fn me(app: App, caller: SignedIn, _req: Request) -> ApiResult {
     response::ok(&Me {
         profile: row.profile.into(),
         role: row.role,
-        permissions: row.role.permissions().iter().map(|p| p.as_str()).collect(),
+        permissions: row.role.permissions().to_vec(),
     })
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, IntoParams)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ListQuery {
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// Part of a name or an email address, case-insensitive.
     #[validate(length(max = 100, message = "must be at most 100 characters"))]
+    #[param(max_length = 100)]
     search: Option<String>,
 }
 
@@ -97,6 +102,22 @@ pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
 }
 
 /// The answer of `get_user()`.
+/// A user as the owner and users.read holders see them, with their 5 newest published posts.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct UserWithPosts {
+    #[serde(flatten)]
+    profile: Profile,
+    posts: Vec<PostSummary>,
+}
+
+/// A public profile as anyone else sees it (no email), with the 5 newest published posts.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct PublicUserWithPosts {
+    #[serde(flatten)]
+    profile: PublicProfile,
+    posts: Vec<PostSummary>,
+}
+
 #[derive(Deserialize)]
 struct UserRow {
     #[serde(flatten)]
@@ -122,19 +143,13 @@ pub async fn get(app: App, caller: SignedIn, req: Request) -> ApiResult {
     // older token is not enough).
     let full_view = id == user.id || (user.can(Permission::UsersRead) && row.full_view);
     let row = row.profile;
-    #[derive(Serialize)]
-    struct WithPosts<P: Serialize> {
-        #[serde(flatten)]
-        profile: P,
-        posts: Vec<PostSummary>,
-    }
     if full_view {
-        response::ok(&WithPosts {
+        response::ok(&UserWithPosts {
             profile: Profile::from(row),
             posts,
         })
     } else {
-        response::ok(&WithPosts {
+        response::ok(&PublicUserWithPosts {
             profile: PublicProfile {
                 id: row.id,
                 name: row.full_name,
@@ -147,19 +162,25 @@ pub async fn get(app: App, caller: SignedIn, req: Request) -> ApiResult {
     }
 }
 
-#[derive(Debug, Deserialize, Validate)]
+/// At least one field; absent fields are unchanged, `null` clears bio and website.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ProfileChanges {
+#[schema(min_properties = 1)]
+pub(crate) struct ProfileChanges {
     #[serde(default, deserialize_with = "input::trimmed_option")]
     #[validate(custom(function = "validate::full_name"))]
+    #[schema(schema_with = validate::schema::full_name)]
     name: Option<String>,
     #[serde(default, deserialize_with = "input::present")]
     #[validate(custom(function = "validate::bio"))]
+    #[schema(schema_with = validate::schema::bio_or_null)]
     bio: Option<Option<String>>,
     #[serde(default, deserialize_with = "input::present")]
     #[validate(custom(function = "validate::website"))]
+    #[schema(schema_with = validate::schema::website_or_null)]
     website: Option<Option<String>>,
-    #[serde(default)]
+    /// Whether other users may see the profile (without its email).
+    #[serde(default, deserialize_with = "input::present")]
     public_profile: Option<bool>,
 }
 

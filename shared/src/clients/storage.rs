@@ -37,7 +37,7 @@ pub struct Storage {
 }
 
 /// A presigned request for the client: method, URL and the headers it must send as is.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientRequest {
     pub method: String,

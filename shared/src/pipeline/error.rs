@@ -7,9 +7,13 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use http::StatusCode;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What went wrong, for programs: each code has one HTTP status ([`ErrorCode::status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     BadRequest,
     Unauthorized,
@@ -22,6 +26,7 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     ValidationError,
     RateLimited,
+    #[serde(rename = "INTERNAL_ERROR")]
     Internal,
     ServiceUnavailable,
 }
@@ -67,11 +72,40 @@ impl ErrorCode {
 /// Field name -> what is wrong with it, as the `details` of a VALIDATION_ERROR.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
+/// The `details` of a VALIDATION_ERROR.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ErrorDetails {
+    /// Each field that is wrong (camelCase, `body` for the body as a whole, `a.b` or
+    /// `a[0]` inside it) with what is wrong with it.
+    #[schema(inline)]
+    pub fields: FieldErrors,
+}
+
+/// The body of every error response: `{"error": {code, message, requestId, details?}}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorEnvelope<'a> {
+    pub error: ErrorObject<'a>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorObject<'a> {
+    pub code: ErrorCode,
+    /// For people: what to change. Never internals (SQL, upstream text, tokens).
+    pub message: &'a str,
+    /// The `x-request-id` of the response, to quote to support.
+    pub request_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub details: Option<&'a ErrorDetails>,
+}
+
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: Cow<'static, str>,
-    pub details: Option<Box<Value>>,
+    pub details: Option<Box<ErrorDetails>>,
     /// For the log only: what really happened (an upstream error code, a verifier reason).
     /// Never sent to the client, never contains SQL, tokens or upstream message text.
     pub cause: Option<Cow<'static, str>>,
@@ -171,7 +205,7 @@ impl ApiError {
     /// 422 with per-field messages.
     pub fn validation(fields: FieldErrors) -> Self {
         let mut e = Self::new(ErrorCode::ValidationError, "The request is not valid");
-        e.details = Some(Box::new(json!({ "fields": fields })));
+        e.details = Some(Box::new(ErrorDetails { fields }));
         e
     }
 
@@ -222,15 +256,15 @@ impl ApiError {
 
     /// The JSON body of this error.
     pub fn body(&self, request_id: &str) -> Value {
-        let mut error = json!({
-            "code": self.code.as_str(),
-            "message": self.message,
-            "requestId": request_id,
-        });
-        if let Some(details) = &self.details {
-            error["details"] = (**details).clone();
-        }
-        json!({ "error": error })
+        let envelope = ErrorEnvelope {
+            error: ErrorObject {
+                code: self.code,
+                message: &self.message,
+                request_id,
+                details: self.details.as_deref(),
+            },
+        };
+        serde_json::to_value(envelope).unwrap_or(Value::Null)
     }
 }
 
@@ -309,6 +343,28 @@ pub fn camel_case(snake: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_serialize_as_their_names() {
+        use ErrorCode::*;
+        for code in [
+            BadRequest,
+            Unauthorized,
+            Forbidden,
+            NotFound,
+            MethodNotAllowed,
+            Conflict,
+            CsrfFailed,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            ValidationError,
+            RateLimited,
+            Internal,
+            ServiceUnavailable,
+        ] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+    }
 
     #[test]
     fn camel_cases_field_names() {

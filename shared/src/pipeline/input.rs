@@ -154,14 +154,19 @@ fn from_pairs<T: DeserializeOwned + Validate>(pairs: Vec<(String, String)>) -> R
 }
 
 /// `page` (from 1) and `pageSize` (1..=100, default 20).
-#[derive(Debug, Clone, Copy, Deserialize, Validate, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, Validate, PartialEq, Eq, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// The page, from 1.
     #[serde(default = "first_page")]
     #[validate(range(min = 1, max = 100000, message = "must be between 1 and 100000"))]
+    #[param(minimum = 1, maximum = 100000, default = 1)]
     pub page: u32,
+    /// Items per page.
     #[serde(default = "default_page_size")]
     #[validate(range(min = 1, max = 100, message = "must be between 1 and 100"))]
+    #[param(minimum = 1, maximum = 100, default = 20)]
     pub page_size: u32,
 }
 
@@ -229,7 +234,9 @@ pub fn trimmed<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Stri
 pub fn trimmed_option<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<String>, D::Error> {
-    Ok(Option::<String>::deserialize(deserializer)?.map(|v| v.trim().to_owned()))
+    // With `#[serde(default)]`: absent is `None`; `null` is refused (a type error, 422),
+    // as for any field that cannot be cleared.
+    trimmed(deserializer).map(Some)
 }
 
 /// Deserializes a present field (even `null`) as `Some`, so PATCH bodies can tell
@@ -286,8 +293,8 @@ mod tests {
 
     fn field_of(e: &ApiError) -> String {
         let details = e.details.as_ref().expect("details");
-        let fields = details["fields"].as_object().expect("fields");
-        assert_eq!(fields.len(), 1, "{details}");
+        let fields = &details.fields;
+        assert_eq!(fields.len(), 1, "{details:?}");
         fields.keys().next().unwrap().clone()
     }
 

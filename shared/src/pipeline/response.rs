@@ -10,7 +10,8 @@ use crate::pipeline::input::PageQuery;
 
 pub type ApiResult = Result<Response<Body>, ApiError>;
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+/// Where a page is in the whole list: `total` is exact up to 1000 rows, an estimate above.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Pagination {
     pub page: u32,

@@ -14,6 +14,7 @@ mod health;
 mod http_watch;
 mod jwks;
 mod not_found;
+mod openapi;
 mod posts;
 mod projects;
 mod rate_limits;

@@ -9,6 +9,7 @@
 //! | `template.yaml` | each route's function, events, log group and IAM (between markers) |
 //! | `functions/events/<function>.json` | an example event for `cargo lambda invoke` |
 //! | `README.md` | the route table (between markers) |
+//! | `openapi.json` | the OpenAPI 3.1 document (`functions::openapi`) |
 //!
 //! Whole files are rewritten (and binaries or fixtures of routes that no longer exist
 //! are removed); in the others only the text between the markers is. `--check` writes
@@ -91,6 +92,7 @@ pub fn outputs() -> Vec<Output> {
         (TEMPLATE_BEGIN, TEMPLATE_END),
     ));
     out.push(section("README.md", readme(), (README_BEGIN, README_END)));
+    out.push(whole("openapi.json".into(), functions::openapi::json()));
     out
 }
 
