@@ -158,18 +158,15 @@ fn session_routes_document_their_cookie_and_writes_their_rate_limit() {
     );
 }
 
+type Check = fn(&str) -> Result<(), validator::ValidationError>;
+
 /// The string bounds in the document are read from the validators' own kinds: a value
 /// at the documented maximum passes the validator, one character more does not.
 #[test]
 fn documented_string_bounds_are_the_validators_bounds() {
     let doc = openapi::document();
     let schemas = &doc["components"]["schemas"];
-    let cases: &[(
-        &str,
-        &str,
-        fn(&str) -> Result<(), validator::ValidationError>,
-        &str,
-    )] = &[
+    let cases: &[(&str, &str, Check, &str)] = &[
         ("NewWorkspace", "name", validate::short_name, "a"),
         ("NewProject", "name", validate::short_name, "a"),
         ("NewProject", "description", validate::description, "a"),
