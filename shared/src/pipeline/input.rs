@@ -323,6 +323,18 @@ mod tests {
         }
     }
 
+    /// API Gateway hands a body that is not UTF-8 to the function base64-encoded, which
+    /// lambda_http decodes into `Body::Binary`.
+    #[test]
+    fn a_body_that_is_not_utf8_is_400() {
+        let req = http::Request::builder()
+            .header("content-type", "application/json")
+            .body(Body::Binary(b"\xff\xfe{\"shortName\": \"ab\"}".to_vec()))
+            .unwrap();
+        let e = json_body::<Sample>(&req).unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadRequest);
+    }
+
     #[test]
     fn accepts_a_valid_body() {
         let s: Sample = json_body(&body(r#"{"shortName": "ab", "count": 2}"#)).unwrap();
