@@ -15,11 +15,13 @@ bench:
 	bash scripts/bench.sh
 
 # Write every file that lists the routes (binaries, [[bin]] entries, watch router,
-# template.yaml functions, event fixtures, README's table, openapi.json) from
-# functions/src/routes.rs and the handlers' types.
+# template.yaml functions, event fixtures, README's table, openapi.json and the
+# TypeScript client's types) from functions/src/routes.rs and the handlers' types.
 # CHECK=1 writes nothing and fails if a committed file differs.
 routes:
 	cargo xtask routes $(if $(CHECK),--check)
+	@bash scripts/setup.sh client
+	cd clients/typescript && npm run --silent $(if $(CHECK),check,generate)
 
 lint:
 	cargo fmt --all -- --check

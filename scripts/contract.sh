@@ -16,21 +16,12 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 API_URL=${API_URL:-${LOCAL_API_URL:-http://127.0.0.1:9000}}
-SUPABASE_URL=${SUPABASE_URL:-http://127.0.0.1:54321}
-ANON_KEY=${SUPABASE_ANON_KEY:-local-anon-key-not-a-secret}
 EXAMPLES=${CONTRACT_EXAMPLES:-10}
 SEED=${CONTRACT_SEED:-1}
 SCHEMATHESIS=$ROOT/.local/venv/bin/schemathesis
 [ -x "$SCHEMATHESIS" ] || { echo "run scripts/setup.sh venv first (it installs schemathesis)" >&2; exit 1; }
 
-# A real access token of the seeded admin (the stand-in runs the access token hook).
-token=$(curl -sf -X POST "$SUPABASE_URL/auth/v1/token?grant_type=password" \
-  -H 'Content-Type: application/json' -H "apikey: $ANON_KEY" \
-  -d '{"email":"alice@example.com","password":"password123"}' |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])') || {
-  echo "contract: could not sign in alice@example.com at $SUPABASE_URL (is supabase/seed.sql loaded?)" >&2
-  exit 1
-}
+token=$(bash "$ROOT/scripts/seed-token.sh")
 
 report=$(mktemp -d "${TMPDIR:-/tmp}/contract.XXXXXX")
 # `cargo lambda watch` starts a function on its first request: start each one now (a

@@ -6,6 +6,8 @@
 #                      .local/venv (project-local Python venv; moto's server is the
 #                      tests' Secrets Manager, schemathesis fuzzes the API from openapi.json)
 #   pgTAP + pg_prove   Debian packages (needs root or sudo)
+#   openapi-typescript, openapi-fetch, typescript
+#                      clients/typescript/node_modules (npm ci from its lock file)
 # The S3 server (s3s-fs) is a workspace binary (tools/devstack) built by cargo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,12 +65,24 @@ install_pgtap() {
     "postgresql-$pgver-pgtap" libtap-parser-sourcehandler-pgtap-perl >/dev/null
 }
 
+install_client() {
+  local dir=$ROOT/clients/typescript stamp=$ROOT/clients/typescript/node_modules/.installed
+  if [ -f "$stamp" ] && [ "$stamp" -nt "$dir/package-lock.json" ]; then
+    return
+  fi
+  command -v npm >/dev/null || { log "npm is needed for clients/typescript: install Node.js and npm"; exit 1; }
+  log "installing the TypeScript client's packages (npm ci in clients/typescript)"
+  (cd "$dir" && npm ci --no-audit --no-fund --silent)
+  touch "$stamp"
+}
+
 what=${1:-all}
 case "$what" in
-  all) install_postgrest; install_venv; install_pgtap ;;
+  all) install_postgrest; install_venv; install_pgtap; install_client ;;
   dev) install_postgrest; install_venv ;;
   postgrest) install_postgrest ;;
   venv) install_venv ;;
   pgtap) install_pgtap ;;
-  *) log "usage: scripts/setup.sh [all|dev|postgrest|venv|pgtap]"; exit 2 ;;
+  client) install_client ;;
+  *) log "usage: scripts/setup.sh [all|dev|postgrest|venv|pgtap|client]"; exit 2 ;;
 esac

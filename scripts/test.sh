@@ -3,7 +3,8 @@
 # afterwards, so two runs never collide), then runs every test: pgTAP (RLS), the
 # template linters, and the Rust unit and integration tests (in parallel, against the
 # real PostgREST, and over HTTP through `cargo lambda watch`).
-# FAST=1 skips pgTAP, the template linters and schemathesis; arguments go to `cargo test -p
+# FAST=1 skips pgTAP, the template linters, the TypeScript client and schemathesis;
+# arguments go to `cargo test -p
 # integration-tests` (for example `--test api projects::`).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -76,9 +77,11 @@ if [ $# -gt 0 ]; then
 else
   cargo test --workspace -- --test-threads "${TEST_THREADS:-8}"
   if [ "${FAST:-0}" != 1 ]; then
-    log "schemathesis: every operation of openapi.json against the running stack"
-    # Its own data, after the Rust tests: the demo users of the seed (alice is admin).
+    # Their own data, after the Rust tests: the demo users of the seed (alice is admin).
     psql_db -f supabase/seed.sql >/dev/null
+    log "TypeScript client: generated types, typecheck, and a smoke run against the stack"
+    bash scripts/client.sh
+    log "schemathesis: every operation of openapi.json against the running stack"
     bash scripts/contract.sh
   fi
 fi

@@ -467,7 +467,7 @@ impl Contract {
         let mut op = json!({
             "operationId": route.function,
             "summary": summary(route),
-            "description": format!("{} `{}` (function `{}`).", route.doc, route.path, route.function),
+            "description": format!("Who may call it, and what it does: {}. (Function `{}`.)", route.doc, route.function),
             "tags": [tag(route)],
             "responses": responses,
         });

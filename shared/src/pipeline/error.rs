@@ -72,11 +72,11 @@ impl ErrorCode {
 /// Field name -> what is wrong with it, as the `details` of a VALIDATION_ERROR.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
-/// The `details` of a VALIDATION_ERROR.
+/// The `details` of a VALIDATION_ERROR: `fields` names each field that is wrong
+/// (camelCase, `body` for the body as a whole, `a.b` or `a[0]` inside it) with what is
+/// wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ErrorDetails {
-    /// Each field that is wrong (camelCase, `body` for the body as a whole, `a.b` or
-    /// `a[0]` inside it) with what is wrong with it.
     #[schema(inline)]
     pub fields: FieldErrors,
 }
