@@ -1,4 +1,4 @@
-.PHONY: dev test lint fmt token bench routes
+.PHONY: dev test lint fmt token bench routes fuzz
 
 # Run the API locally on a real stack (PostgreSQL, PostgREST, S3) with cargo lambda watch.
 # RESET=1 make dev drops and re-seeds the dev database.
@@ -22,6 +22,10 @@ routes:
 	cargo xtask routes $(if $(CHECK),--check)
 	@bash scripts/setup.sh client
 	cd clients/typescript && npm run --silent $(if $(CHECK),check,generate)
+
+# The long fuzz run: 300 s for each target (make test runs 15 s each). FUZZ_SECONDS=N.
+fuzz:
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-300} bash scripts/fuzz.sh
 
 lint:
 	cargo fmt --all -- --check

@@ -8,6 +8,7 @@
 #   pgTAP + pg_prove   Debian packages (needs root or sudo)
 #   openapi-typescript, openapi-fetch, typescript
 #                      clients/typescript/node_modules (npm ci from its lock file)
+#   cargo-fuzz 0.13.2 .local/bin/cargo-fuzz (cargo install; scripts/fuzz.sh)
 # The S3 server (s3s-fs) is a workspace binary (tools/devstack) built by cargo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,7 @@ CFN_LINT_VERSION=1.58.0
 SAM_VERSION=1.170.0
 MOTO_VERSION=5.2.5
 SCHEMATHESIS_VERSION=4.32.5
+CARGO_FUZZ_VERSION=0.13.2
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -76,13 +78,22 @@ install_client() {
   touch "$stamp"
 }
 
+install_fuzz() {
+  if [ -x "$LOCAL/bin/cargo-fuzz" ] && "$LOCAL/bin/cargo-fuzz" --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
+    return
+  fi
+  log "installing cargo-fuzz $CARGO_FUZZ_VERSION into .local/bin"
+  cargo install --quiet --locked cargo-fuzz --version "$CARGO_FUZZ_VERSION" --root "$LOCAL"
+}
+
 what=${1:-all}
 case "$what" in
-  all) install_postgrest; install_venv; install_pgtap; install_client ;;
+  all) install_postgrest; install_venv; install_pgtap; install_client; install_fuzz ;;
   dev) install_postgrest; install_venv ;;
   postgrest) install_postgrest ;;
   venv) install_venv ;;
   pgtap) install_pgtap ;;
   client) install_client ;;
-  *) log "usage: scripts/setup.sh [all|dev|postgrest|venv|pgtap|client]"; exit 2 ;;
+  fuzz) install_fuzz ;;
+  *) log "usage: scripts/setup.sh [all|dev|postgrest|venv|pgtap|client|fuzz]"; exit 2 ;;
 esac

@@ -3,7 +3,7 @@
 # afterwards, so two runs never collide), then runs every test: pgTAP (RLS), the
 # template linters, and the Rust unit and integration tests (in parallel, against the
 # real PostgREST, and over HTTP through `cargo lambda watch`).
-# FAST=1 skips pgTAP, the template linters, the TypeScript client and schemathesis;
+# FAST=1 skips pgTAP, the template linters, the TypeScript client, schemathesis and fuzzing;
 # arguments go to `cargo test -p
 # integration-tests` (for example `--test api projects::`).
 set -euo pipefail
@@ -83,6 +83,8 @@ else
     bash scripts/client.sh
     log "schemathesis: every operation of openapi.json against the running stack"
     bash scripts/contract.sh
+    log "cargo fuzz: the header, cookie and JSON body readers, ${FUZZ_SECONDS:-15}s each"
+    bash scripts/fuzz.sh
   fi
 fi
 rm -rf "$STACK_LOGS"

@@ -4,6 +4,7 @@
 //! through `shared::pipeline::dispatch`.
 
 pub mod audit_log;
+pub mod fuzzing;
 pub mod health;
 pub mod not_found;
 pub mod openapi;
