@@ -475,9 +475,15 @@ impl Contract {
             op["parameters"] = Value::Array(parameters);
         }
         if let Some(body) = self.body {
+            let mut content = json!({ "schema": body });
+            // The route table's example request (also its `cargo lambda invoke` fixture).
+            if let Some(example) = route.example.body {
+                content["example"] =
+                    serde_json::from_str(example).expect("a route's example body is JSON");
+            }
             op["requestBody"] = json!({
                 "required": true,
-                "content": { "application/json": { "schema": body } }
+                "content": { "application/json": content }
             });
         }
         op["security"] = match self.security {

@@ -1203,6 +1203,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "alice@example.com",
+                 *       "password": "REPLACE_WITH_PASSWORD"
+                 *     }
+                 */
                 "application/json": components["schemas"]["Credentials"];
             };
         };
@@ -1843,6 +1849,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "body": "We shipped.",
+                 *       "title": "Launch notes"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewPost"];
             };
         };
@@ -2395,6 +2407,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "title": "Launch notes (edited)"
+                 *     }
+                 */
                 "application/json": components["schemas"]["PostChanges"];
             };
         };
@@ -3024,6 +3041,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "description": "First project",
+                 *       "name": "Launch",
+                 *       "workspaceId": "00000000-0000-4000-8000-000000000100"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewProject"];
             };
         };
@@ -3599,6 +3623,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Launch v2"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ProjectChanges"];
             };
         };
@@ -3996,6 +4025,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "maintenanceMode": false,
+                 *       "signupsEnabled": true,
+                 *       "siteName": "Acme",
+                 *       "supportEmail": "support@acme.example"
+                 *     }
+                 */
                 "application/json": components["schemas"]["Settings"];
             };
         };
@@ -4578,6 +4615,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "contentType": "image/png",
+                 *       "filename": "photo.png",
+                 *       "size": 1234
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewUpload"];
             };
         };
@@ -5531,6 +5575,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "erin@example.com",
+                 *       "name": "Erin",
+                 *       "role": "editor"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewUser"];
             };
         };
@@ -6106,6 +6157,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "bio": "<p>Hello</p>",
+                 *       "name": "Bob Editor",
+                 *       "publicProfile": true,
+                 *       "website": "https://bob.example.com"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ProfileChanges"];
             };
         };
@@ -6532,6 +6591,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Acme"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewWorkspace"];
             };
         };
@@ -6783,6 +6847,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "role": "editor",
+                 *       "userId": "00000000-0000-4000-8000-000000000002"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewMember"];
             };
         };
