@@ -61,8 +61,10 @@ select ok(private.is_person_name('Zoë Ålund-O''Neil 2') and not private.is_per
   'is_person_name: letters of any script, digits, space, - and '', trimmed');
 select ok(private.is_https_url('https://example.com/@me?x=1#y') and not private.is_https_url('http://example.com')
   and not private.is_https_url('https://user@example.com') and not private.is_https_url('https:///example.com')
-  and not private.is_https_url('https://example.com/a b') and not private.is_https_url(E'https://example.com/\x01'),
-  'is_https_url: https, a host, no user info, no spaces or control characters');
+  and not private.is_https_url('https://example.com/a b') and not private.is_https_url(E'https://example.com/\x01')
+  and private.is_https_url('https://xn--mnchen-3ya.de/a%20b') and not private.is_https_url('https://münchen.de')
+  and not private.is_https_url('https://example.com/"q"') and not private.is_https_url('https://example.com/a%2'),
+  'is_https_url: an RFC 3986 https URI, a host, no user info, no spaces, control or non-ASCII characters');
 select ok(private.is_file_name('photo (1).png') and not private.is_file_name('../x.png') and not private.is_file_name('a\b')
   and not private.is_file_name('..') and not private.is_file_name(' a.png'),
   'is_file_name: plain names only');

@@ -704,7 +704,7 @@ export interface components {
             publicProfile?: boolean | null;
             /**
              * Format: uri
-             * @description An https:// URL with a host and no user info, without spaces or control characters.
+             * @description An https:// URI (RFC 3986: ASCII, a non-ASCII host in punycode, other characters percent-encoded) with a host and no user info.
              */
             website?: string | null;
         };
