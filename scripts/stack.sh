@@ -199,6 +199,8 @@ start_s3() {
   LOCAL_S3_ACCESS_KEY=${LOCAL_S3_ACCESS_KEY:-local-$(openssl rand -hex 6)}
   LOCAL_S3_SECRET_KEY=${LOCAL_S3_SECRET_KEY:-$(openssl rand -hex 24)}
   mkdir -p "$S3_ROOT"
+  # The bucket's CORS rule (template.yaml: the API's allowed origins), for browser uploads.
+  export LOCAL_S3_CORS_ORIGINS=${LOCAL_S3_CORS_ORIGINS:-${ALLOWED_ORIGINS:-}}
   spawn local-s3 "$ROOT/target/debug/local-s3" --port "$port" --root "$S3_ROOT"
   export S3_ENDPOINT="http://127.0.0.1:$port"
   export AWS_ACCESS_KEY_ID=$LOCAL_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$LOCAL_S3_SECRET_KEY AWS_REGION=us-east-1
