@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `make dev`: installs what is missing, starts the local stack on a persistent database
 # (RESET=1 drops and re-seeds it), prints tokens for the demo users, then serves every
-# route with `cargo lambda watch` on http://127.0.0.1:${PORT:-9000}. Ctrl-C stops it all.
+# route with `cargo lambda watch` on http://127.0.0.1:${PORT:-9000} and the example web
+# app (examples/web, Vite) on http://localhost:${WEB_PORT:-5173}, calling the API as
+# http://localhost:$PORT: one site, so the browser sends the session cookie. Ctrl-C
+# stops it all.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -32,7 +35,11 @@ set -a; source "$LOCAL/dev.env"; set +a
 export SUPABASE_ANON_KEY=local-anon-key-not-a-secret
 SUPABASE_SERVICE_ROLE_KEY=$(mint_service_role_key)
 export SUPABASE_SERVICE_ROLE_KEY
-export ALLOWED_ORIGINS=${ALLOWED_ORIGINS:-http://localhost:3000,http://127.0.0.1:3000}
+PORT=${PORT:-9000}
+WEB_PORT=${WEB_PORT:-5173}
+# The example app (Vite's dev server; 4173 is `vite preview` and scripts/browser.sh's
+# APP_PORT against this stack) and a frontend of your own on 3000.
+export ALLOWED_ORIGINS=${ALLOWED_ORIGINS:-http://localhost:$WEB_PORT,http://localhost:4173,http://localhost:3000,http://127.0.0.1:3000}
 # Plain http locally: cookies without Secure (always Secure when deployed).
 export COOKIE_SECURE=false
 # Functions log at info; cargo-lambda itself only warnings.
@@ -53,9 +60,12 @@ start_s3
 export UPLOADS_BUCKET=supa-lambda-uploads
 mkdir -p "$S3_ROOT/$UPLOADS_BUCKET"
 
-PORT=${PORT:-9000}
+# The example web app, on the API's site (localhost).
+spawn web env -C examples/web VITE_API_URL="http://localhost:$PORT" \
+  npx --no-install vite --host localhost --port "$WEB_PORT" --strictPort
 echo
 echo "Local API:  http://127.0.0.1:$PORT     (PostgREST $SUPABASE_REST_URL, S3 $S3_ENDPOINT, Auth stand-in $SUPABASE_URL)"
+echo "Web app:    http://localhost:$WEB_PORT     (examples/web; sign in as bob@example.com / password123; log $STACK_LOGS/web.log)"
 echo "Demo tokens (valid 12 h; dev-only secret in .local/dev.env):"
 for who in "00000000-0000-4000-8000-000000000001 alice@example.com admin" \
            "00000000-0000-4000-8000-000000000002 bob@example.com editor" \

@@ -9,6 +9,10 @@
 #   openapi-typescript, openapi-fetch, typescript
 #                      clients/typescript/node_modules (npm ci from its lock file)
 #   cargo-fuzz 0.13.2 .local/bin/cargo-fuzz (cargo install; scripts/fuzz.sh)
+#   vite, playwright-core, typescript
+#                      examples/web/node_modules (npm ci from its lock file)
+#   Chromium           Debian's package (/usr/bin/chromium; needs root or sudo), driven
+#                      headless by playwright-core in scripts/browser.sh
 # The S3 server (s3s-fs) is a workspace binary (tools/devstack) built by cargo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -86,14 +90,39 @@ install_fuzz() {
   cargo install --quiet --locked cargo-fuzz --version "$CARGO_FUZZ_VERSION" --root "$LOCAL"
 }
 
+install_web() {
+  local dir=$ROOT/examples/web stamp=$ROOT/examples/web/node_modules/.installed
+  if [ -f "$stamp" ] && [ "$stamp" -nt "$dir/package-lock.json" ]; then
+    return
+  fi
+  command -v npm >/dev/null || { log "npm is needed for examples/web: install Node.js and npm"; exit 1; }
+  log "installing the example web app's packages (npm ci in examples/web)"
+  (cd "$dir" && npm ci --no-audit --no-fund --silent)
+  touch "$stamp"
+}
+
+install_chromium() {
+  if [ -x /usr/bin/chromium ]; then
+    return
+  fi
+  log "installing Chromium (Debian package) for the browser tests"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    chromium fonts-liberation >/dev/null
+}
+
 what=${1:-all}
 case "$what" in
-  all) install_postgrest; install_venv; install_pgtap; install_client; install_fuzz ;;
-  dev) install_postgrest; install_venv ;;
+  all) install_postgrest; install_venv; install_pgtap; install_client; install_fuzz; install_web; install_chromium ;;
+  dev) install_postgrest; install_venv; install_client; install_web ;;
   postgrest) install_postgrest ;;
   venv) install_venv ;;
   pgtap) install_pgtap ;;
   client) install_client ;;
   fuzz) install_fuzz ;;
-  *) log "usage: scripts/setup.sh [all|dev|postgrest|venv|pgtap|client|fuzz]"; exit 2 ;;
+  web) install_client; install_web ;;
+  browser) install_client; install_web; install_chromium ;;
+  *) log "usage: scripts/setup.sh [all|dev|postgrest|venv|pgtap|client|fuzz|web|browser]"; exit 2 ;;
 esac

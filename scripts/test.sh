@@ -3,7 +3,8 @@
 # afterwards, so two runs never collide), then runs every test: pgTAP (RLS), the
 # template linters, and the Rust unit and integration tests (in parallel, against the
 # real PostgREST, and over HTTP through `cargo lambda watch`).
-# FAST=1 skips pgTAP, the template linters, the TypeScript client, schemathesis and fuzzing;
+# FAST=1 skips pgTAP, the template linters, the TypeScript client, the browser tests,
+# schemathesis and fuzzing;
 # arguments go to `cargo test -p
 # integration-tests` (for example `--test api projects::`).
 set -euo pipefail
@@ -31,7 +32,10 @@ SUPABASE_JWT_SECRET=$(openssl rand -hex 32)
 export SUPABASE_JWT_SECRET
 SUPABASE_SERVICE_ROLE_KEY=$(mint_service_role_key)
 export SUPABASE_SERVICE_ROLE_KEY
-export ALLOWED_ORIGINS="http://localhost:3000,https://app.example.test"
+# The example web app is served on localhost (the API's site) by the browser tests.
+APP_PORT=$(free_port)
+export APP_PORT
+export ALLOWED_ORIGINS="http://localhost:3000,https://app.example.test,http://localhost:$APP_PORT"
 export COOKIE_SECURE=false
 # The auth stand-in: refuse any reuse of a rotated refresh token at once (GoTrue allows 10 s).
 export AUTH_REFRESH_TOKEN_REUSE_INTERVAL=0
@@ -41,6 +45,7 @@ create_database "supa_lambda_test_$(date +%s)_$$" drop-on-exit
 migrate
 psql_db -c "create extension if not exists pgtap with schema extensions" >/dev/null
 S3_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/supa-lambda-s3.XXXXXX")
+export S3_ROOT
 STACK_RM_DIRS+=("$S3_ROOT")
 generate_keys "$STACK_LOGS/keys"
 export TEST_KEYS_DIR=$KEYS_DIR
@@ -81,6 +86,8 @@ else
     psql_db -f supabase/seed.sql >/dev/null
     log "TypeScript client: generated types, typecheck, and a smoke run against the stack"
     bash scripts/client.sh
+    log "browser: the example web app in headless Chromium (playwright-core)"
+    BROWSER_API_URL="http://localhost:$watch_port" bash scripts/browser.sh
     log "schemathesis: every operation of openapi.json against the running stack"
     bash scripts/contract.sh
     log "cargo fuzz: the header, cookie and JSON body readers, ${FUZZ_SECONDS:-15}s each"
