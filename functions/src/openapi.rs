@@ -416,6 +416,10 @@ impl Contract {
                 429,
                 "RATE_LIMITED: too many writes of this kind; see Retry-After",
             );
+            add(
+                503,
+                "MAINTENANCE: the site is in maintenance mode and the caller is not an admin; see Retry-After",
+            );
         }
         if self.body.is_some() {
             add(400, "BAD_REQUEST: the body is not JSON");
@@ -596,6 +600,15 @@ fn error_response(status: u16, whats: &[&'static str]) -> Value {
             headers.insert("Retry-After".into(), header_ref("RetryAfter"));
             headers.insert("RateLimit".into(), header_ref("RateLimit"));
             headers.insert("RateLimit-Policy".into(), header_ref("RateLimitPolicy"));
+        }
+        503 if whats.iter().any(|w| w.starts_with("MAINTENANCE:")) => {
+            headers.insert(
+                "Retry-After".into(),
+                json!({
+                    "description": "With MAINTENANCE: seconds to wait before writing again",
+                    "schema": { "type": "string", "pattern": "^[0-9]+$" }
+                }),
+            );
         }
         _ => {}
     }

@@ -557,7 +557,7 @@ export interface components {
          * @description What went wrong, for programs: each code has one HTTP status ([`ErrorCode::status`]).
          * @enum {string}
          */
-        ErrorCode: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "CSRF_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "VALIDATION_ERROR" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+        ErrorCode: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "CSRF_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "VALIDATION_ERROR" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "MAINTENANCE";
         /**
          * @description The `details` of a VALIDATION_ERROR: `fields` names each field that is wrong
          *     (camelCase, `body` for the body as a whole, `a.b` or `a[0]` inside it) with what is
@@ -2070,7 +2070,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
+            /** @description MAINTENANCE: the site is in maintenance mode and the caller is not an admin; see Retry-After; SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -2078,6 +2078,8 @@ export interface operations {
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description With MAINTENANCE: seconds to wait before writing again */
+                    "Retry-After"?: string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "X-Frame-Options": components["headers"]["XFrameOptions"];
@@ -2088,7 +2090,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "SERVICE_UNAVAILABLE";
+                            code?: "MAINTENANCE" | "SERVICE_UNAVAILABLE";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -2371,7 +2373,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
+            /** @description MAINTENANCE: the site is in maintenance mode and the caller is not an admin; see Retry-After; SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -2379,6 +2381,8 @@ export interface operations {
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description With MAINTENANCE: seconds to wait before writing again */
+                    "Retry-After"?: string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "X-Frame-Options": components["headers"]["XFrameOptions"];
@@ -2389,7 +2393,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "SERVICE_UNAVAILABLE";
+                            code?: "MAINTENANCE" | "SERVICE_UNAVAILABLE";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -2650,7 +2654,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
+            /** @description MAINTENANCE: the site is in maintenance mode and the caller is not an admin; see Retry-After; SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -2658,6 +2662,8 @@ export interface operations {
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description With MAINTENANCE: seconds to wait before writing again */
+                    "Retry-After"?: string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "X-Frame-Options": components["headers"]["XFrameOptions"];
@@ -2668,7 +2674,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "SERVICE_UNAVAILABLE";
+                            code?: "MAINTENANCE" | "SERVICE_UNAVAILABLE";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -2828,7 +2834,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
+            /** @description MAINTENANCE: the site is in maintenance mode and the caller is not an admin; see Retry-After; SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -2836,6 +2842,8 @@ export interface operations {
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description With MAINTENANCE: seconds to wait before writing again */
+                    "Retry-After"?: string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "X-Frame-Options": components["headers"]["XFrameOptions"];
@@ -2846,7 +2854,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "SERVICE_UNAVAILABLE";
+                            code?: "MAINTENANCE" | "SERVICE_UNAVAILABLE";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -3286,7 +3294,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
+            /** @description MAINTENANCE: the site is in maintenance mode and the caller is not an admin; see Retry-After; SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -3294,6 +3302,8 @@ export interface operations {
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description With MAINTENANCE: seconds to wait before writing again */
+                    "Retry-After"?: string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "X-Frame-Options": components["headers"]["XFrameOptions"];
@@ -3304,7 +3314,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "SERVICE_UNAVAILABLE";
+                            code?: "MAINTENANCE" | "SERVICE_UNAVAILABLE";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -3587,7 +3597,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
+            /** @description MAINTENANCE: the site is in maintenance mode and the caller is not an admin; see Retry-After; SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -3595,6 +3605,8 @@ export interface operations {
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description With MAINTENANCE: seconds to wait before writing again */
+                    "Retry-After"?: string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "X-Frame-Options": components["headers"]["XFrameOptions"];
@@ -3605,7 +3617,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "SERVICE_UNAVAILABLE";
+                            code?: "MAINTENANCE" | "SERVICE_UNAVAILABLE";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -3866,7 +3878,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
+            /** @description MAINTENANCE: the site is in maintenance mode and the caller is not an admin; see Retry-After; SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -3874,6 +3886,8 @@ export interface operations {
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description With MAINTENANCE: seconds to wait before writing again */
+                    "Retry-After"?: string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "X-Frame-Options": components["headers"]["XFrameOptions"];
@@ -3884,7 +3898,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "SERVICE_UNAVAILABLE";
+                            code?: "MAINTENANCE" | "SERVICE_UNAVAILABLE";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -4248,7 +4262,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
+            /** @description MAINTENANCE: the site is in maintenance mode and the caller is not an admin; see Retry-After; SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -4256,6 +4270,8 @@ export interface operations {
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description With MAINTENANCE: seconds to wait before writing again */
+                    "Retry-After"?: string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "X-Frame-Options": components["headers"]["XFrameOptions"];
@@ -4266,7 +4282,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "SERVICE_UNAVAILABLE";
+                            code?: "MAINTENANCE" | "SERVICE_UNAVAILABLE";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -4837,7 +4853,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
+            /** @description MAINTENANCE: the site is in maintenance mode and the caller is not an admin; see Retry-After; SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -4845,6 +4861,8 @@ export interface operations {
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description With MAINTENANCE: seconds to wait before writing again */
+                    "Retry-After"?: string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "X-Frame-Options": components["headers"]["XFrameOptions"];
@@ -4855,7 +4873,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "SERVICE_UNAVAILABLE";
+                            code?: "MAINTENANCE" | "SERVICE_UNAVAILABLE";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -5138,7 +5156,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
+            /** @description MAINTENANCE: the site is in maintenance mode and the caller is not an admin; see Retry-After; SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -5146,6 +5164,8 @@ export interface operations {
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description With MAINTENANCE: seconds to wait before writing again */
+                    "Retry-After"?: string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "X-Frame-Options": components["headers"]["XFrameOptions"];
@@ -5156,7 +5176,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "SERVICE_UNAVAILABLE";
+                            code?: "MAINTENANCE" | "SERVICE_UNAVAILABLE";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -5362,7 +5382,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
+            /** @description MAINTENANCE: the site is in maintenance mode and the caller is not an admin; see Retry-After; SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -5370,6 +5390,8 @@ export interface operations {
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description With MAINTENANCE: seconds to wait before writing again */
+                    "Retry-After"?: string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "X-Frame-Options": components["headers"]["XFrameOptions"];
@@ -5380,7 +5402,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "SERVICE_UNAVAILABLE";
+                            code?: "MAINTENANCE" | "SERVICE_UNAVAILABLE";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -5820,7 +5842,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
+            /** @description MAINTENANCE: the site is in maintenance mode and the caller is not an admin; see Retry-After; SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -5828,6 +5850,8 @@ export interface operations {
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description With MAINTENANCE: seconds to wait before writing again */
+                    "Retry-After"?: string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "X-Frame-Options": components["headers"]["XFrameOptions"];
@@ -5838,7 +5862,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "SERVICE_UNAVAILABLE";
+                            code?: "MAINTENANCE" | "SERVICE_UNAVAILABLE";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -6121,7 +6145,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
+            /** @description MAINTENANCE: the site is in maintenance mode and the caller is not an admin; see Retry-After; SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -6129,6 +6153,8 @@ export interface operations {
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description With MAINTENANCE: seconds to wait before writing again */
+                    "Retry-After"?: string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "X-Frame-Options": components["headers"]["XFrameOptions"];
@@ -6139,7 +6165,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "SERVICE_UNAVAILABLE";
+                            code?: "MAINTENANCE" | "SERVICE_UNAVAILABLE";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -6403,7 +6429,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
+            /** @description MAINTENANCE: the site is in maintenance mode and the caller is not an admin; see Retry-After; SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -6411,6 +6437,8 @@ export interface operations {
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description With MAINTENANCE: seconds to wait before writing again */
+                    "Retry-After"?: string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "X-Frame-Options": components["headers"]["XFrameOptions"];
@@ -6421,7 +6449,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "SERVICE_UNAVAILABLE";
+                            code?: "MAINTENANCE" | "SERVICE_UNAVAILABLE";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -6811,7 +6839,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
+            /** @description MAINTENANCE: the site is in maintenance mode and the caller is not an admin; see Retry-After; SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -6819,6 +6847,8 @@ export interface operations {
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description With MAINTENANCE: seconds to wait before writing again */
+                    "Retry-After"?: string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "X-Frame-Options": components["headers"]["XFrameOptions"];
@@ -6829,7 +6859,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "SERVICE_UNAVAILABLE";
+                            code?: "MAINTENANCE" | "SERVICE_UNAVAILABLE";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -7114,7 +7144,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
+            /** @description MAINTENANCE: the site is in maintenance mode and the caller is not an admin; see Retry-After; SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -7122,6 +7152,8 @@ export interface operations {
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description With MAINTENANCE: seconds to wait before writing again */
+                    "Retry-After"?: string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "X-Frame-Options": components["headers"]["XFrameOptions"];
@@ -7132,7 +7164,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "SERVICE_UNAVAILABLE";
+                            code?: "MAINTENANCE" | "SERVICE_UNAVAILABLE";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -7312,7 +7344,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
+            /** @description MAINTENANCE: the site is in maintenance mode and the caller is not an admin; see Retry-After; SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -7320,6 +7352,8 @@ export interface operations {
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description With MAINTENANCE: seconds to wait before writing again */
+                    "Retry-After"?: string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "X-Frame-Options": components["headers"]["XFrameOptions"];
@@ -7330,7 +7364,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "SERVICE_UNAVAILABLE";
+                            code?: "MAINTENANCE" | "SERVICE_UNAVAILABLE";
                         };
                     } & components["schemas"]["Error"];
                 };

@@ -298,6 +298,11 @@ async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, A
     if status.is_success() {
         keep_response_headers(&headers);
         serde_json::from_slice(&bytes).map_err(|_| ApiError::internal("postgrest: undecodable row"))
+    } else if let Some(retry) = (status == StatusCode::SERVICE_UNAVAILABLE)
+        .then(|| maintenance_refusal(&bytes))
+        .flatten()
+    {
+        Err(ApiError::maintenance(retry).with_cause("postgrest: maintenance mode"))
     } else {
         Err(map_error(status, &bytes))
     }
@@ -369,6 +374,28 @@ fn rate_limited(headers: &HeaderMap) -> ApiError {
     ApiError::rate_limited(retry)
         .with_headers(passed)
         .with_cause("postgrest: request gate rate limit")
+}
+
+/// The database's maintenance refusal (`private.refuse_writes_in_maintenance`: a 503
+/// whose code is MAINTENANCE), as opposed to PostgREST failing to reach Postgres; with
+/// the seconds to wait (`details`: "Retry after <n> seconds").
+fn maintenance_refusal(body: &[u8]) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Refusal {
+        code: String,
+        #[serde(default)]
+        details: Option<String>,
+    }
+    let refusal: Refusal = serde_json::from_slice(body).ok()?;
+    (refusal.code == "MAINTENANCE").then(|| {
+        refusal
+            .details
+            .as_deref()
+            .and_then(|d| d.strip_prefix("Retry after "))
+            .and_then(|d| d.strip_suffix(" seconds"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(300)
+    })
 }
 
 #[derive(Deserialize)]
@@ -481,6 +508,19 @@ mod tests {
             );
             assert!(!body.contains(code), "{body}");
         }
+    }
+
+    #[test]
+    fn the_maintenance_refusal_is_told_from_an_unreachable_database() {
+        let body =
+            br#"{"code":"MAINTENANCE","message":"x","details":"Retry after 120 seconds","hint":null}"#;
+        assert_eq!(maintenance_refusal(body), Some(120));
+        assert_eq!(maintenance_refusal(br#"{"code":"MAINTENANCE"}"#), Some(300));
+        assert_eq!(maintenance_refusal(br#"{"code":"PGRST001"}"#), None);
+        assert_eq!(maintenance_refusal(b"<html>"), None);
+        let e = ApiError::maintenance(120);
+        assert_eq!((e.status().as_u16(), e.code.as_str()), (503, "MAINTENANCE"));
+        assert_eq!(e.retry_after, Some(120));
     }
 
     #[test]

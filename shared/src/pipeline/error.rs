@@ -29,6 +29,8 @@ pub enum ErrorCode {
     #[serde(rename = "INTERNAL_ERROR")]
     Internal,
     ServiceUnavailable,
+    /// 503 while the site's `maintenanceMode` is on: writes by users who are not admins.
+    Maintenance,
 }
 
 impl ErrorCode {
@@ -47,6 +49,7 @@ impl ErrorCode {
             Self::RateLimited => "RATE_LIMITED",
             Self::Internal => "INTERNAL_ERROR",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            Self::Maintenance => "MAINTENANCE",
         }
     }
 
@@ -64,7 +67,7 @@ impl ErrorCode {
             Self::ValidationError => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ServiceUnavailable | Self::Maintenance => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -173,6 +176,16 @@ impl ApiError {
     /// 429 with Retry-After.
     pub fn rate_limited(retry_after: u64) -> Self {
         let mut e = Self::new(ErrorCode::RateLimited, "Too many requests; try again later");
+        e.retry_after = Some(retry_after.max(1));
+        e
+    }
+
+    /// 503 MAINTENANCE with Retry-After: the site's maintenanceMode refuses this write.
+    pub fn maintenance(retry_after: u64) -> Self {
+        let mut e = Self::new(
+            ErrorCode::Maintenance,
+            "The service is down for maintenance; try again later",
+        );
         e.retry_after = Some(retry_after.max(1));
         e
     }

@@ -89,7 +89,8 @@ pub fn refused(quotas: &[Quota]) -> ApiError {
 
 fn closed(e: ApiError) -> ApiError {
     match e.code {
-        ErrorCode::ServiceUnavailable => e,
+        // The site's maintenance mode refusing the write is an answer, not a failure.
+        ErrorCode::ServiceUnavailable | ErrorCode::Maintenance => e,
         _ => ApiError::unavailable("rate limit: counter call failed"),
     }
 }
