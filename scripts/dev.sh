@@ -52,6 +52,11 @@ migrate
 if [ "$DB_CREATED" = 1 ]; then log "seeding demo data"; psql_db -f supabase/seed.sql >/dev/null; fi
 S3_ROOT=$LOCAL/s3-dev
 generate_keys "$LOCAL/keys"
+# The Auth stand-in as a project is configured for this API: the web app is its site
+# URL; the API's /auth/ routes (OAuth callback, email links) and the app may be
+# redirected to.
+export AUTH_SITE_URL=${AUTH_SITE_URL:-http://localhost:$WEB_PORT}
+export AUTH_URI_ALLOW_LIST=${AUTH_URI_ALLOW_LIST:-http://localhost:$PORT/auth/,http://127.0.0.1:$PORT/auth/,http://localhost:$WEB_PORT}
 # A fixed port keeps the issuer (and so `make token`) stable between runs.
 AUTH_PORT=${AUTH_PORT:-54321} start_auth
 start_postgrest
@@ -78,6 +83,8 @@ echo "Try:  curl -s http://127.0.0.1:$PORT/projects -H \"Authorization: Bearer <
 echo "Or sign in (demo password: password123):"
 echo "      curl -si -c /tmp/jar http://127.0.0.1:$PORT/auth/sign-in -H 'Content-Type: application/json' -d '{\"email\":\"alice@example.com\",\"password\":\"password123\"}'"
 echo "      curl -s -b /tmp/jar http://127.0.0.1:$PORT/workspaces"
+echo "Emails the Auth stand-in would have sent (sign-up confirmations, magic links, recovery):"
+echo "      curl -s '$SUPABASE_URL/auth/v1/_dev/mailbox?email=bob@example.com' -H 'Authorization: Bearer $SUPABASE_SERVICE_ROLE_KEY'"
 echo
 
 # In its own process group (stopped by the EXIT trap), output on this terminal.

@@ -151,7 +151,11 @@ mint_service_role_key() {
 
 # The Supabase Auth stand-in (tools/devstack/src/bin/auth-standin.rs): GoTrue's token,
 # logout, user, admin and JWKS endpoints over the app database. SUPABASE_URL points at it.
+# As supabase/config.toml configures a project: the before-user-created hook (sign-ups
+# obey signupsEnabled), email confirmations on. `start_auth <name>` starts another one
+# (its own log) with the environment of the call, e.g. AUTH_MAILER_AUTOCONFIRM=true.
 start_auth() {
+  local name=${1:-auth-standin}
   local port=${AUTH_PORT:-$(free_port)}
   export SUPABASE_URL="http://127.0.0.1:$port"
   DATABASE_URL="$DB_URL" \
@@ -159,9 +163,11 @@ start_auth() {
   AUTH_SIGNING_KEY="$KEYS_DIR/key-a.pem" \
   AUTH_SIGNING_KID=key-a \
   AUTH_EXTRA_PUBLIC_KEYS="key-b=$KEYS_DIR/key-b.pem,key-c=$KEYS_DIR/key-c.pem" \
-    spawn auth-standin "$ROOT/target/debug/auth-standin" --port "$port"
-  wait_http "$SUPABASE_URL/auth/v1/.well-known/jwks.json" auth-standin 30
-  log "Supabase Auth stand-in on $SUPABASE_URL (JWKS: key-a ES256 signing, key-b, key-c)"
+  AUTH_HOOK_BEFORE_USER_CREATED_URI=${AUTH_HOOK_BEFORE_USER_CREATED_URI:-pg-functions://postgres/public/before_user_created_hook} \
+  AUTH_MAILER_AUTOCONFIRM=${AUTH_MAILER_AUTOCONFIRM:-false} \
+    spawn "$name" "$ROOT/target/debug/auth-standin" --port "$port"
+  wait_http "$SUPABASE_URL/auth/v1/.well-known/jwks.json" "$name" 30
+  log "Supabase Auth stand-in ($name) on $SUPABASE_URL (JWKS: key-a ES256 signing, key-b, key-c)"
 }
 
 start_postgrest() {

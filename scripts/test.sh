@@ -35,6 +35,8 @@ export SUPABASE_SERVICE_ROLE_KEY
 # The example web app is served on localhost (the API's site) by the browser tests.
 APP_PORT=$(free_port)
 export APP_PORT
+# cargo lambda watch's port, chosen now: Supabase Auth redirects back to it.
+watch_port=$(free_port)
 export ALLOWED_ORIGINS="http://localhost:3000,https://app.example.test,http://localhost:$APP_PORT"
 export COOKIE_SECURE=false
 # The auth stand-in: refuse any reuse of a rotated refresh token at once (GoTrue allows 10 s).
@@ -49,7 +51,17 @@ export S3_ROOT
 STACK_RM_DIRS+=("$S3_ROOT")
 generate_keys "$STACK_LOGS/keys"
 export TEST_KEYS_DIR=$KEYS_DIR
+# The Auth stand-in as a project is configured for this API: the app is its site URL,
+# the API's /auth/ routes and the app may be redirected to; no wait between emails.
+export AUTH_SITE_URL=http://localhost:3000
+export AUTH_URI_ALLOW_LIST="http://127.0.0.1:$watch_port/auth/,http://localhost:$watch_port/auth/,http://localhost:$APP_PORT"
+export AUTH_SMTP_MAX_FREQUENCY=0
 start_auth
+# A second stand-in that confirms emails itself (GoTrue's MAILER_AUTOCONFIRM, like a
+# project with confirmations off): the sign-up that signs in at once.
+main_auth=$SUPABASE_URL
+AUTH_MAILER_AUTOCONFIRM=true start_auth auth-standin-autoconfirm
+export TEST_AUTH_AUTOCONFIRM_URL=$SUPABASE_URL SUPABASE_URL=$main_auth
 start_postgrest
 start_s3
 start_secrets_manager
@@ -67,7 +79,6 @@ if [ "${FAST:-0}" != 1 ]; then
 fi
 
 log "cargo lambda watch (the local API Gateway)"
-watch_port=$(free_port)
 # The functions log at info (a test reads their request lines); cargo-lambda at warn.
 RUST_LOG=info,cargo_lambda=warn,cargo_lambda_watch=warn,watchexec=warn,watchexec_supervisor=warn,tokio_graceful_shutdown=warn \
   spawn cargo-lambda-watch cargo lambda watch --disable-cors --invoke-address 127.0.0.1 --invoke-port "$watch_port" --ignore-changes

@@ -4,6 +4,7 @@
 //! through `shared::pipeline::dispatch`.
 
 pub mod audit_log;
+pub mod auth_links;
 pub mod fuzzing;
 pub mod health;
 pub mod not_found;

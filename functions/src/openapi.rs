@@ -28,7 +28,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::routes;
 use crate::{
-    audit_log, health, posts, projects, sessions, settings, stream, uploads, users, workspaces,
+    audit_log, auth_links, health, posts, projects, sessions, settings, stream, uploads, users,
+    workspaces,
 };
 
 /// The committed document, as `make routes` wrote it.
@@ -119,6 +120,10 @@ struct Contract {
     links: Vec<(&'static str, &'static str, &'static str)>,
     cookie: Option<&'static str>,
     security: Security,
+    /// Another success of this route: status, what it means, its `data`'s schema.
+    also: Option<(u16, &'static str, Value)>,
+    /// The success sets its cookie only sometimes (an email link that is no longer valid).
+    cookie_sometimes: bool,
 }
 
 #[derive(Default)]
@@ -130,6 +135,10 @@ enum Success {
     NoContent,
     Events(Value),
     Document,
+    /// A redirect (status, where to and why).
+    Redirect(u16, &'static str),
+    /// 202 with a body.
+    Accepted(Value),
 }
 
 #[derive(Default, PartialEq)]
@@ -192,6 +201,10 @@ impl Contract {
     }
     fn security(mut self, security: Security) -> Self {
         self.security = security;
+        self
+    }
+    fn also<T: ToSchema>(mut self, status: u16, what: &'static str, schemas: &mut Schemas) -> Self {
+        self.also = Some((status, what, schemas.add::<T>()));
         self
     }
 }
@@ -284,6 +297,66 @@ fn contract(route: &Route, s: &mut Schemas) -> Contract {
             ])
             .cookie("The session cookie (@supabase/ssr format), HttpOnly, SameSite=Lax.")
             .security(S::None),
+        "sign-up" => c
+            .body::<sessions::NewAccount>(s)
+            .created::<sessions::SignedIn>(s)
+            .also::<sessions::ConfirmationSent>(
+                202,
+                "Accepted: a confirmation email was sent (also the answer for an address that already has an account)",
+                s,
+            )
+            .fails(&[
+                (403, "FORBIDDEN: sign-ups are closed (signupsEnabled is off)"),
+                (403, "CSRF_FAILED: a browser request from an origin that is not allowed"),
+                (409, "CONFLICT: the address already has an account (only when the project confirms emails itself)"),
+                (429, "RATE_LIMITED: too many sign-ups from this address, or emails to this one; see Retry-After"),
+                (503, "MAINTENANCE: the site is in maintenance mode; see Retry-After"),
+            ])
+            .cookie("With 201: the session cookie (@supabase/ssr format), HttpOnly, SameSite=Lax.")
+            .security(S::None),
+        "oauth-start" => c
+            .query::<auth_links::OAuthQuery>()
+            .tap(|c| {
+                c.success = Success::Redirect(
+                    302,
+                    "To Supabase Auth's /authorize with the PKCE challenge; the code verifier is set in a 10-minute HttpOnly cookie",
+                )
+            })
+            .cookie("The PKCE code verifier (`<session cookie>-code-verifier`), HttpOnly, SameSite=Lax, 10 minutes.")
+            .fails(&[(422, "VALIDATION_ERROR: next is not a path or a URL on an allowed origin")])
+            .security(S::None),
+        "oauth-callback" => c
+            .query::<auth_links::CallbackQuery>()
+            .tap(|c| {
+                c.success = Success::Redirect(
+                    303,
+                    "To `next` (new_user=true on a first sign-in) with the session cookie; on any failure to `next` (or the app) with `error` and `error_description`, the verifier cleared either way",
+                )
+            })
+            .cookie("The session cookie, and the code verifier cleared (on failure, only the latter).")
+            .security(S::OptionalCookie),
+        "magic-link" => c
+            .body::<auth_links::LinkRequest>(s)
+            .tap(|c| c.success = Success::Accepted(s.add::<auth_links::LinkSent>()))
+            .fails(&[
+                (403, "CSRF_FAILED: a browser request from an origin that is not allowed"),
+                (429, "RATE_LIMITED: too many links asked for from this address or for this email; see Retry-After"),
+            ])
+            .security(S::None),
+        "confirm-email-link" => c
+            .query::<auth_links::ConfirmQuery>()
+            .tap(|c| {
+                c.success = Success::Redirect(
+                    303,
+                    "To `next` (new_user=true on a first sign-in) with the session cookie; an invalid, used or expired link to `next` with `error=otp_expired`",
+                )
+            })
+            .cookie("With a valid link: the session cookie.")
+            .tap(|c| c.cookie_sometimes = true)
+            .security(S::None),
+        "set-password" => c
+            .body::<auth_links::NewPassword>(s)
+            .fails(&[(422, "VALIDATION_ERROR: the password is too short, too long or too weak")]),
         "refresh-session" => c
             .ok::<sessions::SignedIn>(s)
             .fails(&[
@@ -434,7 +507,12 @@ impl Contract {
             add(400, "BAD_REQUEST: the query string is malformed");
             add(422, "VALIDATION_ERROR: a query parameter is unknown, repeated or out of bounds (details.fields names it)");
         }
-        if !path_params.is_empty() {
+        if path_params.contains(&"provider") {
+            add(
+                404,
+                "NOT_FOUND: a provider this API does not enable (AUTH_PROVIDERS)",
+            );
+        } else if !path_params.is_empty() {
             add(404, "NOT_FOUND: an id that is not a UUID");
         }
         for (status, what) in &self.fails {
@@ -451,6 +529,21 @@ impl Contract {
         let mut responses = Map::new();
         let (status, success) = self.success_response(unsafe_method && user);
         responses.insert(status.to_string(), success);
+        if let Some((status, what, schema)) = &self.also {
+            responses.insert(
+                status.to_string(),
+                json!({
+                    "description": what,
+                    "headers": common_headers(),
+                    "content": json_content(json!({
+                        "type": "object",
+                        "required": ["data"],
+                        "properties": { "data": schema },
+                        "additionalProperties": false
+                    }))
+                }),
+            );
+        }
         for (status, whats) in errors {
             responses.insert(status.to_string(), error_response(status, &whats));
         }
@@ -458,12 +551,16 @@ impl Contract {
         let mut parameters: Vec<Value> = path_params
             .iter()
             .map(|name| {
-                json!({
-                    "name": name,
-                    "in": "path",
-                    "required": true,
-                    "schema": { "type": "string", "format": "uuid" }
-                })
+                let schema = if *name == "provider" {
+                    json!({
+                        "type": "string",
+                        "description": "github, google, or another provider AUTH_PROVIDERS lists",
+                        "examples": ["github", "google"]
+                    })
+                } else {
+                    json!({ "type": "string", "format": "uuid" })
+                };
+                json!({ "name": name, "in": "path", "required": true, "schema": schema })
             })
             .collect();
         parameters.extend(self.query);
@@ -508,7 +605,7 @@ impl Contract {
         if let Some(what) = self.cookie {
             headers.insert(
                 "Set-Cookie".into(),
-                json!({ "description": what, "required": true, "schema": { "type": "string" } }),
+                json!({ "description": what, "required": !self.cookie_sometimes, "schema": { "type": "string" } }),
             );
         }
         let data = |schema: &Value| {
@@ -536,6 +633,18 @@ impl Contract {
                 }))),
             ),
             Success::NoContent => (204, "Done; no body", None),
+            Success::Accepted(schema) => (
+                202,
+                "Accepted: a link is on its way if the address may sign in (the same answer for any address)",
+                Some(json_content(data(schema))),
+            ),
+            Success::Redirect(status, what) => {
+                headers.insert(
+                    "Location".into(),
+                    json!({ "description": "Where the browser goes next", "required": true, "schema": { "type": "string" } }),
+                );
+                (*status, *what, None)
+            }
             Success::Events(progress) => (
                 200,
                 "Server-sent events: `data: <StreamProgress JSON>` messages, `: keep-alive` comments, then `data: [DONE]`",

@@ -13,8 +13,8 @@ use shared::pipeline::route::S3Grant;
 use shared::{handler, producer, Route};
 
 use crate::{
-    audit_log, health, not_found, openapi, posts, projects, sessions, settings, stream, uploads,
-    users, workspaces,
+    audit_log, auth_links, health, not_found, openapi, posts, projects, sessions, settings, stream,
+    uploads, users, workspaces,
 };
 
 pub const HEALTH: Route =
@@ -127,6 +127,66 @@ pub const SIGN_IN: Route = Route::public(
 )
 .doc("anyone; `{email, password}`; sets the session cookie; rate limited")
 .example_body(r#"{"email":"alice@example.com","password":"REPLACE_WITH_PASSWORD"}"#);
+
+pub const SIGN_UP: Route = Route::public(
+    "sign-up",
+    Method::POST,
+    "/auth/sign-up",
+    handler!(sessions::sign_up),
+)
+.doc(concat!(
+    "anyone while signupsEnabled is on; `{email, password, name}`; ",
+    "signed in at once (201, cookie) or a confirmation email (202); rate limited"
+))
+.example_body(
+    r#"{"email":"new@example.com","password":"REPLACE_WITH_PASSWORD","name":"New User"}"#,
+);
+
+pub const OAUTH_START: Route = Route::public(
+    "oauth-start",
+    Method::GET,
+    "/auth/oauth/{provider}",
+    handler!(auth_links::oauth_start),
+)
+.query("next=")
+.doc("anyone; PKCE sign-in with github, google or another enabled provider; redirects to Supabase Auth")
+.without_secrets();
+
+pub const OAUTH_CALLBACK: Route = Route::public(
+    "oauth-callback",
+    Method::GET,
+    "/auth/callback",
+    handler!(auth_links::oauth_callback),
+)
+.query("code=&next=")
+.doc("the browser back from Supabase Auth; exchanges the code, sets the session cookie, redirects to next");
+
+pub const MAGIC_LINK: Route = Route::public(
+    "magic-link",
+    Method::POST,
+    "/auth/magic-link",
+    handler!(auth_links::magic_link),
+)
+.doc("anyone; `{email, next?}`; an email link through Supabase Auth, the same 202 for any address; rate limited")
+.example_body(r#"{"email":"alice@example.com","next":"/"}"#);
+
+pub const CONFIRM_EMAIL_LINK: Route = Route::public(
+    "confirm-email-link",
+    Method::GET,
+    "/auth/confirm",
+    handler!(auth_links::confirm),
+)
+.query("token_hash=&type=&next=")
+.doc("the browser from an email link (sign-up, magic link, recovery, invite, email change); sets the session cookie, redirects to next");
+
+pub const SET_PASSWORD: Route = Route::user(
+    "set-password",
+    Method::POST,
+    "/auth/password",
+    handler!(auth_links::set_password),
+)
+.doc("any user; `{password}`; a new password (after a recovery link)")
+.example_body(r#"{"password":"REPLACE_WITH_PASSWORD"}"#);
 
 pub const REFRESH_SESSION: Route = Route::public(
     "refresh-session",
@@ -415,6 +475,12 @@ pub const ALL: &[Route] = &[
     UPDATE_PROJECT,
     DELETE_PROJECT,
     SIGN_IN,
+    SIGN_UP,
+    OAUTH_START,
+    OAUTH_CALLBACK,
+    MAGIC_LINK,
+    CONFIRM_EMAIL_LINK,
+    SET_PASSWORD,
     REFRESH_SESSION,
     SIGN_OUT,
     ME,

@@ -1,5 +1,7 @@
 //! Cookie sessions for frontends that do not run supabase-js.
 //!
+//! POST /auth/sign-up   {email, password, name} -> session cookie + user, or 202 (an email
+//!                      to confirm); 403 while signupsEnabled is off, 503 in maintenance
 //! POST /auth/sign-in   {email, password} -> session cookie (@supabase/ssr format) + user
 //! POST /auth/refresh   session cookie    -> renewed session cookie + user
 //! POST /auth/sign-out  signed in         -> session ended at Supabase Auth, cookie cleared
@@ -34,6 +36,12 @@ pub const SIGN_IN_PER_EMAIL: Limit = Limit {
     max: 5,
     window_seconds: 300,
 };
+/// Sign-ups per client address, per window.
+pub const SIGN_UP_PER_IP: Limit = Limit {
+    rule: "sign-up:ip",
+    max: 10,
+    window_seconds: 3600,
+};
 /// Session refreshes per client address, per window.
 pub const REFRESH_PER_IP: Limit = Limit {
     rule: "refresh:ip",
@@ -52,6 +60,22 @@ pub(crate) struct Credentials {
     password: String,
 }
 
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewAccount {
+    #[validate(custom(function = "validate::email"))]
+    #[schema(schema_with = validate::schema::email)]
+    email: String,
+    #[validate(custom(function = "validate::new_password"))]
+    #[schema(schema_with = validate::schema::new_password)]
+    password: String,
+    /// The profile's name.
+    #[serde(deserialize_with = "input::trimmed")]
+    #[validate(custom(function = "validate::full_name"))]
+    #[schema(schema_with = validate::schema::full_name)]
+    name: String,
+}
+
 /// The signed-in user; the tokens travel only in the session cookie.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -60,6 +84,18 @@ pub(crate) struct SignedIn {
     user: UserSummary,
     /// When the access token expires (Unix seconds); refresh before then.
     expires_at: Option<i64>,
+    /// This was the user's first sign-in (send them to onboarding). Always false on a
+    /// refresh.
+    is_new_user: bool,
+}
+
+/// A sign-up that waits for its email to be confirmed.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ConfirmationSent {
+    email: String,
+    /// Always true: the same answer whether or not the address already had an account.
+    confirmation_sent: bool,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -69,7 +105,7 @@ pub(crate) struct UserSummary {
 }
 
 /// The email as an audit key: a hash, not the address.
-fn email_key(email: &str) -> String {
+pub(crate) fn email_key(email: &str) -> String {
     let digest = Sha256::digest(email.trim().to_lowercase().as_bytes());
     format!("{digest:x}")
 }
@@ -86,7 +122,7 @@ fn failure_key(email: &str, ip: &str) -> String {
 
 /// Login CSRF: a browser request (it sends Origin or Sec-Fetch-Site) must come from an
 /// allowed origin. Clients that are not browsers send neither and are not at risk.
-fn check_browser_origin(app: &App, req: &Request) -> Result<(), ApiError> {
+pub(crate) fn check_browser_origin(app: &App, req: &Request) -> Result<(), ApiError> {
     let headers = req.headers();
     if headers.contains_key("origin") || headers.contains_key("sec-fetch-site") {
         shared::pipeline::check_csrf(app, headers)?;
@@ -94,7 +130,7 @@ fn check_browser_origin(app: &App, req: &Request) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn signed_in(app: &App, req: &Request, session: &Session) -> ApiResult {
+fn signed_in(app: &App, req: &Request, session: &Session, is_new_user: bool) -> ApiResult {
     let previous = cookies::present_names(req, &app.config.auth_cookie_name);
     let cookies = cookies::write(
         &app.config.auth_cookie_name,
@@ -108,6 +144,7 @@ fn signed_in(app: &App, req: &Request, session: &Session) -> ApiResult {
             email: session.email.clone(),
         },
         expires_at: session.expires_at,
+        is_new_user,
     };
     Ok(cookies::set(response::ok(&body)?, cookies))
 }
@@ -135,15 +172,9 @@ pub async fn sign_in(app: App, caller: Caller, req: Request) -> ApiResult {
     .await
     {
         Ok(session) => {
-            audit_event(
-                &app,
-                &caller,
-                "SIGN_IN",
-                Some(session.user_id),
-                serde_json::json!({}),
-            )
-            .await;
-            let mut response = signed_in(&app, &req, &session)?;
+            let is_new_user =
+                record_sign_in(&app, &caller, session.user_id, "email", "password").await;
+            let mut response = signed_in(&app, &req, &session, is_new_user)?;
             rate_limit::add_headers(&mut response, &quotas);
             Ok(response)
         }
@@ -162,6 +193,131 @@ pub async fn sign_in(app: App, caller: Caller, req: Request) -> ApiResult {
     }
 }
 
+/// The site's switches as the auth routes read them (`hit_auth_limit`), with the hit.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AuthGate {
+    #[serde(flatten)]
+    pub(crate) quota: rate_limit::Quota,
+    pub(crate) signups_enabled: bool,
+    pub(crate) maintenance_mode: bool,
+}
+
+/// One hit on an address- or email-keyed rule, and the site's switches, in one call.
+pub(crate) async fn hit_auth_limit(
+    app: &App,
+    rule: &str,
+    subject: &str,
+) -> Result<AuthGate, ApiError> {
+    let service = app
+        .db
+        .as_service()
+        .ok_or_else(|| ApiError::unavailable("auth gate: no service role key configured"))?;
+    shared::clients::postgrest::call(
+        service.rpc(
+            "hit_auth_limit",
+            &serde_json::json!({ "p_rule": rule, "p_subject": subject }),
+        )?,
+        "Rate limit",
+    )
+    .await
+}
+
+/// POST /auth/sign-up: a new account through Supabase Auth (which creates the profile
+/// and the `user` role, and whose before-user-created hook refuses while sign-ups are
+/// off). Signed in at once when the project confirms emails itself (201 with the
+/// cookie), else 202: a confirmation email was sent, which is also the answer for an
+/// address that already has an account.
+pub async fn sign_up(app: App, caller: Caller, req: Request) -> ApiResult {
+    check_browser_origin(&app, &req)?;
+    let account: NewAccount = input::json_body(&req)?;
+    let ip = caller.ip.as_deref().unwrap_or("unknown");
+    let gate = hit_auth_limit(&app, SIGN_UP_PER_IP.rule, ip).await?;
+    let quotas = [gate.quota];
+    if gate.maintenance_mode {
+        return Err(ApiError::maintenance(300));
+    }
+    if !gate.signups_enabled {
+        return Err(ApiError::signups_closed().with_headers(rate_limit::headers(&quotas)));
+    }
+    if !quotas[0].allowed {
+        return Err(rate_limit::refused(&quotas));
+    }
+    let email = account.email.trim();
+    // The confirmation email's link: this API's GET /auth/confirm, landing on the app.
+    // (Without a usable Host or site URL, Supabase Auth's site URL.)
+    let confirm = crate::auth_links::confirm_url(&app, &req, None).ok();
+    let outcome = supabase_auth::sign_up(
+        &app,
+        email,
+        &account.password,
+        serde_json::json!({ "full_name": account.name }),
+        confirm.as_ref().map(url::Url::as_str),
+    )
+    .await
+    .map_err(|f| ApiError::from(f).with_headers(rate_limit::headers(&quotas)))?;
+    let mut response = match outcome {
+        supabase_auth::SignUp::SignedIn(session) => {
+            let is_new_user =
+                record_sign_in(&app, &caller, session.user_id, "email", "signup").await;
+            let mut response = signed_in(&app, &req, &session, is_new_user)?;
+            *response.status_mut() = http::StatusCode::CREATED;
+            response
+        }
+        supabase_auth::SignUp::ConfirmationSent => {
+            let mut response = response::ok(&ConfirmationSent {
+                email: email.to_owned(),
+                confirmation_sent: true,
+            })?;
+            *response.status_mut() = http::StatusCode::ACCEPTED;
+            response
+        }
+    };
+    rate_limit::add_headers(&mut response, &quotas);
+    Ok(response)
+}
+
+/// The SIGN_IN audit row (provider, method, client address) through `record_sign_in`,
+/// which also says whether this was the user's first sign-in. A storage problem is
+/// logged, never raised: it must not undo a sign-in.
+pub(crate) async fn record_sign_in(
+    app: &App,
+    caller: &Caller,
+    user: Uuid,
+    provider: &str,
+    method: &str,
+) -> bool {
+    tracing::info!(
+        audit = true,
+        action = "SIGN_IN",
+        actor = %user,
+        provider,
+        method,
+        ip = caller.ip.as_deref(),
+        "security event"
+    );
+    let Some(service) = app.db.as_service() else {
+        return false;
+    };
+    let params = serde_json::json!({
+        "p_user": user,
+        "p_provider": provider,
+        "p_method": method,
+        "p_ip": caller.ip,
+        "p_user_agent": caller.user_agent,
+    });
+    let Ok(builder) = service.rpc("record_sign_in", &params) else {
+        return false;
+    };
+    match shared::clients::postgrest::call::<bool>(builder, "Sign-in").await {
+        Ok(first) => first,
+        Err(e) => {
+            tracing::warn!(cause = e.cause.as_deref(), "sign-in audit write failed");
+            false
+        }
+    }
+}
+
 /// POST /auth/refresh: the refresh token comes from the session cookie only.
 pub async fn refresh(app: App, caller: Caller, req: Request) -> ApiResult {
     // The cookie is the credential here: the same CSRF rule as any cookie request.
@@ -173,7 +329,7 @@ pub async fn refresh(app: App, caller: Caller, req: Request) -> ApiResult {
         .ok_or_else(|| ApiError::unauthorized("no refresh token in the session cookie"))?;
     match supabase_auth::refresh(&app, &refresh_token).await {
         Ok(session) => {
-            let mut response = signed_in(&app, &req, &session)?;
+            let mut response = signed_in(&app, &req, &session, false)?;
             rate_limit::add_headers(&mut response, &quotas);
             Ok(response)
         }

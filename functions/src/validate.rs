@@ -241,6 +241,16 @@ pub const PASSWORD: TextKind = TextKind {
     pattern: None,
     about: "Checked by Supabase Auth.",
 };
+/// A new password (sign-up, reset): supabase/config.toml's `minimum_password_length`, and
+/// at most 72 characters (bcrypt's limit, which Supabase Auth enforces).
+pub const NEW_PASSWORD: TextKind = TextKind {
+    min: 8,
+    max: 72,
+    rule: no_rule,
+    format: Some("password"),
+    pattern: None,
+    about: "8 to 72 characters.",
+};
 
 /// A length in characters between `min` and `max`, as the API words it.
 fn chars(value: &str, min: usize, max: usize) -> Result<(), ValidationError> {
@@ -293,6 +303,7 @@ kinds! {
     email email_or_null => EMAIL,
     upload_name upload_name_or_null => UPLOAD_NAME,
     password password_or_null => PASSWORD,
+    new_password new_password_or_null => NEW_PASSWORD,
 }
 
 #[cfg(test)]

@@ -43,6 +43,15 @@ pub struct Config {
     /// Browser origins allowed for CORS with credentials and for cookie-authenticated
     /// unsafe requests (CSRF). Exact `scheme://host[:port]` values.
     pub allowed_origins: Vec<String>,
+    /// The app's origin, where redirects of the sign-in routes land by default
+    /// (`SITE_URL`; default: the first allowed origin).
+    pub site_url: Option<String>,
+    /// The OAuth providers `GET /auth/oauth/{provider}` accepts (`AUTH_PROVIDERS`,
+    /// comma-separated; default github,google), as enabled in Supabase Auth.
+    pub auth_providers: Vec<String>,
+    /// This API's own base URL as browsers reach it (`PUBLIC_API_URL`), for the links and
+    /// redirects Supabase Auth sends back to it; default: the request's Host.
+    pub public_api_url: Option<String>,
     /// The @supabase/ssr session cookie: `sb-<project-ref>-auth-token` unless overridden.
     pub auth_cookie_name: String,
     /// `Secure` on the cookies this backend sets (off only for plain-http local dev).
@@ -135,6 +144,33 @@ impl Config {
                 .map(parse_origin)
                 .collect::<Result<Vec<_>, _>>()?,
         };
+        let site_url = match var("SITE_URL") {
+            Some(v) => Some(parse_origin(&v).map_err(|_| {
+                ConfigError::new("SITE_URL", "must be an origin: scheme://host[:port]")
+            })?),
+            None => allowed_origins.first().cloned(),
+        };
+        let auth_providers = var("AUTH_PROVIDERS")
+            .unwrap_or_else(|| "github,google".to_owned())
+            .split(',')
+            .map(|p| p.trim().to_ascii_lowercase())
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>();
+        if auth_providers.iter().any(|p| {
+            p.len() > 32
+                || !p
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        }) {
+            return Err(ConfigError::new(
+                "AUTH_PROVIDERS",
+                "must be a comma-separated list of provider names (a-z, 0-9, _)",
+            ));
+        }
+        let public_api_url = var("PUBLIC_API_URL")
+            .map(|v| parse_url("PUBLIC_API_URL", &v))
+            .transpose()?
+            .map(|u| u.as_str().trim_end_matches('/').to_owned());
         let auth_cookie_name = match var("AUTH_COOKIE_NAME") {
             Some(name) => {
                 if !name
@@ -213,6 +249,9 @@ impl Config {
             jwks_url,
             service_role_key,
             allowed_origins,
+            site_url,
+            auth_providers,
+            public_api_url,
             auth_cookie_name,
             cookie_secure,
             jwt_issuer,

@@ -31,10 +31,12 @@ values ('10:seed', now(), 60, now() + interval '60 seconds', 7);
 select results_eq(
   $$ select rule, max_hits, window_seconds, key_kind from public.rate_limit_rules order by rule $$,
   $$
-    values ('create-upload', 20, 60, 'user'), ('refresh:ip', 60, 300, 'ip'), ('sign-in:email', 5, 300, 'email'),
-           ('sign-in:ip', 20, 300, 'ip'), ('stream', 10, 60, 'user'), ('write', 120, 60, 'user')
+    values ('create-upload', 20, 60, 'user'), ('magic-link:email', 3, 300, 'email'), ('magic-link:ip', 20, 300, 'ip'),
+           ('refresh:ip', 60, 300, 'ip'), ('sign-in:email', 5, 300, 'email'),
+           ('sign-in:ip', 20, 300, 'ip'), ('sign-up:ip', 10, 3600, 'ip'), ('stream', 10, 60, 'user'),
+           ('write', 120, 60, 'user')
   $$,
-  'the migration seeds the rules: create-upload 20/60, refresh:ip 60/300, sign-in:email 5/300, sign-in:ip 20/300, stream 10/60, write 120/60'
+  'the migrations seed the rules: create-upload 20/60, magic-link:email 3/300, magic-link:ip 20/300, refresh:ip 60/300, sign-in:email 5/300, sign-in:ip 20/300, sign-up:ip 10/3600, stream 10/60, write 120/60'
 );
 
 -- authenticated: no rules, no counters, no core, no service-role entry points ---------------
@@ -257,7 +259,8 @@ select is_empty(
 );
 select results_eq(
   $$ select rule, max_hits from public.rate_limit_rules order by rule $$,
-  $$ values ('create-upload', 20), ('refresh:ip', 60), ('sign-in:email', 5), ('sign-in:ip', 20), ('stream', 10), ('write', 120) $$,
+  $$ values ('create-upload', 20), ('magic-link:email', 3), ('magic-link:ip', 20), ('refresh:ip', 60), ('sign-in:email', 5),
+           ('sign-in:ip', 20), ('sign-up:ip', 10), ('stream', 10), ('write', 120) $$,
   'the rules are unchanged by the refused writes'
 );
 

@@ -1,4 +1,5 @@
-//! The site's switches in `/settings`, which are global: `maintenanceMode` (issue 14).
+//! The site's switches in `/settings`, which are global: `maintenanceMode` and
+//! `signupsEnabled` (issue 14).
 //! In a binary of its own, which cargo runs after `api` (no other test sees the site in
 //! maintenance), its tests one at a time (`SWITCHES`), each switching back when done.
 
@@ -25,29 +26,7 @@ impl Maintenance {
 
 impl Drop for Maintenance {
     fn drop(&mut self) {
-        // Drop cannot await: a blocking client of its own, on a thread of its own.
-        let url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                    .await
-                    .unwrap();
-                tokio::spawn(conn);
-                client
-                    .execute(
-                        "update public.app_settings set value = 'false' where key = 'maintenance_mode'",
-                        &[],
-                    )
-                    .await
-                    .unwrap();
-            });
-        })
-        .join()
-        .unwrap();
+        reset_in_thread("maintenance_mode", false);
     }
 }
 
@@ -245,4 +224,196 @@ async fn in_maintenance_users_still_sign_in() {
         .send(&routes::SIGN_IN)
         .await;
     res.assert_ok(200);
+}
+
+// ---------------------------------------------------------------------------------------
+// signupsEnabled
+// ---------------------------------------------------------------------------------------
+
+/// Holds the switches with sign-ups closed; opens them again when dropped.
+struct SignupsClosed {
+    _guard: MutexGuard<'static, ()>,
+}
+
+impl SignupsClosed {
+    async fn now() -> Self {
+        let guard = SWITCHES.lock().await;
+        set("signups_enabled", false).await;
+        SignupsClosed { _guard: guard }
+    }
+}
+
+impl Drop for SignupsClosed {
+    fn drop(&mut self) {
+        reset_in_thread("signups_enabled", true);
+    }
+}
+
+/// Sets a switch from a thread of its own (Drop cannot await).
+fn reset_in_thread(key: &'static str, value: bool) {
+    let url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            client
+                .execute(
+                    "update public.app_settings set value = to_jsonb($2::boolean) where key = $1",
+                    &[&key, &value],
+                )
+                .await
+                .unwrap();
+        });
+    })
+    .join()
+    .unwrap();
+}
+
+async fn users_with_email(email: &str) -> i64 {
+    db().await
+        .query_one(
+            "select count(*) from auth.users where email = $1",
+            &[&email],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+fn new_account() -> (String, serde_json::Value) {
+    let email = format!("closed-{}@example.test", uuid::Uuid::new_v4());
+    let body = json!({ "email": email, "password": "a fine new password", "name": "Cleo Closed" });
+    (email, body)
+}
+
+#[tokio::test]
+async fn while_sign_ups_are_closed_no_one_signs_up_through_the_api_or_supabase_auth() {
+    let _closed = SignupsClosed::now().await;
+    let (email, body) = new_account();
+    let res = Req::post("/auth/sign-up")
+        .json(body)
+        .send(&routes::SIGN_UP)
+        .await;
+    res.assert_error(403, "FORBIDDEN");
+    assert_eq!(res.body["error"]["message"], "Sign-ups are closed");
+    assert_eq!(users_with_email(&email).await, 0);
+
+    // Straight to Supabase Auth (the stand-in): its before-user-created hook refuses.
+    let url = format!("{}/auth/v1/signup", stack().supabase_url);
+    let anon = std::env::var("SUPABASE_ANON_KEY").unwrap();
+    let direct = reqwest::Client::new()
+        .post(&url)
+        .header("apikey", &anon)
+        .json(&json!({ "email": email, "password": "a fine new password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(direct.status().as_u16(), 403);
+    assert_eq!(users_with_email(&email).await, 0);
+
+    // Existing users still sign in.
+    let user = user_with_password("a long enough password").await;
+    let res = Req::post("/auth/sign-in")
+        .json(json!({ "email": user.email, "password": "a long enough password" }))
+        .send(&routes::SIGN_IN)
+        .await;
+    res.assert_ok(200);
+}
+
+#[tokio::test]
+async fn in_maintenance_no_one_signs_up() {
+    let _switch = Maintenance::on().await;
+    let (email, body) = new_account();
+    let res = Req::post("/auth/sign-up")
+        .json(body)
+        .send(&routes::SIGN_UP)
+        .await;
+    assert_maintenance(&res);
+    assert_eq!(users_with_email(&email).await, 0);
+}
+
+#[tokio::test]
+async fn open_again_sign_ups_work() {
+    {
+        let _closed = SignupsClosed::now().await;
+    }
+    let _guard = SWITCHES.lock().await;
+    let (email, body) = new_account();
+    let res = Req::post("/auth/sign-up")
+        .json(body)
+        .send(&routes::SIGN_UP)
+        .await;
+    assert_eq!(res.status.as_u16(), 202, "{}", res.body);
+    assert_eq!(users_with_email(&email).await, 1);
+}
+
+#[tokio::test]
+async fn while_sign_ups_are_closed_a_new_oauth_user_lands_refused() {
+    use reqwest::redirect::Policy;
+    let _closed = SignupsClosed::now().await;
+    let host = stack().api_url.trim_start_matches("http://").to_owned();
+    let res = Req::get("/auth/oauth/{provider}")
+        .param("provider", "github")
+        .query("next", "/in")
+        .header("host", &host)
+        .send(&routes::OAUTH_START)
+        .await;
+    assert_eq!(res.status.as_u16(), 302, "{res:?}");
+    let verifier = res
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .find(|c| c.contains("-code-verifier="))
+        .unwrap();
+    let browser = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let authorize = res.header("location").unwrap().to_owned();
+    let consent = browser.get(&authorize).send().await.unwrap();
+    let email = format!("closed-gh-{}@example.test", uuid::Uuid::new_v4());
+    let consent = format!(
+        "{}&email={}",
+        consent.headers()["location"].to_str().unwrap(),
+        email
+    );
+    let back = browser.get(&consent).send().await.unwrap();
+    let back = url::Url::parse(back.headers()["location"].to_str().unwrap()).unwrap();
+    let mut req = Req::get("/auth/callback")
+        .header("host", &host)
+        .cookie(&verifier);
+    for (k, v) in back.query_pairs() {
+        req = req.query(&k, v.into_owned());
+    }
+    let res = req.send(&routes::OAUTH_CALLBACK).await;
+    assert_eq!(res.status.as_u16(), 303, "{res:?}");
+    let landed = url::Url::parse(res.header("location").unwrap()).unwrap();
+    assert_eq!(landed.path(), "/in");
+    let error = landed
+        .query_pairs()
+        .find(|(k, _)| k == "error")
+        .map(|(_, v)| v.into_owned());
+    assert_eq!(error.as_deref(), Some("access_denied"), "{landed}");
+    assert_eq!(users_with_email(&email).await, 0);
+}
+
+#[tokio::test]
+async fn while_sign_ups_are_closed_a_magic_link_makes_no_new_user() {
+    let _closed = SignupsClosed::now().await;
+    let email = format!("closed-link-{}@example.test", uuid::Uuid::new_v4());
+    let res = Req::post("/auth/magic-link")
+        .header("host", stack().api_url.trim_start_matches("http://"))
+        .json(json!({ "email": email }))
+        .send(&routes::MAGIC_LINK)
+        .await;
+    // The same answer as for any address; no user, no email.
+    assert_eq!(res.status.as_u16(), 202, "{}", res.body);
+    assert_eq!(users_with_email(&email).await, 0);
 }

@@ -158,6 +158,67 @@ fn build(name: &str, value: &str, secure: bool, max_age: i64) -> String {
         .to_string()
 }
 
+/// How long a PKCE code verifier waits for its callback (an OAuth round trip).
+pub const CODE_VERIFIER_MAX_AGE_SECONDS: i64 = 600;
+
+/// The cookie that keeps an OAuth sign-in's PKCE code verifier, named as @supabase/ssr
+/// names it: `<session cookie name>-code-verifier`.
+pub fn code_verifier_name(name: &str) -> String {
+    format!("{name}-code-verifier")
+}
+
+/// `Set-Cookie` for the verifier, stored as @supabase/ssr stores it (`base64-` +
+/// base64url of the JSON string), HttpOnly, SameSite=Lax (sent on the top-level
+/// redirect back from the provider), 10 minutes.
+pub fn write_code_verifier(name: &str, verifier: &str, secure: bool) -> String {
+    let json = serde_json::Value::String(verifier.to_owned()).to_string();
+    let value = format!("{BASE64_PREFIX}{}", URL_SAFE_NO_PAD.encode(json));
+    build(
+        &code_verifier_name(name),
+        &value,
+        secure,
+        CODE_VERIFIER_MAX_AGE_SECONDS,
+    )
+}
+
+/// `Set-Cookie` deleting the verifier cookie.
+pub fn clear_code_verifier(name: &str, secure: bool) -> String {
+    build(&code_verifier_name(name), "", secure, 0)
+}
+
+/// The PKCE code verifier the request's cookie holds, if it is a well-formed one
+/// (RFC 7636: 43 to 128 characters of `[A-Za-z0-9-._~]`).
+pub fn read_code_verifier(req: &Request, name: &str) -> Option<String> {
+    let wanted = code_verifier_name(name);
+    let raw = req
+        .headers()
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == wanted)
+        .map(|(_, v)| v.to_owned())?;
+    let json = match raw.strip_prefix(BASE64_PREFIX) {
+        Some(encoded) => String::from_utf8(URL_SAFE_NO_PAD.decode(encoded).ok()?).ok()?,
+        None => raw,
+    };
+    let verifier = match serde_json::from_str::<serde_json::Value>(&json) {
+        Ok(serde_json::Value::String(v)) => v,
+        _ => json,
+    };
+    // supabase-js marks a password-recovery flow as `<verifier>/PASSWORD_RECOVERY`.
+    let verifier = verifier
+        .split_once('/')
+        .map_or(verifier.as_str(), |(v, _)| v)
+        .to_owned();
+    let well_formed = (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+    well_formed.then_some(verifier)
+}
+
 /// The response with these `Set-Cookie` headers added (values that are not valid
 /// header text are dropped).
 pub fn set(mut response: Response<Body>, cookies: Vec<String>) -> Response<Body> {
@@ -190,6 +251,46 @@ mod tests {
 
     fn encoded(json: &str) -> String {
         format!("base64-{}", URL_SAFE_NO_PAD.encode(json))
+    }
+
+    #[test]
+    fn the_code_verifier_round_trips_as_supabase_ssr_stores_it() {
+        let verifier = "a".repeat(43);
+        let set = write_code_verifier("sb-x-auth-token", &verifier, true);
+        assert!(
+            set.starts_with("sb-x-auth-token-code-verifier=base64-"),
+            "{set}"
+        );
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Secure"));
+        assert!(set.contains("Max-Age=600"), "{set}");
+        let pair = set.split(';').next().unwrap();
+        assert_eq!(
+            read_code_verifier(&req(pair), "sb-x-auth-token"),
+            Some(verifier.clone())
+        );
+        // supabase-js's recovery marker, and a plain value, are read too.
+        let marked = format!(
+            "sb-x-auth-token-code-verifier={}",
+            encoded(&format!("\"{verifier}/PASSWORD_RECOVERY\""))
+        );
+        assert_eq!(
+            read_code_verifier(&req(&marked), "sb-x-auth-token"),
+            Some(verifier.clone())
+        );
+        // Too short, bad characters, absent, or the session cookie itself: none.
+        for cookie in [
+            "sb-x-auth-token-code-verifier=short".to_owned(),
+            format!("sb-x-auth-token-code-verifier={}", "<".repeat(50)),
+            format!("sb-x-auth-token={}", encoded("{}")),
+            "other=1".to_owned(),
+        ] {
+            assert_eq!(
+                read_code_verifier(&req(&cookie), "sb-x-auth-token"),
+                None,
+                "{cookie}"
+            );
+        }
+        assert!(clear_code_verifier("sb-x-auth-token", false).contains("Max-Age=0"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Supabase Auth (GoTrue) calls for the session routes: password sign-in, refresh and
-//! sign-out. Its answers are reduced to a few outcomes; its messages never reach a
+//! Supabase Auth (GoTrue) calls for the session routes: sign-up, password sign-in,
+//! refresh and sign-out. Its answers are reduced to a few outcomes; its messages never reach a
 //! client.
 
 use serde::Deserialize;
@@ -27,6 +27,15 @@ pub enum AuthFailure {
     Unavailable,
     /// Anything else GoTrue refused (a 4xx this backend did not expect).
     Unexpected,
+    /// The before-user-created hook refused a new user: sign-ups are closed.
+    SignupsClosed,
+    /// Sign-up with an email that already has a confirmed user (GoTrue says so only when
+    /// it confirms new users itself; otherwise it answers as if it sent an email).
+    AlreadyExists,
+    /// GoTrue's own limit on emails to one address (over_email_send_rate_limit).
+    EmailRateLimited,
+    /// GoTrue refused the password (weak_password, same_password).
+    WeakPassword,
 }
 
 impl AuthFailure {
@@ -36,6 +45,10 @@ impl AuthFailure {
             Self::InvalidRefreshToken => "invalid_refresh_token",
             Self::Unavailable => "auth_unavailable",
             Self::Unexpected => "auth_unexpected",
+            Self::SignupsClosed => "signups_closed",
+            Self::AlreadyExists => "user_already_exists",
+            Self::EmailRateLimited => "over_email_send_rate_limit",
+            Self::WeakPassword => "weak_password",
         }
     }
 }
@@ -55,6 +68,15 @@ impl From<AuthFailure> for ApiError {
             .with_cause(f.reason()),
             AuthFailure::Unavailable => ApiError::unavailable(f.reason()),
             AuthFailure::Unexpected => ApiError::internal(f.reason()),
+            AuthFailure::SignupsClosed => ApiError::signups_closed().with_cause(f.reason()),
+            AuthFailure::AlreadyExists => {
+                ApiError::conflict("A user with this email already exists").with_cause(f.reason())
+            }
+            AuthFailure::EmailRateLimited => ApiError::rate_limited(60).with_cause(f.reason()),
+            AuthFailure::WeakPassword => {
+                ApiError::invalid_field("password", "is too weak for Supabase Auth")
+                    .with_cause(f.reason())
+            }
         }
     }
 }
@@ -100,17 +122,7 @@ async fn token_grant(
         });
     }
     let json: Value = response.json().await.map_err(|_| AuthFailure::Unexpected)?;
-    let user: UserPart =
-        serde_json::from_value(json["user"].clone()).map_err(|_| AuthFailure::Unexpected)?;
-    if json["access_token"].as_str().is_none() || json["refresh_token"].as_str().is_none() {
-        return Err(AuthFailure::Unexpected);
-    }
-    Ok(Session {
-        expires_at: json["expires_at"].as_i64(),
-        user_id: user.id,
-        email: user.email,
-        json,
-    })
+    session_from(json)
 }
 
 /// `POST /auth/v1/token?grant_type=password`.
@@ -126,6 +138,178 @@ pub async fn sign_in_with_password(
         AuthFailure::InvalidCredentials,
     )
     .await
+}
+
+/// What `POST /auth/v1/signup` did.
+#[derive(Debug)]
+pub enum SignUp {
+    /// Confirmed at once (the project confirms emails itself): signed in.
+    SignedIn(Session),
+    /// A confirmation email was sent, or (for an address that already has a user) GoTrue
+    /// answered as if it had: the two look the same, so the answer reveals no account.
+    ConfirmationSent,
+}
+
+/// GoTrue's error code (`error_code`, or `code` in older versions).
+fn error_code(body: &Value) -> Option<&str> {
+    body["error_code"].as_str().or(body["code"].as_str())
+}
+
+/// `POST /auth/v1/signup {email, password, data}?redirect_to=`: `data` becomes the user's
+/// metadata (the profile trigger reads its `full_name`); the confirmation email links to
+/// `redirect_to`.
+pub async fn sign_up(
+    app: &App,
+    email: &str,
+    password: &str,
+    data: Value,
+    redirect_to: Option<&str>,
+) -> Result<SignUp, AuthFailure> {
+    let mut request = app.http.post(auth_url(app, "signup"));
+    if let Some(redirect_to) = redirect_to {
+        request = request.query(&[("redirect_to", redirect_to)]);
+    }
+    let response = request
+        .header("apikey", &app.config.anon_key)
+        .json(&json!({ "email": email, "password": password, "data": data }))
+        .send()
+        .await
+        .map_err(|_| AuthFailure::Unavailable)?;
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    match status {
+        200 | 201 if body["access_token"].is_string() => session_from(body).map(SignUp::SignedIn),
+        200 | 201 => Ok(SignUp::ConfirmationSent),
+        // The before-user-created hook's refusal (public.before_user_created_hook).
+        403 => Err(AuthFailure::SignupsClosed),
+        422 => Err(match error_code(&body) {
+            Some("user_already_exists") | Some("email_exists") => AuthFailure::AlreadyExists,
+            Some("weak_password") => AuthFailure::WeakPassword,
+            Some("signup_disabled") | Some("email_provider_disabled") => AuthFailure::SignupsClosed,
+            _ => AuthFailure::Unexpected,
+        }),
+        429 => Err(AuthFailure::EmailRateLimited),
+        s if s >= 500 => Err(AuthFailure::Unavailable),
+        _ => Err(AuthFailure::Unexpected),
+    }
+}
+
+/// A token response (`access_token`, `refresh_token`, `expires_at`, `user`) as a session.
+fn session_from(json: Value) -> Result<Session, AuthFailure> {
+    let user: UserPart =
+        serde_json::from_value(json["user"].clone()).map_err(|_| AuthFailure::Unexpected)?;
+    if json["access_token"].as_str().is_none() || json["refresh_token"].as_str().is_none() {
+        return Err(AuthFailure::Unexpected);
+    }
+    Ok(Session {
+        expires_at: json["expires_at"].as_i64(),
+        user_id: user.id,
+        email: user.email,
+        json,
+    })
+}
+
+/// `POST /auth/v1/token?grant_type=pkce {auth_code, code_verifier}`: the session of an
+/// OAuth sign-in. A code that is unknown, used, expired or not this verifier's is
+/// [`AuthFailure::InvalidCredentials`].
+pub async fn exchange_code(
+    app: &App,
+    auth_code: &str,
+    code_verifier: &str,
+) -> Result<Session, AuthFailure> {
+    let response = app
+        .http
+        .post(auth_url(app, "token?grant_type=pkce"))
+        .header("apikey", &app.config.anon_key)
+        .json(&json!({ "auth_code": auth_code, "code_verifier": code_verifier }))
+        .send()
+        .await
+        .map_err(|_| AuthFailure::Unavailable)?;
+    match response.status().as_u16() {
+        200 => session_from(response.json().await.map_err(|_| AuthFailure::Unexpected)?),
+        // bad_code_verifier (403), flow_state_not_found / flow_state_expired (404, 400).
+        400 | 401 | 403 | 404 | 422 => Err(AuthFailure::InvalidCredentials),
+        s if s >= 500 => Err(AuthFailure::Unavailable),
+        _ => Err(AuthFailure::Unexpected),
+    }
+}
+
+/// `POST /auth/v1/verify {type, token_hash}`: the session an email link stands for
+/// (sign-up confirmation, magic link, recovery, invite, email change). An unknown, used
+/// or expired link is [`AuthFailure::InvalidCredentials`].
+pub async fn verify_email_link(
+    app: &App,
+    kind: &str,
+    token_hash: &str,
+) -> Result<Session, AuthFailure> {
+    let response = app
+        .http
+        .post(auth_url(app, "verify"))
+        .header("apikey", &app.config.anon_key)
+        .json(&json!({ "type": kind, "token_hash": token_hash }))
+        .send()
+        .await
+        .map_err(|_| AuthFailure::Unavailable)?;
+    match response.status().as_u16() {
+        200 => session_from(response.json().await.map_err(|_| AuthFailure::Unexpected)?),
+        // otp_expired (403), and older versions' 400/401/404 for the same.
+        400 | 401 | 403 | 404 | 422 => Err(AuthFailure::InvalidCredentials),
+        s if s >= 500 => Err(AuthFailure::Unavailable),
+        _ => Err(AuthFailure::Unexpected),
+    }
+}
+
+/// `POST /auth/v1/otp {email, create_user}?redirect_to=`: an email link for `email`
+/// (a sign-up confirmation for an unknown address when `create_user`). What GoTrue
+/// refuses for the address itself (no such user without create_user, its per-address
+/// email limit) is `Ok(false)`, so the caller can answer the same either way.
+pub async fn send_email_link(
+    app: &App,
+    email: &str,
+    create_user: bool,
+    redirect_to: &str,
+) -> Result<bool, AuthFailure> {
+    let response = app
+        .http
+        .post(auth_url(app, "otp"))
+        .query(&[("redirect_to", redirect_to)])
+        .header("apikey", &app.config.anon_key)
+        .json(&json!({ "email": email, "create_user": create_user }))
+        .send()
+        .await
+        .map_err(|_| AuthFailure::Unavailable)?;
+    match response.status().as_u16() {
+        200 => Ok(true),
+        // otp_disabled, signups closed by the hook, over_email_send_rate_limit.
+        400 | 403 | 422 | 429 => Ok(false),
+        s if s >= 500 => Err(AuthFailure::Unavailable),
+        _ => Err(AuthFailure::Unexpected),
+    }
+}
+
+/// `PUT /auth/v1/user {password}` as the user.
+pub async fn set_password(
+    app: &App,
+    access_token: &str,
+    password: &str,
+) -> Result<(), AuthFailure> {
+    let response = app
+        .http
+        .put(auth_url(app, "user"))
+        .header("apikey", &app.config.anon_key)
+        .bearer_auth(access_token)
+        .json(&json!({ "password": password }))
+        .send()
+        .await
+        .map_err(|_| AuthFailure::Unavailable)?;
+    let status = response.status().as_u16();
+    match status {
+        200 => Ok(()),
+        401 | 403 => Err(AuthFailure::InvalidRefreshToken),
+        422 | 400 => Err(AuthFailure::WeakPassword),
+        s if s >= 500 => Err(AuthFailure::Unavailable),
+        _ => Err(AuthFailure::Unexpected),
+    }
 }
 
 /// `POST /auth/v1/token?grant_type=refresh_token`.

@@ -180,6 +180,11 @@ impl ApiError {
         e
     }
 
+    /// 403: `signupsEnabled` is off (the API's check, or Supabase Auth's hook).
+    pub fn signups_closed() -> Self {
+        Self::new(ErrorCode::Forbidden, "Sign-ups are closed")
+    }
+
     /// 503 MAINTENANCE with Retry-After: the site's maintenanceMode refuses this write.
     pub fn maintenance(retry_after: u64) -> Self {
         let mut e = Self::new(

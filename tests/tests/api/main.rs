@@ -8,6 +8,7 @@
 
 mod attacks;
 mod auth;
+mod auth_links;
 mod browser;
 mod direct_postgrest;
 mod health;
@@ -23,6 +24,7 @@ mod round_trips;
 mod routes;
 mod secrets;
 mod sessions;
+mod sign_up;
 mod stream;
 mod uploads;
 mod users;

@@ -284,6 +284,8 @@ async fn sign_in_sets_the_session_cookie_and_returns_only_the_user() {
     assert_eq!(data["user"]["id"], user.id.to_string(), "{}", res.body);
     assert_eq!(data["user"]["email"], user.email, "{}", res.body);
     assert!(data["expiresAt"].is_i64(), "{}", res.body);
+    // Never signed in before: the client is told to onboard them.
+    assert_eq!(data["isNewUser"], true, "{}", res.body);
     assert_eq!(
         res.header("access-control-allow-origin"),
         Some(ALLOWED),
@@ -336,6 +338,19 @@ async fn sign_in_sets_the_session_cookie_and_returns_only_the_user() {
     assert!(!metadata.contains(PASSWORD) && !metadata.contains(session.refresh_token()));
     let by_actor = audit_rows("actor_id = $1", &user.id).await;
     assert_eq!(by_actor.len(), 1, "{by_actor:?}");
+    // With how they signed in: the provider and the method (the address is the row's ip).
+    assert_eq!(rows[0].metadata["provider"], "email", "{:?}", rows[0]);
+    assert_eq!(rows[0].metadata["method"], "password", "{:?}", rows[0]);
+    assert_eq!(rows[0].metadata["firstSignIn"], true, "{:?}", rows[0]);
+
+    // The second sign-in is not new.
+    let res = sign_in_req(&ip, &user.email, PASSWORD)
+        .send(&routes::SIGN_IN)
+        .await;
+    assert_eq!(res.assert_ok(200)["isNewUser"], false, "{}", res.body);
+    let rows = audit_for_ip(&ip).await;
+    assert_eq!(actions(&rows), ["SIGN_IN", "SIGN_IN"], "{rows:?}");
+    assert_eq!(rows[1].metadata["firstSignIn"], false, "{:?}", rows[1]);
 }
 
 #[tokio::test]

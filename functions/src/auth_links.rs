@@ -1,0 +1,640 @@
+//! Sign-in by redirect and by email link, as @supabase/ssr's server-side guide does it in
+//! a route handler, with Supabase Auth doing the provider and email work:
+//!
+//! GET  /auth/oauth/{provider}?next=    PKCE: a code verifier in a short-lived HttpOnly
+//!                                      cookie, 302 to Supabase Auth's /authorize with
+//!                                      its S256 challenge
+//! GET  /auth/callback?code=&next=      the code exchanged (grant_type=pkce), the session
+//!                                      cookie set, the verifier cleared, 303 to `next`
+//! POST /auth/magic-link {email, next?} an email link through Supabase Auth (/otp); the
+//!                                      same 202 whether or not the address has an account
+//! GET  /auth/confirm?token_hash=&type=&next=
+//!                                      an email link verified (/verify): sign-up
+//!                                      confirmation, magic link, recovery, invite, email
+//!                                      change; the session cookie, 303 to `next`
+//! POST /auth/password {password}       the signed-in user's new password (after recovery)
+//!
+//! `next` is a path on the app (`SITE_URL`, by default the first allowed origin) or a URL
+//! on an allowed origin; anything else is refused, so no route here is an open redirect.
+//! Whatever fails on a redirect route (the provider's `error`, a missing verifier, a used
+//! or expired code or link, Supabase Auth down) lands on `next` with `error` and
+//! `error_description` in its query, never on a 500. A first sign-in adds `new_user=true`.
+
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use shared::auth::cookies;
+use shared::clients::supabase_auth::{self, AuthFailure, Session};
+use shared::pipeline::response::{self, ApiResult};
+use shared::policy::rate_limit::{self, Limit};
+use shared::{pipeline::input, ApiError, App, Caller, SignedIn};
+use url::Url;
+use validator::Validate;
+
+use crate::sessions;
+use crate::validate;
+
+/// Email links asked for per client address, per window.
+pub const MAGIC_LINK_PER_IP: Limit = Limit {
+    rule: "magic-link:ip",
+    max: 20,
+    window_seconds: 300,
+};
+/// Email links asked for per email address, per window.
+pub const MAGIC_LINK_PER_EMAIL: Limit = Limit {
+    rule: "magic-link:email",
+    max: 3,
+    window_seconds: 300,
+};
+
+/// The email link types Supabase Auth's /verify takes.
+const LINK_TYPES: [&str; 6] = [
+    "signup",
+    "email",
+    "magiclink",
+    "recovery",
+    "invite",
+    "email_change",
+];
+
+// ---------------------------------------------------------------------------------------
+// Where a redirect may go
+// ---------------------------------------------------------------------------------------
+
+/// The app's origin: `SITE_URL`, else the first allowed origin.
+fn site(app: &App) -> Result<&str, ApiError> {
+    app.config.site_url.as_deref().ok_or_else(|| {
+        ApiError::unavailable("auth links: neither SITE_URL nor ALLOWED_ORIGINS is set")
+    })
+}
+
+/// Where `next` may send the browser: a path on the app, or a URL on an allowed origin.
+/// `None` for anything else: another site, a protocol-relative `//host`, backslashes,
+/// control characters, user info, a non-http scheme.
+pub fn safe_next(app: &App, next: Option<&str>) -> Option<Url> {
+    let site = app.config.site_url.as_deref()?;
+    let next = next.unwrap_or("/");
+    if next.is_empty() || next.len() > 2048 || next.chars().any(|c| c.is_control() || c == '\\') {
+        return None;
+    }
+    let url = if next.starts_with('/') {
+        if next.starts_with("//") {
+            return None;
+        }
+        Url::parse(&format!("{site}{next}")).ok()?
+    } else {
+        let url = Url::parse(next).ok()?;
+        let origin = url.origin().ascii_serialization();
+        if !app.config.allowed_origins.contains(&origin) {
+            return None;
+        }
+        url
+    };
+    let allowed = matches!(url.scheme(), "http" | "https")
+        && url.username().is_empty()
+        && url.password().is_none()
+        && (url.origin().ascii_serialization() == site
+            || app
+                .config
+                .allowed_origins
+                .contains(&url.origin().ascii_serialization()));
+    allowed.then_some(url)
+}
+
+/// `target` with `pairs` added to its query.
+fn with_query(mut target: Url, pairs: &[(&str, &str)]) -> Url {
+    {
+        let mut query = target.query_pairs_mut();
+        for (k, v) in pairs {
+            query.append_pair(k, v);
+        }
+    }
+    target
+}
+
+/// A redirect (302 or 303) to `location`, with these cookies.
+fn redirect(status: u16, location: &Url, set_cookies: Vec<String>) -> ApiResult {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() =
+        http::StatusCode::from_u16(status).map_err(|_| ApiError::internal("redirect status"))?;
+    let value = http::HeaderValue::from_str(location.as_str())
+        .map_err(|_| ApiError::internal("redirect location"))?;
+    response.headers_mut().insert(http::header::LOCATION, value);
+    Ok(cookies::set(response, set_cookies))
+}
+
+/// The failure of a redirect route, as a redirect: `error` and `error_description` on
+/// the target (the app shows them), plus the cookies to set.
+fn fail_to(target: Url, error: &str, description: &str, set_cookies: Vec<String>) -> ApiResult {
+    tracing::info!(error, "sign-in redirect failed");
+    redirect(
+        303,
+        &with_query(
+            target,
+            &[("error", error), ("error_description", description)],
+        ),
+        set_cookies,
+    )
+}
+
+/// This API's base URL as the browser reached it: `PUBLIC_API_URL`, else the request's
+/// Host (API Gateway and Function URLs set it to the domain the client used) with the
+/// scheme API Gateway forwards.
+fn api_base(app: &App, req: &Request) -> Result<String, ApiError> {
+    if let Some(url) = &app.config.public_api_url {
+        return Ok(url.clone());
+    }
+    let headers = req.headers();
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 253
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'))
+        })
+        .ok_or_else(|| ApiError::bad_request("The request has no valid Host header"))?;
+    let scheme = match headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+    {
+        Some("https") => "https",
+        Some("http") => "http",
+        _ if app.config.cookie_secure => "https",
+        _ => "http",
+    };
+    Ok(format!("{scheme}://{host}"))
+}
+
+/// This API's `/auth/confirm?next=<next>` (by default the app's root): where Supabase
+/// Auth's email templates link (`{{ .RedirectTo }}` with the token hash and type).
+pub(crate) fn confirm_url(app: &App, req: &Request, next: Option<Url>) -> Result<Url, ApiError> {
+    let next = match next {
+        Some(next) => next,
+        None => {
+            Url::parse(&format!("{}/", site(app)?)).map_err(|_| ApiError::internal("site URL"))?
+        }
+    };
+    Ok(with_query(
+        Url::parse(&format!("{}/auth/confirm", api_base(app, req)?))
+            .map_err(|_| ApiError::bad_request("The request has no valid Host header"))?,
+        &[("next", next.as_str())],
+    ))
+}
+
+/// The session cookie for `session`, and the expiry of any previous one.
+fn session_cookies(app: &App, req: &Request, session: &Session) -> Vec<String> {
+    let previous = cookies::present_names(req, &app.config.auth_cookie_name);
+    cookies::write(
+        &app.config.auth_cookie_name,
+        &session.json,
+        app.config.cookie_secure,
+        &previous,
+    )
+}
+
+fn clear_verifier(app: &App) -> String {
+    cookies::clear_code_verifier(&app.config.auth_cookie_name, app.config.cookie_secure)
+}
+
+/// The provider a session's user signed in with (GoTrue's `app_metadata.provider`),
+/// as the audit row names it.
+fn provider_of(session: &Session, fallback: &str) -> String {
+    session.json["user"]["app_metadata"]["provider"]
+        .as_str()
+        .filter(|p| {
+            p.len() <= 32
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        })
+        .unwrap_or(fallback)
+        .to_owned()
+}
+
+// ---------------------------------------------------------------------------------------
+// OAuth with PKCE
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, Validate, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OAuthQuery {
+    /// Where to land after signing in: a path on the app, or a URL on an allowed origin.
+    #[validate(length(max = 2048))]
+    #[param(max_length = 2048)]
+    next: Option<String>,
+}
+
+/// A new PKCE code verifier (RFC 7636: 32 random bytes, base64url: 43 characters) and
+/// its S256 challenge.
+fn pkce_pair() -> Result<(String, String), ApiError> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    getrandom::getrandom(&mut bytes).map_err(|_| ApiError::internal("no randomness"))?;
+    let verifier = URL_SAFE_NO_PAD.encode(bytes);
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    Ok((verifier, challenge))
+}
+
+/// GET /auth/oauth/{provider}?next=
+pub async fn oauth_start(app: App, _caller: Caller, req: Request) -> ApiResult {
+    let provider = req
+        .path_parameters_ref()
+        .and_then(|p| p.first("provider"))
+        .map(str::to_ascii_lowercase)
+        .filter(|p| app.config.auth_providers.iter().any(|known| known == p))
+        .ok_or_else(|| ApiError::not_found("Provider"))?;
+    let query: OAuthQuery = input::query(&req)?;
+    site(&app)?;
+    let next = safe_next(&app, query.next.as_deref()).ok_or_else(|| {
+        ApiError::invalid_field("next", "must be a path or a URL on an allowed origin")
+    })?;
+    let (verifier, challenge) = pkce_pair()?;
+    let callback = with_query(
+        Url::parse(&format!("{}/auth/callback", api_base(&app, &req)?))
+            .map_err(|_| ApiError::bad_request("The request has no valid Host header"))?,
+        &[("next", next.as_str())],
+    );
+    let authorize = with_query(
+        Url::parse(&format!(
+            "{}/auth/v1/authorize",
+            app.config.supabase_url.as_str().trim_end_matches('/')
+        ))
+        .map_err(|_| ApiError::internal("authorize URL"))?,
+        &[
+            ("provider", provider.as_str()),
+            ("redirect_to", callback.as_str()),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "s256"),
+        ],
+    );
+    let cookie = cookies::write_code_verifier(
+        &app.config.auth_cookie_name,
+        &verifier,
+        app.config.cookie_secure,
+    );
+    redirect(302, &authorize, vec![cookie])
+}
+
+/// What Supabase Auth (or the provider, through it) sends back; other parameters are
+/// ignored, and what is wrong with these lands on `next` as an `error` (never a 4xx: a
+/// browser is following a redirect).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CallbackQuery {
+    /// The authorization code to exchange.
+    code: Option<String>,
+    /// Where to land (as given to /auth/oauth/{provider}).
+    next: Option<String>,
+    /// The provider's or Supabase Auth's error, instead of a code.
+    error: Option<String>,
+    /// What the error means, for people.
+    error_description: Option<String>,
+}
+
+/// An email link's parameters (what the email templates put in it); a link that is
+/// wrong lands on `next` as an `error`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConfirmQuery {
+    /// `{{ .TokenHash }}` of the email.
+    token_hash: Option<String>,
+    /// signup, email, magiclink, recovery, invite or email_change.
+    r#type: Option<String>,
+    /// Where to land: a path on the app, or a URL on an allowed origin.
+    next: Option<String>,
+}
+
+/// A query parameter given exactly once (twice is as good as absent); what a redirect
+/// route does not read (GoTrue and providers add their own) is ignored.
+fn one(req: &Request, name: &str) -> Option<String> {
+    let all: Vec<&str> = req
+        .query_string_parameters_ref()
+        .and_then(|p| p.all(name))
+        .unwrap_or_default();
+    (all.len() == 1).then(|| all[0].to_owned())
+}
+
+fn callback_query(req: &Request) -> CallbackQuery {
+    CallbackQuery {
+        code: one(req, "code"),
+        next: one(req, "next"),
+        error: one(req, "error"),
+        error_description: one(req, "error_description"),
+    }
+}
+
+/// Plain, bounded text from an upstream error description (it travels in the app's URL).
+fn plain(description: Option<&str>, fallback: &str) -> String {
+    let text: String = description
+        .unwrap_or(fallback)
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    if text.trim().is_empty() {
+        fallback.to_owned()
+    } else {
+        text
+    }
+}
+
+/// GET /auth/callback?code=&next=
+pub async fn oauth_callback(app: App, caller: Caller, req: Request) -> ApiResult {
+    let query = callback_query(&req);
+    let site_root =
+        Url::parse(&format!("{}/", site(&app)?)).map_err(|_| ApiError::internal("site URL"))?;
+    // The verifier is single use: cleared on every answer.
+    let clear = vec![clear_verifier(&app)];
+    let Some(target) = safe_next(&app, query.next.as_deref()) else {
+        return fail_to(
+            site_root,
+            "invalid_next",
+            "The sign-in was sent to a place this app does not allow",
+            clear,
+        );
+    };
+    if let Some(error) = query.error.as_deref() {
+        let error: String = error
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(64)
+            .collect();
+        let description = plain(
+            query.error_description.as_deref(),
+            "The provider did not sign you in",
+        );
+        return fail_to(
+            target,
+            if error.is_empty() {
+                "provider_error"
+            } else {
+                &error
+            },
+            &description,
+            clear,
+        );
+    }
+    let Some(code) = query.code.filter(|c| (1..=512).contains(&c.len())) else {
+        return fail_to(
+            target,
+            "missing_code",
+            "The sign-in did not come back with a code; try again",
+            clear,
+        );
+    };
+    let Some(verifier) = cookies::read_code_verifier(&req, &app.config.auth_cookie_name) else {
+        return fail_to(
+            target,
+            "missing_verifier",
+            "The sign-in expired or was started in another browser; try again",
+            clear,
+        );
+    };
+    let session = match supabase_auth::exchange_code(&app, &code, &verifier).await {
+        Ok(session) => session,
+        Err(AuthFailure::Unavailable) => {
+            return fail_to(
+                target,
+                "auth_unavailable",
+                "Sign-in is unavailable right now; try again shortly",
+                clear,
+            )
+        }
+        Err(_) => {
+            return fail_to(
+                target,
+                "invalid_code",
+                "The sign-in code is invalid, used or expired; try again",
+                clear,
+            )
+        }
+    };
+    let provider = provider_of(&session, "oauth");
+    let is_new = sessions::record_sign_in(&app, &caller, session.user_id, &provider, "oauth").await;
+    let mut set = session_cookies(&app, &req, &session);
+    set.extend(clear);
+    let target = if is_new {
+        with_query(target, &[("new_user", "true")])
+    } else {
+        target
+    };
+    redirect(303, &target, set)
+}
+
+// ---------------------------------------------------------------------------------------
+// Email links
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    #[validate(custom(function = "validate::email"))]
+    #[schema(schema_with = validate::schema::email)]
+    email: String,
+    /// Where the link lands after signing in: a path on the app, or a URL on an allowed
+    /// origin.
+    #[validate(length(max = 2048))]
+    #[schema(max_length = 2048)]
+    next: Option<String>,
+}
+
+/// The answer to every accepted link request.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkSent {
+    /// Always true: a link is on its way if the address may sign in.
+    sent: bool,
+}
+
+/// POST /auth/magic-link {email, next?}
+pub async fn magic_link(app: App, caller: Caller, req: Request) -> ApiResult {
+    sessions::check_browser_origin(&app, &req)?;
+    let body: LinkRequest = input::json_body(&req)?;
+    let next = safe_next(&app, body.next.as_deref()).ok_or_else(|| {
+        ApiError::invalid_field("next", "must be a path or a URL on an allowed origin")
+    })?;
+    let email = body.email.trim().to_lowercase();
+    let ip = caller.ip.as_deref().unwrap_or("unknown");
+    let gate = sessions::hit_auth_limit(&app, MAGIC_LINK_PER_IP.rule, ip).await?;
+    let mut quotas = vec![gate.quota];
+    if !quotas[0].allowed {
+        return Err(rate_limit::refused(&quotas));
+    }
+    let per_email = rate_limit::hit_subjects(
+        &app,
+        &[(MAGIC_LINK_PER_EMAIL.rule, &sessions::email_key(&email))],
+    )
+    .await;
+    match per_email {
+        Ok(q) => quotas.extend(q),
+        Err(e) => return Err(e.with_headers(rate_limit::headers(&quotas))),
+    }
+    // New addresses become users only while sign-ups are open (and Supabase Auth's
+    // before-user-created hook says the same).
+    let create_user = gate.signups_enabled && !gate.maintenance_mode;
+    let confirm = confirm_url(&app, &req, Some(next))?;
+    let sent = supabase_auth::send_email_link(&app, &email, create_user, confirm.as_str())
+        .await
+        .map_err(|f| ApiError::from(f).with_headers(rate_limit::headers(&quotas)))?;
+    if !sent {
+        tracing::info!("email link not sent (no such user, sign-ups closed, or Auth's own limit)");
+    }
+    let mut response = response::ok(&LinkSent { sent: true })?;
+    *response.status_mut() = http::StatusCode::ACCEPTED;
+    rate_limit::add_headers(&mut response, &quotas);
+    Ok(response)
+}
+
+/// GET /auth/confirm?token_hash=&type=&next=
+pub async fn confirm(app: App, caller: Caller, req: Request) -> ApiResult {
+    let query = ConfirmQuery {
+        token_hash: one(&req, "token_hash"),
+        r#type: one(&req, "type"),
+        next: one(&req, "next"),
+    };
+    let site_root =
+        Url::parse(&format!("{}/", site(&app)?)).map_err(|_| ApiError::internal("site URL"))?;
+    let Some(target) = safe_next(&app, query.next.as_deref()) else {
+        return fail_to(
+            site_root,
+            "invalid_next",
+            "The link was sent to a place this app does not allow",
+            vec![],
+        );
+    };
+    let kind = query.r#type.filter(|t| LINK_TYPES.contains(&t.as_str()));
+    let token_hash = query.token_hash.filter(|t| {
+        (1..=256).contains(&t.len())
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+    });
+    let (Some(kind), Some(token_hash)) = (kind, token_hash) else {
+        return fail_to(
+            target,
+            "invalid_link",
+            "The email link is incomplete; open it from the email again",
+            vec![],
+        );
+    };
+    let session = match supabase_auth::verify_email_link(&app, &kind, &token_hash).await {
+        Ok(session) => session,
+        Err(AuthFailure::Unavailable) => {
+            return fail_to(
+                target,
+                "auth_unavailable",
+                "Sign-in is unavailable right now; try again shortly",
+                vec![],
+            )
+        }
+        Err(_) => {
+            return fail_to(
+                target,
+                "otp_expired",
+                "The email link is invalid or has expired",
+                vec![],
+            )
+        }
+    };
+    let method = if kind == "email" {
+        "signup"
+    } else {
+        kind.as_str()
+    };
+    let is_new = sessions::record_sign_in(&app, &caller, session.user_id, "email", method).await;
+    let target = if is_new {
+        with_query(target, &[("new_user", "true")])
+    } else {
+        target
+    };
+    redirect(303, &target, session_cookies(&app, &req, &session))
+}
+
+// ---------------------------------------------------------------------------------------
+// A new password
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPassword {
+    #[validate(custom(function = "validate::new_password"))]
+    #[schema(schema_with = validate::schema::new_password)]
+    password: String,
+}
+
+/// POST /auth/password {password}: the signed-in user's new password (for instance after
+/// a recovery link signed them in).
+pub async fn set_password(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let body: NewPassword = input::json_body(&req)?;
+    match supabase_auth::set_password(&app, caller.user.token(), &body.password).await {
+        Ok(()) => {}
+        Err(AuthFailure::InvalidRefreshToken) => {
+            return Err(ApiError::unauthorized("Supabase Auth refused the session"))
+        }
+        Err(other) => return Err(other.into()),
+    }
+    let event =
+        shared::policy::audit::AuditEvent::new("PASSWORD_CHANGED", &caller).actor(caller.user.id);
+    shared::policy::audit::record(&app, event).await;
+    response::no_content()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(site: Option<&str>, origins: &str) -> App {
+        let config = shared::Config::from_lookup(|name| match name {
+            "SUPABASE_URL" => Some("http://127.0.0.1:1".into()),
+            "SUPABASE_ANON_KEY" => Some("anon".into()),
+            "ALLOWED_ORIGINS" => Some(origins.into()),
+            "SITE_URL" => site.map(str::to_owned),
+            _ => None,
+        })
+        .unwrap();
+        App::new(config).unwrap()
+    }
+
+    #[test]
+    fn next_is_a_path_on_the_app_or_a_url_on_an_allowed_origin() {
+        let app = app(None, "https://app.example.com,https://admin.example.com");
+        let ok = |next: Option<&str>| safe_next(&app, next).map(|u| u.to_string());
+        assert_eq!(ok(None).as_deref(), Some("https://app.example.com/"));
+        assert_eq!(
+            ok(Some("/welcome?x=1")).as_deref(),
+            Some("https://app.example.com/welcome?x=1")
+        );
+        assert_eq!(
+            ok(Some("https://admin.example.com/a")).as_deref(),
+            Some("https://admin.example.com/a")
+        );
+        for refused in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "https://app.example.com.evil.example/",
+            "https://user@app.example.com/",
+            "javascript:alert(1)",
+            "http://app.example.com/",
+            "/a\nb",
+            "",
+            "evil.example",
+        ] {
+            assert_eq!(ok(Some(refused)), None, "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn the_pkce_challenge_is_s256_of_the_verifier() {
+        let (verifier, challenge) = pkce_pair().unwrap();
+        assert_eq!(verifier.len(), 43);
+        assert_ne!(pkce_pair().unwrap().0, verifier);
+        use base64::Engine;
+        let expected = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(Sha256::digest(verifier.as_bytes()));
+        assert_eq!(challenge, expected);
+    }
+}

@@ -1,0 +1,6 @@
+//! `confirm-email-link` Lambda: GET /auth/confirm, see [`functions::routes::CONFIRM_EMAIL_LINK`].
+//! Written by `make routes` from the route table (functions/src/routes.rs).
+
+fn main() -> Result<(), lambda_http::Error> {
+    shared::pipeline::serve(functions::routes::CONFIRM_EMAIL_LINK)
+}

@@ -1,0 +1,666 @@
+//! OAuth with PKCE, email links and new passwords (issue 14), through the Supabase Auth
+//! stand-in (tools/devstack: GoTrue cannot run here; these tests depend on its
+//! /authorize, fake provider, grant_type=pkce, /otp, /verify, /recover, PUT /user and its
+//! mailbox, which stands for the emails a real project sends).
+//!
+//! The browser's part is played by hand: each redirect is read (never followed) and the
+//! next request made with the cookies a browser would send.
+
+use functions::routes;
+use integration_tests::*;
+use reqwest::redirect::Policy;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use url::Url;
+use uuid::Uuid;
+
+const APP: &str = "http://localhost:3000";
+
+/// The Host the in-process requests claim: cargo lambda watch's, which the stand-in may
+/// redirect back to (AUTH_URI_ALLOW_LIST in scripts/test.sh).
+fn api_host() -> String {
+    stack().api_url.trim_start_matches("http://").to_owned()
+}
+
+fn api(path: &str) -> String {
+    format!("http://{}{}", api_host(), path)
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn location(res: &Res) -> Url {
+    Url::parse(res.header("location").expect("a Location header")).unwrap()
+}
+
+fn query_of(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The `name=value` part of each Set-Cookie.
+fn set_cookies(res: &Res) -> Vec<String> {
+    res.headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+fn cookie_pair(res: &Res, name: &str) -> Option<String> {
+    set_cookies(res)
+        .into_iter()
+        .filter(|c| !c.contains("Max-Age=0"))
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+}
+
+/// The session cookie (chunked when long, as @supabase/ssr writes it) as a browser would
+/// send it back, if one was set.
+fn session_cookie(res: &Res) -> Option<String> {
+    let name = cookie_name();
+    let pairs: Vec<String> = set_cookies(res)
+        .into_iter()
+        .filter(|c| !c.contains("Max-Age=0"))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+        .filter(|pair| {
+            let n = pair.split('=').next().unwrap();
+            n == name
+                || n.strip_prefix(&format!("{name}."))
+                    .is_some_and(|i| i.parse::<u32>().is_ok())
+        })
+        .collect();
+    (!pairs.is_empty()).then(|| pairs.join("; "))
+}
+
+fn verifier_cookie_name() -> String {
+    format!("{}-code-verifier", cookie_name())
+}
+
+/// The verifier a cookie pair holds (`base64-` + base64url of the JSON string).
+fn verifier_of(pair: &str) -> String {
+    use base64::Engine;
+    let value = pair.split_once('=').unwrap().1;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(value.strip_prefix("base64-").unwrap())
+        .unwrap();
+    serde_json::from_slice::<String>(&json).unwrap()
+}
+
+/// GET /auth/oauth/github?next=..: the redirect and the verifier cookie pair.
+async fn start(provider: &str, next: &str) -> (Res, String) {
+    let res = Req::get("/auth/oauth/{provider}")
+        .param("provider", provider)
+        .query("next", next)
+        .header("host", &api_host())
+        .send(&routes::OAUTH_START)
+        .await;
+    assert_eq!(res.status.as_u16(), 302, "{res:?}");
+    let pair = cookie_pair(&res, &verifier_cookie_name()).expect("the verifier cookie");
+    (res, pair)
+}
+
+/// The user at the provider: follows /authorize to the fake provider, consents as
+/// `email` (or denies), and returns where the provider sends the browser back.
+async fn at_the_provider(authorize: &Url, email: &str, deny: bool) -> Url {
+    let res = browser().get(authorize.as_str()).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 302, "{:?}", res.text().await);
+    let consent = Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    let mut consent = consent.clone();
+    consent.query_pairs_mut().append_pair("email", email);
+    if deny {
+        consent.query_pairs_mut().append_pair("deny", "1");
+    }
+    let res = browser().get(consent.as_str()).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 302, "{:?}", res.text().await);
+    Url::parse(res.headers()["location"].to_str().unwrap()).unwrap()
+}
+
+/// GET /auth/callback with the query the provider sent back and these cookies.
+async fn callback(back: &Url, cookie: Option<&str>) -> Res {
+    let mut req = Req::get("/auth/callback").header("host", &api_host());
+    for (k, v) in back.query_pairs() {
+        req = req.query(&k, v.into_owned());
+    }
+    if let Some(cookie) = cookie {
+        req = req.cookie(cookie);
+    }
+    req.send(&routes::OAUTH_CALLBACK).await
+}
+
+async fn sign_in_rows(user: Uuid) -> Vec<Value> {
+    db().await
+        .query(
+            "select metadata from public.audit_log where action = 'SIGN_IN' and actor_id = $1 order by created_at",
+            &[&user],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+async fn user_id(email: &str) -> Option<Uuid> {
+    db().await
+        .query_opt("select id from auth.users where email = $1", &[&email])
+        .await
+        .unwrap()
+        .map(|r| r.get(0))
+}
+
+// ---------------------------------------------------------------------------------------
+// OAuth with PKCE
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn github_sign_in_round_trip_sets_the_session_and_lands_on_next() {
+    let (res, verifier_pair) = start("github", "/welcome?tab=1").await;
+    // The redirect: Supabase Auth's /authorize with the S256 challenge of the cookie's
+    // verifier, and a way back to this API's callback with `next`.
+    let authorize = location(&res);
+    assert!(
+        authorize
+            .as_str()
+            .starts_with(&format!("{}/auth/v1/authorize?", stack().supabase_url)),
+        "{authorize}"
+    );
+    assert_eq!(query_of(&authorize, "provider").as_deref(), Some("github"));
+    assert_eq!(
+        query_of(&authorize, "code_challenge_method").as_deref(),
+        Some("s256")
+    );
+    let verifier = verifier_of(&verifier_pair);
+    use base64::Engine;
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(verifier.as_bytes()));
+    assert_eq!(query_of(&authorize, "code_challenge"), Some(challenge));
+    let redirect_to = Url::parse(&query_of(&authorize, "redirect_to").unwrap()).unwrap();
+    assert_eq!(redirect_to.path(), "/auth/callback");
+    assert_eq!(
+        query_of(&redirect_to, "next").as_deref(),
+        Some("http://localhost:3000/welcome?tab=1")
+    );
+    let set = set_cookies(&res).join("\n");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Max-Age=600"),
+        "{set}"
+    );
+    assert_security_headers(&res.headers);
+
+    // At GitHub (the stand-in's fake provider), then back.
+    let email = format!("gh-{}@example.test", Uuid::new_v4());
+    let back = at_the_provider(&authorize, &email, false).await;
+    assert!(query_of(&back, "code").is_some(), "{back}");
+    let res = callback(&back, Some(&verifier_pair)).await;
+    assert_eq!(res.status.as_u16(), 303, "{res:?}");
+    let landed = location(&res);
+    assert_eq!(
+        landed.as_str(),
+        "http://localhost:3000/welcome?tab=1&new_user=true"
+    );
+    let session = session_cookie(&res).expect("the session cookie");
+    assert!(
+        set_cookies(&res)
+            .iter()
+            .any(|c| c.starts_with(&format!("{}=;", verifier_cookie_name()))
+                && c.contains("Max-Age=0")),
+        "the verifier is cleared: {:?}",
+        set_cookies(&res)
+    );
+    // The cookie is a working session of that user.
+    let me = Req::get("/me").cookie(&session).send(&routes::ME).await;
+    assert_eq!(me.assert_ok(200)["email"], email);
+    let id = user_id(&email).await.unwrap();
+    let rows = sign_in_rows(id).await;
+    assert_eq!(
+        rows,
+        [json!({ "provider": "github", "method": "oauth", "firstSignIn": true })]
+    );
+
+    // The same code again (a replay): refused, and lands with the error.
+    let res = callback(&back, Some(&verifier_pair)).await;
+    assert_eq!(res.status.as_u16(), 303);
+    let landed = location(&res);
+    assert_eq!(landed.path(), "/welcome");
+    assert_eq!(query_of(&landed, "error").as_deref(), Some("invalid_code"));
+    assert!(session_cookie(&res).is_none());
+
+    // A second sign-in of the same person is not new.
+    let (res, pair) = start("github", "/").await;
+    let back = at_the_provider(&location(&res), &email, false).await;
+    let res = callback(&back, Some(&pair)).await;
+    assert_eq!(location(&res).as_str(), "http://localhost:3000/");
+    assert_eq!(sign_in_rows(id).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_callback_without_the_verifier_or_with_another_one_is_refused() {
+    let email = format!("gh-{}@example.test", Uuid::new_v4());
+    let (res, _pair) = start("google", "/in").await;
+    let back = at_the_provider(&location(&res), &email, false).await;
+
+    // No verifier cookie (another browser): the code is not even tried.
+    let res = callback(&back, None).await;
+    assert_eq!(res.status.as_u16(), 303);
+    let landed = location(&res);
+    assert_eq!(
+        query_of(&landed, "error").as_deref(),
+        Some("missing_verifier")
+    );
+    assert!(session_cookie(&res).is_none());
+
+    // Another flow's verifier: Supabase Auth refuses the exchange.
+    let (_, other_pair) = start("google", "/in").await;
+    let res = callback(&back, Some(&other_pair)).await;
+    assert_eq!(
+        query_of(&location(&res), "error").as_deref(),
+        Some("invalid_code")
+    );
+    assert!(session_cookie(&res).is_none());
+    assert_security_headers(&res.headers);
+}
+
+#[tokio::test]
+async fn the_providers_refusal_lands_on_next_with_its_error() {
+    let email = format!("gh-{}@example.test", Uuid::new_v4());
+    let (res, pair) = start("github", "/after").await;
+    let back = at_the_provider(&location(&res), &email, true).await;
+    assert!(query_of(&back, "error").is_some(), "{back}");
+    let res = callback(&back, Some(&pair)).await;
+    assert_eq!(res.status.as_u16(), 303);
+    let landed = location(&res);
+    assert_eq!(landed.path(), "/after");
+    assert_eq!(query_of(&landed, "error").as_deref(), Some("access_denied"));
+    assert!(query_of(&landed, "error_description").is_some());
+    assert!(session_cookie(&res).is_none());
+    assert_eq!(user_id(&email).await, None, "no user for a refusal");
+}
+
+#[tokio::test]
+async fn next_must_be_a_path_or_an_allowed_origin() {
+    for next in [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "http://localhost:3000.evil.example/",
+    ] {
+        let res = Req::get("/auth/oauth/{provider}")
+            .param("provider", "github")
+            .query("next", next)
+            .header("host", &api_host())
+            .send(&routes::OAUTH_START)
+            .await;
+        res.assert_invalid("next");
+        assert!(set_cookies(&res).is_empty(), "no verifier for a refusal");
+    }
+    // An allowed origin is fine.
+    let (res, _) = start("github", "https://app.example.test/x").await;
+    let redirect_to = Url::parse(&query_of(&location(&res), "redirect_to").unwrap()).unwrap();
+    assert_eq!(
+        query_of(&redirect_to, "next").as_deref(),
+        Some("https://app.example.test/x")
+    );
+
+    // A crafted callback with a foreign next lands on the app, not there.
+    let res = Req::get("/auth/callback")
+        .header("host", &api_host())
+        .query("code", "x")
+        .query("next", "https://evil.example/")
+        .send(&routes::OAUTH_CALLBACK)
+        .await;
+    assert_eq!(res.status.as_u16(), 303);
+    let landed = location(&res);
+    assert_eq!(landed.origin().ascii_serialization(), APP);
+    assert_eq!(query_of(&landed, "error").as_deref(), Some("invalid_next"));
+}
+
+#[tokio::test]
+async fn an_unknown_provider_is_404() {
+    let res = Req::get("/auth/oauth/{provider}")
+        .param("provider", "myspace")
+        .header("host", &api_host())
+        .send(&routes::OAUTH_START)
+        .await;
+    res.assert_error(404, "NOT_FOUND");
+}
+
+// ---------------------------------------------------------------------------------------
+// Email links
+// ---------------------------------------------------------------------------------------
+
+/// The newest message of the stand-in's mailbox to `email`.
+async fn newest_mail(email: &str) -> Value {
+    let key = std::env::var("SUPABASE_SERVICE_ROLE_KEY").unwrap();
+    let res = reqwest::Client::new()
+        .get(format!("{}/auth/v1/_dev/mailbox", stack().supabase_url))
+        .query(&[("email", email)])
+        .header("apikey", &key)
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let mails: Value = res.json().await.unwrap();
+    mails[0].clone()
+}
+
+/// The link an email template makes of a message: the API's /auth/confirm (the
+/// redirect_to the API gave Supabase Auth) with the token hash and type.
+fn link_of(mail: &Value, kind: &str) -> Req {
+    let redirect = Url::parse(mail["redirectTo"].as_str().expect("redirectTo")).unwrap();
+    assert_eq!(redirect.path(), "/auth/confirm", "{mail}");
+    let mut req = Req::get("/auth/confirm")
+        .header("host", &api_host())
+        .query("token_hash", mail["tokenHash"].as_str().unwrap())
+        .query("type", kind);
+    for (k, v) in redirect.query_pairs() {
+        req = req.query(&k, v.into_owned());
+    }
+    req
+}
+
+fn magic_link(email: &str, next: &str) -> Req {
+    Req::post("/auth/magic-link")
+        .header("host", &api_host())
+        .ip(&format!("198.19.{}.{}", rand_octet(), rand_octet()))
+        .json(json!({ "email": email, "next": next }))
+}
+
+fn rand_octet() -> u8 {
+    Uuid::new_v4().as_bytes()[0].max(1)
+}
+
+#[tokio::test]
+async fn a_magic_link_signs_in_once() {
+    let user = user_with_password("a long enough password").await;
+    let res = magic_link(&user.email, "/dash")
+        .send(&routes::MAGIC_LINK)
+        .await;
+    assert_eq!(res.status.as_u16(), 202, "{}", res.body);
+    assert_eq!(res.body, json!({ "data": { "sent": true } }));
+    let mail = newest_mail(&user.email).await;
+    assert_eq!(mail["type"], "magiclink", "{mail}");
+
+    let res = link_of(&mail, "magiclink")
+        .send(&routes::CONFIRM_EMAIL_LINK)
+        .await;
+    assert_eq!(res.status.as_u16(), 303, "{res:?}");
+    // Its first sign-in through the API: the app is told so.
+    assert_eq!(
+        location(&res).as_str(),
+        "http://localhost:3000/dash?new_user=true"
+    );
+    let session = session_cookie(&res).expect("the session cookie");
+    let me = Req::get("/me").cookie(&session).send(&routes::ME).await;
+    assert_eq!(me.assert_ok(200)["email"], user.email);
+    let rows = sign_in_rows(user.id).await;
+    assert_eq!(rows.last().unwrap()["method"], "magiclink");
+    assert_eq!(rows.last().unwrap()["provider"], "email");
+
+    // The link again: used, so it lands with the error and no cookie.
+    let res = link_of(&mail, "magiclink")
+        .send(&routes::CONFIRM_EMAIL_LINK)
+        .await;
+    assert_eq!(res.status.as_u16(), 303);
+    let landed = location(&res);
+    assert_eq!(landed.path(), "/dash");
+    assert_eq!(query_of(&landed, "error").as_deref(), Some("otp_expired"));
+    assert!(session_cookie(&res).is_none());
+}
+
+#[tokio::test]
+async fn an_unknown_address_gets_the_same_answer_and_a_sign_up_link() {
+    let email = format!("link-{}@example.test", Uuid::new_v4());
+    let res = magic_link(&email, "/start").send(&routes::MAGIC_LINK).await;
+    assert_eq!(res.status.as_u16(), 202, "{}", res.body);
+    assert_eq!(res.body, json!({ "data": { "sent": true } }));
+    let mail = newest_mail(&email).await;
+    let kind = mail["type"].as_str().unwrap().to_owned();
+    let kind = if kind == "confirmation" {
+        "signup".to_owned()
+    } else {
+        kind
+    };
+    let res = link_of(&mail, &kind)
+        .send(&routes::CONFIRM_EMAIL_LINK)
+        .await;
+    assert_eq!(res.status.as_u16(), 303, "{res:?}");
+    assert_eq!(
+        location(&res).as_str(),
+        "http://localhost:3000/start?new_user=true"
+    );
+    let id = user_id(&email).await.unwrap();
+    let role: String = db()
+        .await
+        .query_one(
+            "select role::text from public.user_roles where user_id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(role, "user");
+}
+
+#[tokio::test]
+async fn links_are_limited_per_email_and_refuse_a_foreign_next() {
+    let user = user_with_password("a long enough password").await;
+    for _ in 0..3 {
+        let res = magic_link(&user.email, "/").send(&routes::MAGIC_LINK).await;
+        assert_eq!(res.status.as_u16(), 202, "{}", res.body);
+    }
+    let res = magic_link(&user.email, "/").send(&routes::MAGIC_LINK).await;
+    res.assert_error(429, "RATE_LIMITED");
+    assert!(res.header("retry-after").is_some());
+
+    let res = magic_link(
+        &format!("x-{}@example.test", Uuid::new_v4()),
+        "https://evil.example/",
+    )
+    .send(&routes::MAGIC_LINK)
+    .await;
+    res.assert_invalid("next");
+    let res = Req::post("/auth/magic-link")
+        .header("host", &api_host())
+        .header("origin", "https://evil.example")
+        .json(json!({ "email": user.email }))
+        .send(&routes::MAGIC_LINK)
+        .await;
+    res.assert_error(403, "CSRF_FAILED");
+}
+
+#[tokio::test]
+async fn a_link_that_is_made_up_or_incomplete_lands_with_an_error() {
+    for (hash, kind, error) in [
+        (
+            "0123456789abcdef0123456789abcdef0123456789abcdef01234567",
+            "magiclink",
+            "otp_expired",
+        ),
+        ("abc", "nonsense", "invalid_link"),
+        ("", "magiclink", "invalid_link"),
+    ] {
+        let res = Req::get("/auth/confirm")
+            .header("host", &api_host())
+            .query("token_hash", hash)
+            .query("type", kind)
+            .query("next", "/x")
+            .send(&routes::CONFIRM_EMAIL_LINK)
+            .await;
+        assert_eq!(res.status.as_u16(), 303, "{res:?}");
+        let landed = location(&res);
+        assert_eq!(landed.path(), "/x");
+        assert_eq!(
+            query_of(&landed, "error").as_deref(),
+            Some(error),
+            "{landed}"
+        );
+        assert!(session_cookie(&res).is_none());
+        assert_security_headers(&res.headers);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Recovery, then a new password
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_recovery_link_signs_in_and_the_new_password_replaces_the_old() {
+    let user = user_with_password("the old password").await;
+    // The recovery email, asked for as supabase-js's resetPasswordForEmail does.
+    let anon = std::env::var("SUPABASE_ANON_KEY").unwrap();
+    let res = reqwest::Client::new()
+        .post(format!("{}/auth/v1/recover", stack().supabase_url))
+        .query(&[("redirect_to", api("/auth/confirm?next=/account/password"))])
+        .header("apikey", &anon)
+        .json(&json!({ "email": user.email }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let mail = newest_mail(&user.email).await;
+    assert_eq!(mail["type"], "recovery", "{mail}");
+    let res = link_of(&mail, "recovery")
+        .send(&routes::CONFIRM_EMAIL_LINK)
+        .await;
+    assert_eq!(res.status.as_u16(), 303, "{res:?}");
+    assert_eq!(location(&res).path(), "/account/password");
+    let session = session_cookie(&res).expect("signed in by the link");
+    assert_eq!(
+        sign_in_rows(user.id).await.last().unwrap()["method"],
+        "recovery"
+    );
+
+    // Too short first, then a good one.
+    let res = Req::post("/auth/password")
+        .cookie(&session)
+        .header("origin", APP)
+        .json(json!({ "password": "short" }))
+        .send(&routes::SET_PASSWORD)
+        .await;
+    res.assert_invalid("password");
+    let res = Req::post("/auth/password")
+        .cookie(&session)
+        .header("origin", APP)
+        .json(json!({ "password": "the brand new password" }))
+        .send(&routes::SET_PASSWORD)
+        .await;
+    assert_eq!(res.status.as_u16(), 204, "{}", res.body);
+
+    let sign_in = |password: &'static str| {
+        Req::post("/auth/sign-in")
+            .ip(&format!("198.18.{}.{}", rand_octet(), rand_octet()))
+            .json(json!({ "email": user.email, "password": password }))
+    };
+    sign_in("the brand new password")
+        .send(&routes::SIGN_IN)
+        .await
+        .assert_ok(200);
+    sign_in("the old password")
+        .send(&routes::SIGN_IN)
+        .await
+        .assert_error(401, "UNAUTHORIZED");
+
+    // Without a session: 401; from a foreign origin with the cookie: CSRF.
+    Req::post("/auth/password")
+        .json(json!({ "password": "another new password" }))
+        .send(&routes::SET_PASSWORD)
+        .await
+        .assert_error(401, "UNAUTHORIZED");
+    Req::post("/auth/password")
+        .cookie(&session)
+        .header("origin", "https://evil.example")
+        .json(json!({ "password": "another new password" }))
+        .send(&routes::SET_PASSWORD)
+        .await
+        .assert_error(403, "CSRF_FAILED");
+}
+
+#[tokio::test]
+async fn an_expired_link_lands_with_otp_expired_and_signs_no_one_in() {
+    let user = user_with_password("a long enough password").await;
+    let res = magic_link(&user.email, "/dash")
+        .send(&routes::MAGIC_LINK)
+        .await;
+    assert_eq!(res.status.as_u16(), 202, "{}", res.body);
+    let mail = newest_mail(&user.email).await;
+    // An hour and a minute later (AUTH_MAILER_OTP_EXP is an hour): moved back in time.
+    db().await
+        .execute(
+            "update auth.users set recovery_sent_at = now() - interval '61 minutes' where id = $1",
+            &[&user.id],
+        )
+        .await
+        .unwrap();
+    let res = link_of(&mail, "magiclink")
+        .send(&routes::CONFIRM_EMAIL_LINK)
+        .await;
+    assert_eq!(res.status.as_u16(), 303, "{res:?}");
+    let landed = location(&res);
+    assert_eq!(landed.path(), "/dash");
+    assert_eq!(query_of(&landed, "error").as_deref(), Some("otp_expired"));
+    assert!(session_cookie(&res).is_none());
+    assert!(
+        sign_in_rows(user.id).await.is_empty(),
+        "no sign-in recorded"
+    );
+}
+
+#[tokio::test]
+async fn an_email_change_link_applies_the_new_address() {
+    let user = user_with_password("a long enough password").await;
+    // Signed in (a session of the stand-in), the user asks for a new address, as
+    // supabase-js's updateUser({email}) does.
+    let res = Req::post("/auth/sign-in")
+        .ip(&format!("198.18.{}.{}", rand_octet(), rand_octet()))
+        .json(json!({ "email": user.email, "password": "a long enough password" }))
+        .send(&routes::SIGN_IN)
+        .await;
+    res.assert_ok(200);
+    let session = session_cookie(&res).unwrap();
+    let token = {
+        use base64::Engine;
+        let joined: String = session
+            .split("; ")
+            .map(|pair| pair.split_once('=').unwrap().1)
+            .collect();
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(joined.strip_prefix("base64-").unwrap())
+            .unwrap();
+        serde_json::from_slice::<Value>(&json).unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let new_email = format!("moved-{}@example.test", Uuid::new_v4());
+    let anon = std::env::var("SUPABASE_ANON_KEY").unwrap();
+    let res = reqwest::Client::new()
+        .put(format!("{}/auth/v1/user", stack().supabase_url))
+        .query(&[("redirect_to", api("/auth/confirm?next=/account"))])
+        .header("apikey", &anon)
+        .bearer_auth(&token)
+        .json(&json!({ "email": new_email }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200, "{:?}", res.text().await);
+    let mail = newest_mail(&new_email).await;
+    assert_eq!(mail["type"], "email_change", "{mail}");
+    let res = link_of(&mail, "email_change")
+        .send(&routes::CONFIRM_EMAIL_LINK)
+        .await;
+    assert_eq!(res.status.as_u16(), 303, "{res:?}");
+    assert_eq!(location(&res).path(), "/account");
+    assert_eq!(user_id(&new_email).await, Some(user.id));
+    assert_eq!(
+        sign_in_rows(user.id).await.last().unwrap()["method"],
+        "email_change"
+    );
+}
