@@ -8,6 +8,7 @@
 //!                                      cookie set, the verifier cleared, 303 to `next`
 //! POST /auth/magic-link {email, next?} an email link through Supabase Auth (/otp); the
 //!                                      same 202 whether or not the address has an account
+//! POST /auth/recover {email, next?}    a password-recovery link (/recover), the same 202
 //! GET  /auth/confirm?token_hash=&type=&next=
 //!                                      an email link verified (/verify): sign-up
 //!                                      confirmation, magic link, recovery, invite, email
@@ -449,8 +450,29 @@ pub struct LinkSent {
     sent: bool,
 }
 
+/// Which email link a request asks for.
+#[derive(Clone, Copy)]
+enum Link {
+    /// A magic link (a sign-up confirmation for a new address while sign-ups are open).
+    SignIn,
+    /// A password-recovery link.
+    Recovery,
+}
+
 /// POST /auth/magic-link {email, next?}
 pub async fn magic_link(app: App, caller: Caller, req: Request) -> ApiResult {
+    send_link(app, caller, req, Link::SignIn).await
+}
+
+/// POST /auth/recover {email, next?}: signs the user in when opened, to choose a new
+/// password (POST /auth/password) on the page `next` names.
+pub async fn recover(app: App, caller: Caller, req: Request) -> ApiResult {
+    send_link(app, caller, req, Link::Recovery).await
+}
+
+/// Both link routes: the same limits (20 per client address, 3 per email address per 5
+/// minutes, shared), and the same 202 whatever Supabase Auth did for the address.
+async fn send_link(app: App, caller: Caller, req: Request, link: Link) -> ApiResult {
     sessions::check_browser_origin(&app, &req)?;
     let body: LinkRequest = input::json_body(&req)?;
     let next = safe_next(&app, body.next.as_deref()).ok_or_else(|| {
@@ -476,9 +498,13 @@ pub async fn magic_link(app: App, caller: Caller, req: Request) -> ApiResult {
     // before-user-created hook says the same).
     let create_user = gate.signups_enabled && !gate.maintenance_mode;
     let confirm = confirm_url(&app, &req, Some(next))?;
-    let sent = supabase_auth::send_email_link(&app, &email, create_user, confirm.as_str())
-        .await
-        .map_err(|f| ApiError::from(f).with_headers(rate_limit::headers(&quotas)))?;
+    let sent = match link {
+        Link::SignIn => {
+            supabase_auth::send_email_link(&app, &email, create_user, confirm.as_str()).await
+        }
+        Link::Recovery => supabase_auth::send_recovery_link(&app, &email, confirm.as_str()).await,
+    }
+    .map_err(|f| ApiError::from(f).with_headers(rate_limit::headers(&quotas)))?;
     if !sent {
         tracing::info!("email link not sent (no such user, sign-ups closed, or Auth's own limit)");
     }

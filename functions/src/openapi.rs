@@ -343,6 +343,14 @@ fn contract(route: &Route, s: &mut Schemas) -> Contract {
                 (429, "RATE_LIMITED: too many links asked for from this address or for this email; see Retry-After"),
             ])
             .security(S::None),
+        "recover" => c
+            .body::<auth_links::LinkRequest>(s)
+            .tap(|c| c.success = Success::Accepted(s.add::<auth_links::LinkSent>()))
+            .fails(&[
+                (403, "CSRF_FAILED: a browser request from an origin that is not allowed"),
+                (429, "RATE_LIMITED: too many links asked for from this address or for this email; see Retry-After"),
+            ])
+            .security(S::None),
         "confirm-email-link" => c
             .query::<auth_links::ConfirmQuery>()
             .tap(|c| {

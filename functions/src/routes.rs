@@ -170,6 +170,15 @@ pub const MAGIC_LINK: Route = Route::public(
 .doc("anyone; `{email, next?}`; an email link through Supabase Auth, the same 202 for any address; rate limited")
 .example_body(r#"{"email":"alice@example.com","next":"/"}"#);
 
+pub const RECOVER: Route = Route::public(
+    "recover",
+    Method::POST,
+    "/auth/recover",
+    handler!(auth_links::recover),
+)
+.doc("anyone; `{email, next?}`; a password-recovery link through Supabase Auth, the same 202 for any address; rate limited")
+.example_body(r#"{"email":"alice@example.com","next":"/account/password"}"#);
+
 pub const CONFIRM_EMAIL_LINK: Route = Route::public(
     "confirm-email-link",
     Method::GET,
@@ -479,6 +488,7 @@ pub const ALL: &[Route] = &[
     OAUTH_START,
     OAUTH_CALLBACK,
     MAGIC_LINK,
+    RECOVER,
     CONFIRM_EMAIL_LINK,
     SET_PASSWORD,
     REFRESH_SESSION,

@@ -924,3 +924,15 @@ impl CountingProxy {
         std::mem::take(&mut *self.seen.lock().unwrap())
     }
 }
+
+/// How many auth users have this email (sign-up tests: nothing made, or exactly one).
+pub async fn users_with_email(email: &str) -> i64 {
+    db().await
+        .query_one(
+            "select count(*) from auth.users where email = $1",
+            &[&email],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}

@@ -166,6 +166,18 @@ async fn in_maintenance_admins_write_and_switch_it_off() {
         .send(&routes::UPDATE_SETTINGS)
         .await;
     assert_eq!(res.assert_ok(200)["maintenanceMode"], json!(false));
+    // Switching is audited like any setting change, the admin as actor.
+    let switched: i64 = db()
+        .await
+        .query_one(
+            "select count(*) from public.audit_log where action = 'SETTINGS_CHANGED' \
+             and actor_id = $1 and target = 'setting:maintenance_mode'",
+            &[&admin.id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(switched, 1);
     let res = Req::post("/workspaces")
         .as_user(&user)
         .json(json!({ "name": format!("{name} after") }))
@@ -273,17 +285,6 @@ fn reset_in_thread(key: &'static str, value: bool) {
     })
     .join()
     .unwrap();
-}
-
-async fn users_with_email(email: &str) -> i64 {
-    db().await
-        .query_one(
-            "select count(*) from auth.users where email = $1",
-            &[&email],
-        )
-        .await
-        .unwrap()
-        .get(0)
 }
 
 fn new_account() -> (String, serde_json::Value) {

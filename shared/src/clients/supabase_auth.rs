@@ -209,54 +209,59 @@ fn session_from(json: Value) -> Result<Session, AuthFailure> {
     })
 }
 
+/// A call of GoTrue's that answers a session: 200 is the session; a 4xx is `refused` (a
+/// used, expired or wrong code or link); a 5xx or no answer, [`AuthFailure::Unavailable`].
+async fn session_call(
+    app: &App,
+    path: &str,
+    body: Value,
+    refused: AuthFailure,
+) -> Result<Session, AuthFailure> {
+    let response = app
+        .http
+        .post(auth_url(app, path))
+        .header("apikey", &app.config.anon_key)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|_| AuthFailure::Unavailable)?;
+    match response.status().as_u16() {
+        200 => session_from(response.json().await.map_err(|_| AuthFailure::Unexpected)?),
+        400 | 401 | 403 | 404 | 422 => Err(refused),
+        s if s >= 500 => Err(AuthFailure::Unavailable),
+        _ => Err(AuthFailure::Unexpected),
+    }
+}
+
 /// `POST /auth/v1/token?grant_type=pkce {auth_code, code_verifier}`: the session of an
-/// OAuth sign-in. A code that is unknown, used, expired or not this verifier's is
+/// OAuth sign-in. A code that is unknown, used, expired or not this verifier's
+/// (bad_code_verifier 400, flow_state_not_found 404, flow_state_expired 422) is
 /// [`AuthFailure::InvalidCredentials`].
 pub async fn exchange_code(
     app: &App,
     auth_code: &str,
     code_verifier: &str,
 ) -> Result<Session, AuthFailure> {
-    let response = app
-        .http
-        .post(auth_url(app, "token?grant_type=pkce"))
-        .header("apikey", &app.config.anon_key)
-        .json(&json!({ "auth_code": auth_code, "code_verifier": code_verifier }))
-        .send()
-        .await
-        .map_err(|_| AuthFailure::Unavailable)?;
-    match response.status().as_u16() {
-        200 => session_from(response.json().await.map_err(|_| AuthFailure::Unexpected)?),
-        // bad_code_verifier (403), flow_state_not_found / flow_state_expired (404, 400).
-        400 | 401 | 403 | 404 | 422 => Err(AuthFailure::InvalidCredentials),
-        s if s >= 500 => Err(AuthFailure::Unavailable),
-        _ => Err(AuthFailure::Unexpected),
-    }
+    let body = json!({ "auth_code": auth_code, "code_verifier": code_verifier });
+    session_call(
+        app,
+        "token?grant_type=pkce",
+        body,
+        AuthFailure::InvalidCredentials,
+    )
+    .await
 }
 
 /// `POST /auth/v1/verify {type, token_hash}`: the session an email link stands for
 /// (sign-up confirmation, magic link, recovery, invite, email change). An unknown, used
-/// or expired link is [`AuthFailure::InvalidCredentials`].
+/// or expired link (otp_expired 403) is [`AuthFailure::InvalidCredentials`].
 pub async fn verify_email_link(
     app: &App,
     kind: &str,
     token_hash: &str,
 ) -> Result<Session, AuthFailure> {
-    let response = app
-        .http
-        .post(auth_url(app, "verify"))
-        .header("apikey", &app.config.anon_key)
-        .json(&json!({ "type": kind, "token_hash": token_hash }))
-        .send()
-        .await
-        .map_err(|_| AuthFailure::Unavailable)?;
-    match response.status().as_u16() {
-        200 => session_from(response.json().await.map_err(|_| AuthFailure::Unexpected)?),
-        // otp_expired (403), and older versions' 400/401/404 for the same.
-        400 | 401 | 403 | 404 | 422 => Err(AuthFailure::InvalidCredentials),
-        s if s >= 500 => Err(AuthFailure::Unavailable),
-        _ => Err(AuthFailure::Unexpected),
-    }
+    let body = json!({ "type": kind, "token_hash": token_hash });
+    session_call(app, "verify", body, AuthFailure::InvalidCredentials).await
 }
 
 /// `POST /auth/v1/otp {email, create_user}?redirect_to=`: an email link for `email`
@@ -282,6 +287,31 @@ pub async fn send_email_link(
         200 => Ok(true),
         // otp_disabled, signups closed by the hook, over_email_send_rate_limit.
         400 | 403 | 422 | 429 => Ok(false),
+        s if s >= 500 => Err(AuthFailure::Unavailable),
+        _ => Err(AuthFailure::Unexpected),
+    }
+}
+
+/// `POST /auth/v1/recover {email}?redirect_to=`: a password-recovery link for `email`.
+/// GoTrue answers the same for unknown addresses; its own per-address limit is
+/// `Ok(false)`, like the other refusals of the address itself.
+pub async fn send_recovery_link(
+    app: &App,
+    email: &str,
+    redirect_to: &str,
+) -> Result<bool, AuthFailure> {
+    let response = app
+        .http
+        .post(auth_url(app, "recover"))
+        .query(&[("redirect_to", redirect_to)])
+        .header("apikey", &app.config.anon_key)
+        .json(&json!({ "email": email }))
+        .send()
+        .await
+        .map_err(|_| AuthFailure::Unavailable)?;
+    match response.status().as_u16() {
+        200 => Ok(true),
+        400 | 422 | 429 => Ok(false),
         s if s >= 500 => Err(AuthFailure::Unavailable),
         _ => Err(AuthFailure::Unexpected),
     }

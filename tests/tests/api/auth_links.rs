@@ -514,17 +514,25 @@ async fn a_link_that_is_made_up_or_incomplete_lands_with_an_error() {
 #[tokio::test]
 async fn a_recovery_link_signs_in_and_the_new_password_replaces_the_old() {
     let user = user_with_password("the old password").await;
-    // The recovery email, asked for as supabase-js's resetPasswordForEmail does.
-    let anon = std::env::var("SUPABASE_ANON_KEY").unwrap();
-    let res = reqwest::Client::new()
-        .post(format!("{}/auth/v1/recover", stack().supabase_url))
-        .query(&[("redirect_to", api("/auth/confirm?next=/account/password"))])
-        .header("apikey", &anon)
-        .json(&json!({ "email": user.email }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
+    // The recovery email, asked for through the API (an unknown address gets the same).
+    let res = Req::post("/auth/recover")
+        .header("host", &api_host())
+        .ip(&format!("198.19.{}.{}", rand_octet(), rand_octet()))
+        .json(json!({ "email": user.email, "next": "/account/password" }))
+        .send(&routes::RECOVER)
+        .await;
+    assert_eq!(res.status.as_u16(), 202, "{}", res.body);
+    assert_eq!(res.body, json!({ "data": { "sent": true } }));
+    let unknown = format!("nobody-{}@example.test", Uuid::new_v4());
+    let res = Req::post("/auth/recover")
+        .header("host", &api_host())
+        .ip(&format!("198.19.{}.{}", rand_octet(), rand_octet()))
+        .json(json!({ "email": unknown }))
+        .send(&routes::RECOVER)
+        .await;
+    assert_eq!(res.status.as_u16(), 202, "{}", res.body);
+    assert_eq!(res.body, json!({ "data": { "sent": true } }));
+    assert_eq!(user_id(&unknown).await, None, "recovery creates no one");
     let mail = newest_mail(&user.email).await;
     assert_eq!(mail["type"], "recovery", "{mail}");
     let res = link_of(&mail, "recovery")

@@ -53,17 +53,6 @@ async fn account(email: &str) -> Option<(bool, Option<String>, String)> {
         .map(|r| (r.get(0), r.get(1), r.get(2)))
 }
 
-async fn users_with_email(email: &str) -> i64 {
-    db().await
-        .query_one(
-            "select count(*) from auth.users where email = $1",
-            &[&email],
-        )
-        .await
-        .unwrap()
-        .get(0)
-}
-
 #[tokio::test]
 async fn a_sign_up_sends_a_confirmation_and_creates_an_unconfirmed_user() {
     let email = new_email();
