@@ -119,6 +119,41 @@ el<HTMLFormElement>("#sign-in").addEventListener("submit", async (event) => {
   await loadMe();
 });
 
+// OAuth (PKCE) and email links are redirects through the API: it sets the session cookie
+// and sends the browser back here, with `new_user=true` on a first sign-in, or `error` and
+// `error_description` when something went wrong.
+const here = `${location.origin}/`;
+el<HTMLAnchorElement>("#oauth-github").href =
+  `${API_URL}/auth/oauth/github?next=${encodeURIComponent(here)}`;
+
+el<HTMLFormElement>("#magic-link").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget as HTMLFormElement;
+  clearErrors(form);
+  const res = await attempt(() =>
+    api.POST("/auth/magic-link", { body: { email: field(form, "email").value, next: here } }),
+  );
+  if (!res) return;
+  if (res.error) return showError(res.error, form);
+  el("#link-status").textContent = "Check your email for the sign-in link.";
+});
+
+function readRedirect(): void {
+  const params = new URLSearchParams(location.search);
+  const error = params.get("error");
+  if (error) {
+    showError({
+      error: {
+        code: "UNAUTHORIZED",
+        message: params.get("error_description") ?? error,
+        requestId: "",
+      },
+    });
+  }
+  el("#welcome").hidden = params.get("new_user") !== "true";
+  if (params.has("error") || params.has("new_user")) history.replaceState(null, "", location.pathname);
+}
+
 el("#sign-out").addEventListener("click", async () => {
   clearErrors();
   const res = await attempt(() => api.POST("/auth/sign-out"));
@@ -370,4 +405,5 @@ el("#watch").addEventListener("click", () => {
   };
 });
 
+readRedirect();
 void loadMe();

@@ -5,7 +5,8 @@
 // http://127.0.0.1:<port>, another site. Every step saves a screenshot when it fails
 // (BROWSER_SCREENSHOTS, default .local/browser/).
 //
-// Needs: BROWSER_API_URL, APP_PORT, S3_ROOT, UPLOADS_BUCKET, TEST_DATABASE_URL, and
+// Needs: BROWSER_API_URL, APP_PORT, S3_ROOT, UPLOADS_BUCKET, TEST_DATABASE_URL,
+// SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY (the Auth stand-in and its mailbox), and
 // supabase/seed.sql loaded (bob@example.com, password123, editor). APP_SCREENSHOT=<file>
 // also saves README's picture of the app.
 import assert from "node:assert/strict";
@@ -24,7 +25,12 @@ const APP_PORT = Number(process.env.APP_PORT);
 const DIST = fileURLToPath(new URL("../dist/", import.meta.url));
 const SHOTS = process.env.BROWSER_SCREENSHOTS ?? fileURLToPath(new URL("../../../.local/browser/", import.meta.url));
 const DB = process.env.TEST_DATABASE_URL;
-assert.ok(API && (APP_PORT || process.env.APP_URL) && DB && process.env.S3_ROOT && process.env.UPLOADS_BUCKET, "see the header for the environment");
+const AUTH = process.env.SUPABASE_URL;
+const SERVICE_KEY = process.env.SUPABASE_SERVICE_ROLE_KEY;
+assert.ok(
+  API && (APP_PORT || process.env.APP_URL) && DB && process.env.S3_ROOT && process.env.UPLOADS_BUCKET && AUTH && SERVICE_KEY,
+  "see the header for the environment",
+);
 // APP_URL: an app already served (make dev's Vite server) instead of the built one.
 const APP = process.env.APP_URL ?? `http://localhost:${APP_PORT}`;
 
@@ -345,4 +351,51 @@ test("signs out: the cookie is cleared and the API refuses the session", () =>
     assert.deepEqual(left, []);
     const status = await page.evaluate(async (api) => (await fetch(`${api}/me`, { credentials: "include" })).status, API);
     assert.equal(status, 401);
+  }));
+
+test("signs in with GitHub: PKCE through the API and Supabase Auth, back with the cookie", () =>
+  step("oauth", async () => {
+    // The stand-in's fake provider plays the user at GitHub (its default account).
+    const email = "github-user@example.test";
+    const isNew = sql(`select count(*) from auth.users where email = '${email}'`) === "0";
+    await page.goto(APP);
+    await byTestId("oauth-github").click();
+    await page.getByText(`(${email}, user)`).waitFor();
+    assert.equal(new URL(page.url()).origin, new URL(APP).origin);
+    assert.equal(await byTestId("welcome").isVisible(), isNew, "a first sign-in is told so");
+    const cookies = await context.cookies(API);
+    assert.ok(cookies.some((c) => /^sb-.*-auth-token(\.\d+)?$/.test(c.name)), JSON.stringify(cookies.map((c) => c.name)));
+    assert.ok(!cookies.some((c) => c.name.endsWith("-code-verifier")), "the verifier is gone");
+    assert.equal(
+      sql(`select count(*) from auth.identities i join auth.users u on u.id = i.user_id where u.email = '${email}' and i.provider = 'github'`),
+      "1",
+    );
+    await byTestId("sign-out").click();
+    await byTestId("sign-in-form").waitFor({ state: "visible" });
+  }));
+
+test("signs in with an email link", () =>
+  step("magic-link", async () => {
+    await page.goto(APP);
+    await byTestId("sign-in-form").waitFor({ state: "visible" });
+    const form = byTestId("magic-link-form");
+    await form.locator("[name=email]").fill("carol@example.com");
+    await form.locator("button[type=submit]").click();
+    await byTestId("link-status").getByText("Check your email").waitFor();
+    // The stand-in's mailbox stands for carol's inbox.
+    const res = await fetch(`${AUTH}/auth/v1/_dev/mailbox?email=carol@example.com`, {
+      headers: { authorization: `Bearer ${SERVICE_KEY}`, apikey: SERVICE_KEY },
+    });
+    assert.equal(res.status, 200);
+    const [mail] = await res.json();
+    assert.equal(mail.type, "magiclink");
+    await page.goto(`${mail.redirectTo}&token_hash=${mail.tokenHash}&type=magiclink`);
+    await page.getByText("(carol@example.com, user)").waitFor();
+    assert.equal(new URL(page.url()).origin, new URL(APP).origin);
+    // Used once: the same link again lands with the error, signed out.
+    await byTestId("sign-out").click();
+    await byTestId("sign-in-form").waitFor({ state: "visible" });
+    await page.goto(`${mail.redirectTo}&token_hash=${mail.tokenHash}&type=magiclink`);
+    await byTestId("banner").getByText(/invalid or has expired/).waitFor();
+    await byTestId("sign-in-form").waitFor({ state: "visible" });
   }));
