@@ -95,6 +95,7 @@ else
   if [ "${FAST:-0}" != 1 ]; then
     # Their own data, after the Rust tests: the demo users of the seed (alice is admin).
     psql_db -f supabase/seed.sql >/dev/null
+    pg_prove --dbname "$DB_URL" --ext .sql tests/seed
     log "TypeScript client: generated types, typecheck, and a smoke run against the stack"
     bash scripts/client.sh
     log "browser: the example web app in headless Chromium (playwright-core)"

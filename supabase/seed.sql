@@ -1,22 +1,39 @@
--- Demo data for `make dev` (local only). Inserting into auth.users fires the profile
--- trigger, as signing up through Supabase Auth would. Fixed ids so the event fixtures
--- in functions/events/ and the README examples point at real rows.
+-- Demo data for `make dev` and `supabase db reset` (local only, never a real project's
+-- data). Inserting into auth.users fires the profile trigger, as signing up through
+-- Supabase Auth would. Fixed ids so the event fixtures in functions/events/ and the
+-- README examples point at real rows.
+--
+-- The users are written as Supabase Auth (GoTrue) writes them, so the real service can
+-- sign them in too (`supabase start`, then password123): the instance id, every token
+-- column an empty string (GoTrue reads them as strings; NULL breaks its sign-in), the
+-- email provider in app_metadata, and one auth.identities row each.
 
 -- Every demo user's password is "password123" (local demo data only).
-insert into auth.users (id, aud, role, email, raw_user_meta_data, raw_app_meta_data, email_confirmed_at)
-values
-  ('00000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'alice@example.com',
-   '{"full_name": "Alice Admin"}', '{"provider": "email"}', now()),
-  ('00000000-0000-4000-8000-000000000002', 'authenticated', 'authenticated', 'bob@example.com',
-   '{"full_name": "Bob Editor"}', '{"provider": "email"}', now()),
-  ('00000000-0000-4000-8000-000000000003', 'authenticated', 'authenticated', 'carol@example.com',
-   '{"full_name": "Carol Member"}', '{"provider": "email"}', now()),
-  ('00000000-0000-4000-8000-000000000004', 'authenticated', 'authenticated', 'dave@example.com',
-   '{"full_name": "Dave Outsider"}', '{"provider": "email"}', now());
+insert into auth.users (
+  instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
+  raw_user_meta_data, raw_app_meta_data, created_at, updated_at,
+  confirmation_token, recovery_token, email_change_token_new, email_change,
+  email_change_token_current, phone_change, phone_change_token, reauthentication_token
+)
+select '00000000-0000-0000-0000-000000000000', u.id, 'authenticated', 'authenticated', u.email,
+       extensions.crypt('password123', extensions.gen_salt('bf')), now(),
+       jsonb_build_object('full_name', u.full_name), '{"provider": "email", "providers": ["email"]}',
+       now(), now(), '', '', '', '', '', '', '', ''
+from (values
+  ('00000000-0000-4000-8000-000000000001'::uuid, 'alice@example.com', 'Alice Admin'),
+  ('00000000-0000-4000-8000-000000000002'::uuid, 'bob@example.com', 'Bob Editor'),
+  ('00000000-0000-4000-8000-000000000003'::uuid, 'carol@example.com', 'Carol Member'),
+  ('00000000-0000-4000-8000-000000000004'::uuid, 'dave@example.com', 'Dave Outsider')
+) as u (id, email, full_name);
 
-update auth.users set encrypted_password = extensions.crypt('password123', extensions.gen_salt('bf'))
-where id in ('00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002',
-             '00000000-0000-4000-8000-000000000003', '00000000-0000-4000-8000-000000000004');
+-- The email identity of each (GoTrue: provider_id is the user id for email).
+insert into auth.identities (provider_id, user_id, identity_data, provider, last_sign_in_at, created_at, updated_at)
+select u.id::text, u.id,
+       jsonb_build_object('sub', u.id::text, 'email', u.email, 'email_verified', true, 'phone_verified', false),
+       'email', now(), now(), now()
+from auth.users u
+where u.id in ('00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002',
+               '00000000-0000-4000-8000-000000000003', '00000000-0000-4000-8000-000000000004');
 
 insert into public.workspaces (id, name, created_by)
 values ('00000000-0000-4000-8000-000000000100', 'Acme', '00000000-0000-4000-8000-000000000001');

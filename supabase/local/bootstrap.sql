@@ -64,6 +64,11 @@ create table if not exists auth.users (
   is_sso_user boolean not null default false,
   is_anonymous boolean not null default false
 );
+-- The rest of Supabase's token columns, which GoTrue reads as strings (seed.sql writes
+-- them as '' for the real service).
+alter table auth.users add column if not exists phone_change text default '';
+alter table auth.users add column if not exists phone_change_token varchar(255) default '';
+alter table auth.users add column if not exists reauthentication_token varchar(255) default '';
 create unique index if not exists users_email_partial_key on auth.users (email) where (is_sso_user = false);
 alter table auth.users owner to supabase_auth_admin;
 
