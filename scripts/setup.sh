@@ -11,6 +11,7 @@
 #   cargo-fuzz 0.13.2 .local/bin/cargo-fuzz (cargo install; scripts/fuzz.sh)
 #   vite, playwright-core, typescript
 #                      examples/web/node_modules (npm ci from its lock file)
+#   checkov 3.3.30     .local/checkov (a venv of its own: its pins clash with aws-sam-cli's)
 #   Chromium           Debian's package (/usr/bin/chromium; needs root or sudo), driven
 #                      headless by playwright-core in scripts/browser.sh
 # The S3 server (s3s-fs) is a workspace binary (tools/devstack) built by cargo.
@@ -28,6 +29,7 @@ SAM_VERSION=1.170.0
 MOTO_VERSION=5.2.5
 SCHEMATHESIS_VERSION=4.32.5
 CARGO_FUZZ_VERSION=0.13.2
+CHECKOV_VERSION=3.3.30
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -90,6 +92,15 @@ install_fuzz() {
   cargo install --quiet --locked cargo-fuzz --version "$CARGO_FUZZ_VERSION" --root "$LOCAL"
 }
 
+install_checkov() {
+  local venv=$LOCAL/checkov stamp=$LOCAL/checkov/.installed-$CHECKOV_VERSION
+  [ -f "$stamp" ] && return
+  log "installing checkov $CHECKOV_VERSION into .local/checkov"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
+  touch "$stamp"
+}
+
 install_web() {
   local dir=$ROOT/examples/web stamp=$ROOT/examples/web/node_modules/.installed
   if [ -f "$stamp" ] && [ "$stamp" -nt "$dir/package-lock.json" ]; then
@@ -115,14 +126,15 @@ install_chromium() {
 
 what=${1:-all}
 case "$what" in
-  all) install_postgrest; install_venv; install_pgtap; install_client; install_fuzz; install_web; install_chromium ;;
+  all) install_postgrest; install_venv; install_checkov; install_pgtap; install_client; install_fuzz; install_web; install_chromium ;;
   dev) install_postgrest; install_venv; install_client; install_web ;;
   postgrest) install_postgrest ;;
   venv) install_venv ;;
   pgtap) install_pgtap ;;
   client) install_client ;;
   fuzz) install_fuzz ;;
+  checkov) install_checkov ;;
   web) install_client; install_web ;;
   browser) install_client; install_web; install_chromium ;;
-  *) log "usage: scripts/setup.sh [all|dev|postgrest|venv|pgtap|client|fuzz|web|browser]"; exit 2 ;;
+  *) log "usage: scripts/setup.sh [all|dev|postgrest|venv|checkov|pgtap|client|fuzz|web|browser]"; exit 2 ;;
 esac

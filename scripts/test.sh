@@ -76,6 +76,8 @@ if [ "${FAST:-0}" != 1 ]; then
   log "template.yaml: cfn-lint and sam validate --lint"
   cfn-lint template.yaml
   SAM_CLI_TELEMETRY=0 sam validate --lint --region us-east-1 >/dev/null
+  log "template.yaml: checkov (every finding fixed or explained in tests/checkov.yaml)"
+  "$ROOT/.local/checkov/bin/checkov" --config-file tests/checkov.yaml -f template.yaml
 fi
 
 log "cargo lambda watch (the local API Gateway)"
