@@ -69,6 +69,11 @@ fn site(app: &App) -> Result<&str, ApiError> {
     })
 }
 
+/// The app's root page (`<site>/`): where a redirect lands when `next` cannot be used.
+fn site_root(app: &App) -> Result<Url, ApiError> {
+    Url::parse(&format!("{}/", site(app)?)).map_err(|_| ApiError::internal("site URL"))
+}
+
 /// Where `next` may send the browser: a path on the app, or a URL on an allowed origin.
 /// `None` for anything else: another site, a protocol-relative `//host`, backslashes,
 /// control characters, user info, a non-http scheme.
@@ -168,20 +173,18 @@ fn api_base(app: &App, req: &Request) -> Result<String, ApiError> {
     Ok(format!("{scheme}://{host}"))
 }
 
+/// This API's `<path>?next=<next>`, as the browser will reach it from Supabase Auth.
+fn api_url_with_next(app: &App, req: &Request, path: &str, next: &Url) -> Result<Url, ApiError> {
+    let url = Url::parse(&format!("{}{path}", api_base(app, req)?))
+        .map_err(|_| ApiError::bad_request("The request has no valid Host header"))?;
+    Ok(with_query(url, &[("next", next.as_str())]))
+}
+
 /// This API's `/auth/confirm?next=<next>` (by default the app's root): where Supabase
 /// Auth's email templates link (`{{ .RedirectTo }}` with the token hash and type).
 pub(crate) fn confirm_url(app: &App, req: &Request, next: Option<Url>) -> Result<Url, ApiError> {
-    let next = match next {
-        Some(next) => next,
-        None => {
-            Url::parse(&format!("{}/", site(app)?)).map_err(|_| ApiError::internal("site URL"))?
-        }
-    };
-    Ok(with_query(
-        Url::parse(&format!("{}/auth/confirm", api_base(app, req)?))
-            .map_err(|_| ApiError::bad_request("The request has no valid Host header"))?,
-        &[("next", next.as_str())],
-    ))
+    let next = next.map_or_else(|| site_root(app), Ok)?;
+    api_url_with_next(app, req, "/auth/confirm", &next)
 }
 
 /// The session cookie for `session`, and the expiry of any previous one.
@@ -253,11 +256,7 @@ pub async fn oauth_start(app: App, _caller: Caller, req: Request) -> ApiResult {
         ApiError::invalid_field("next", "must be a path or a URL on an allowed origin")
     })?;
     let (verifier, challenge) = pkce_pair()?;
-    let callback = with_query(
-        Url::parse(&format!("{}/auth/callback", api_base(&app, &req)?))
-            .map_err(|_| ApiError::bad_request("The request has no valid Host header"))?,
-        &[("next", next.as_str())],
-    );
+    let callback = api_url_with_next(&app, &req, "/auth/callback", &next)?;
     let authorize = with_query(
         Url::parse(&format!(
             "{}/auth/v1/authorize",
@@ -345,8 +344,7 @@ fn plain(description: Option<&str>, fallback: &str) -> String {
 /// GET /auth/callback?code=&next=
 pub async fn oauth_callback(app: App, caller: Caller, req: Request) -> ApiResult {
     let query = callback_query(&req);
-    let site_root =
-        Url::parse(&format!("{}/", site(&app)?)).map_err(|_| ApiError::internal("site URL"))?;
+    let site_root = site_root(&app)?;
     // The verifier is single use: cleared on every answer.
     let clear = vec![clear_verifier(&app)];
     let Some(target) = safe_next(&app, query.next.as_deref()) else {
@@ -521,8 +519,7 @@ pub async fn confirm(app: App, caller: Caller, req: Request) -> ApiResult {
         r#type: one(&req, "type"),
         next: one(&req, "next"),
     };
-    let site_root =
-        Url::parse(&format!("{}/", site(&app)?)).map_err(|_| ApiError::internal("site URL"))?;
+    let site_root = site_root(&app)?;
     let Some(target) = safe_next(&app, query.next.as_deref()) else {
         return fail_to(
             site_root,

@@ -335,15 +335,8 @@ fn contract(route: &Route, s: &mut Schemas) -> Contract {
             })
             .cookie("The session cookie, and the code verifier cleared (on failure, only the latter).")
             .security(S::OptionalCookie),
-        "magic-link" => c
-            .body::<auth_links::LinkRequest>(s)
-            .tap(|c| c.success = Success::Accepted(s.add::<auth_links::LinkSent>()))
-            .fails(&[
-                (403, "CSRF_FAILED: a browser request from an origin that is not allowed"),
-                (429, "RATE_LIMITED: too many links asked for from this address or for this email; see Retry-After"),
-            ])
-            .security(S::None),
-        "recover" => c
+        // The same answer and refusals for both link requests (auth_links::send_link).
+        "magic-link" | "recover" => c
             .body::<auth_links::LinkRequest>(s)
             .tap(|c| c.success = Success::Accepted(s.add::<auth_links::LinkSent>()))
             .fails(&[

@@ -14,6 +14,18 @@
 -- Retry-After (PostgREST 12 sends its own `Retry-After: 0` on every 503 first, hence the
 -- seconds in `details` too); the API answers 503 MAINTENANCE with one Retry-After: 300.
 
+-- A boolean switch of app_settings (maintenance_mode, signups_enabled), `p_default` when
+-- the row is missing. One place reads them, for the gate, the auth routes and the hook.
+create or replace function private.site_switch(p_key text, p_default boolean)
+returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select coalesce((select s.value = 'true'::jsonb from public.app_settings s where s.key = p_key), p_default);
+$$;
+
 create or replace function private.refuse_writes_in_maintenance()
 returns void
 language plpgsql
@@ -22,7 +34,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  if coalesce((select s.value = 'true'::jsonb from public.app_settings s where s.key = 'maintenance_mode'), false)
+  if private.site_switch('maintenance_mode', false)
      and public.current_app_role() is distinct from 'admin' then
     raise sqlstate 'PGRST' using
       message = json_build_object('code', 'MAINTENANCE',
@@ -46,8 +58,8 @@ as $$
   select 300;
 $$;
 
--- Called only by the two security definer functions below (as their owner): no API role
--- may call them.
+-- Called only by security definer functions (as their owner): no API role may call them.
+revoke all on function private.site_switch(text, boolean) from public;
 revoke all on function private.refuse_writes_in_maintenance() from public;
 revoke all on function private.maintenance_retry_after() from public;
 

@@ -30,8 +30,8 @@ security definer
 set search_path = ''
 as $$
   select public.hit_subject_limit(p_rule, p_subject) || jsonb_build_object(
-    'signupsEnabled', coalesce((select s.value = 'true'::jsonb from public.app_settings s where s.key = 'signups_enabled'), true),
-    'maintenanceMode', coalesce((select s.value = 'true'::jsonb from public.app_settings s where s.key = 'maintenance_mode'), false));
+    'signupsEnabled', private.site_switch('signups_enabled', true),
+    'maintenanceMode', private.site_switch('maintenance_mode', false));
 $$;
 
 revoke all on function public.hit_auth_limit(text, text) from public, anon, authenticated;
@@ -48,10 +48,10 @@ security definer
 set search_path = ''
 as $$
 begin
-  if coalesce((select s.value = 'false'::jsonb from public.app_settings s where s.key = 'signups_enabled'), false) then
+  if not private.site_switch('signups_enabled', true) then
     return jsonb_build_object('error', jsonb_build_object('http_code', 403, 'message', 'Sign-ups are closed'));
   end if;
-  if coalesce((select s.value = 'true'::jsonb from public.app_settings s where s.key = 'maintenance_mode'), false) then
+  if private.site_switch('maintenance_mode', false) then
     return jsonb_build_object('error', jsonb_build_object('http_code', 503,
       'message', 'The service is down for maintenance; try again later'));
   end if;

@@ -14,6 +14,25 @@ use shared::{App, Config, Route};
 use uuid::Uuid;
 
 /// What scripts/test.sh started, read from its environment.
+/// The app pointed at a Supabase Auth that is not there (nothing listens on the port);
+/// PostgREST, and the keys and issuer tokens are checked against, are the stack's.
+pub fn app_with_unreachable_auth() -> App {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let auth = stack().supabase_url.clone();
+    let config = Config::from_lookup(|name| match name {
+        "SUPABASE_URL" => Some(format!("http://127.0.0.1:{port}")),
+        "SUPABASE_JWKS_URL" => Some(format!("{auth}/auth/v1/.well-known/jwks.json")),
+        "SUPABASE_JWT_ISSUER" => Some(format!("{auth}/auth/v1")),
+        "UPSTREAM_TIMEOUT_MS" => Some("1000".into()),
+        other => std::env::var(other).ok(),
+    })
+    .unwrap();
+    App::new(config).unwrap()
+}
+
 pub struct Stack {
     pub supabase_url: String,
     pub rest_url: String,

@@ -672,3 +672,57 @@ async fn an_email_change_link_applies_the_new_address() {
         "email_change"
     );
 }
+
+#[tokio::test]
+async fn supabase_auth_down_lands_with_auth_unavailable_or_answers_503() {
+    let app = app_with_unreachable_auth();
+    // An email link: lands on next with the error, no cookie.
+    let req = Req::get("/auth/confirm")
+        .header("host", &api_host())
+        .query(
+            "token_hash",
+            "0123456789abcdef0123456789abcdef0123456789abcdef01234567",
+        )
+        .query("type", "magiclink")
+        .query("next", "/x")
+        .build();
+    let res = send_with(&app, &routes::CONFIRM_EMAIL_LINK, req).await;
+    assert_eq!(res.status.as_u16(), 303, "{res:?}");
+    assert_eq!(
+        query_of(&location(&res), "error").as_deref(),
+        Some("auth_unavailable")
+    );
+    assert!(session_cookie(&res).is_none());
+
+    // The OAuth callback, verifier and code in hand: the same, and the verifier cleared.
+    let (_, pair) = start("github", "/x").await;
+    let req = Req::get("/auth/callback")
+        .header("host", &api_host())
+        .cookie(&pair)
+        .query("code", Uuid::new_v4())
+        .query("next", "/x")
+        .build();
+    let res = send_with(&app, &routes::OAUTH_CALLBACK, req).await;
+    assert_eq!(res.status.as_u16(), 303, "{res:?}");
+    assert_eq!(
+        query_of(&location(&res), "error").as_deref(),
+        Some("auth_unavailable")
+    );
+    assert!(set_cookies(&res).iter().any(|c| c
+        .starts_with(&format!("{}=;", verifier_cookie_name()))
+        && c.contains("Max-Age=0")));
+
+    // A link request and a new password: 503, nothing said about the address.
+    let req = magic_link("someone@example.test", "/").build();
+    send_with(&app, &routes::MAGIC_LINK, req)
+        .await
+        .assert_error(503, "SERVICE_UNAVAILABLE");
+    let user = user().await;
+    let req = Req::post("/auth/password")
+        .as_user(&user)
+        .json(json!({ "password": "the brand new password" }))
+        .build();
+    send_with(&app, &routes::SET_PASSWORD, req)
+        .await
+        .assert_error(503, "SERVICE_UNAVAILABLE");
+}

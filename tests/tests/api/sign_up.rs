@@ -239,17 +239,7 @@ async fn sign_ups_are_limited_per_address() {
 
 #[tokio::test]
 async fn supabase_auth_down_is_503_and_creates_nothing() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let config = Config::from_lookup(|name| match name {
-        "SUPABASE_URL" => Some(format!("http://127.0.0.1:{port}")),
-        "UPSTREAM_TIMEOUT_MS" => Some("1000".into()),
-        other => std::env::var(other).ok(),
-    })
-    .unwrap();
-    let app = App::new(config).unwrap();
+    let app = app_with_unreachable_auth();
     let email = new_email();
     let req = sign_up(
         &test_ip(),
