@@ -382,6 +382,12 @@ fn contract(route: &Route, s: &mut Schemas) -> Contract {
             .fails(&[
                 PERMISSION,
                 (409, "CONFLICT: a user with this email already exists"),
+                // Supabase Auth is outside the database's transaction: the claim of the
+                // key commits first, so a duplicate meanwhile is refused, not queued.
+                (
+                    409,
+                    "IDEMPOTENCY_IN_PROGRESS: a request with this Idempotency-Key is still running; see Retry-After",
+                ),
             ])
             .links(user_links),
         "get-user" => c
@@ -519,6 +525,13 @@ impl Contract {
         for (status, what) in &self.fails {
             add(*status, what);
         }
+        if route.idempotent {
+            add(422, "VALIDATION_ERROR: the Idempotency-Key header is empty, over 255 characters or not visible ASCII (details.fields names it)");
+            add(
+                422,
+                "IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was already used for a different request",
+            );
+        }
         if upstream {
             add(
                 500,
@@ -528,7 +541,13 @@ impl Contract {
         }
 
         let mut responses = Map::new();
-        let (status, success) = self.success_response(unsafe_method && user);
+        let (status, mut success) = self.success_response(unsafe_method && user);
+        if route.idempotent {
+            success["headers"]["Idempotent-Replayed"] = json!({
+                "description": "`true` when this is the first answer to the same Idempotency-Key and request, replayed",
+                "schema": { "type": "string", "enum": ["true"] }
+            });
+        }
         responses.insert(status.to_string(), success);
         if let Some((status, what, schema)) = &self.also {
             responses.insert(
@@ -565,6 +584,21 @@ impl Contract {
             })
             .collect();
         parameters.extend(self.query);
+        if route.idempotent {
+            parameters.push(json!({
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": false,
+                "description": concat!(
+                    "A key of the client's choosing (a UUID) that makes a retry safe: the same ",
+                    "user, key and request within 24 hours get the first answer back ",
+                    "(`Idempotent-Replayed: true`); the key for a different request is 422; a ",
+                    "duplicate sent while the first runs waits for it. Also honoured by ",
+                    "PostgREST's own endpoints for the same functions."
+                ),
+                "schema": { "type": "string", "pattern": "^[!-~]{1,255}$" }
+            }));
+        }
 
         let mut op = json!({
             "operationId": route.function,
@@ -710,6 +744,18 @@ fn error_response(status: u16, whats: &[&'static str]) -> Value {
             headers.insert("Retry-After".into(), header_ref("RetryAfter"));
             headers.insert("RateLimit".into(), header_ref("RateLimit"));
             headers.insert("RateLimit-Policy".into(), header_ref("RateLimitPolicy"));
+        }
+        409 if whats
+            .iter()
+            .any(|w| w.starts_with("IDEMPOTENCY_IN_PROGRESS:")) =>
+        {
+            headers.insert(
+                "Retry-After".into(),
+                json!({
+                    "description": "With IDEMPOTENCY_IN_PROGRESS: seconds to wait before retrying",
+                    "schema": { "type": "string", "pattern": "^[0-9]+$" }
+                }),
+            );
         }
         503 if whats.iter().any(|w| w.starts_with("MAINTENANCE:")) => {
             headers.insert(

@@ -92,19 +92,17 @@ pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
     response::page(&query, &page.into())
 }
 
-/// POST /posts
+/// POST /posts: one call of `create_post` (the insert as the caller; RLS and the
+/// publishing guard decide), which also answers a repeated Idempotency-Key.
 pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let user = &caller.user;
     user.require(Permission::PostsWrite)?;
     let new: NewPost = input::json_body(&req)?;
-    let post: Post = postgrest::one(
-        app.db
-            .as_user(user)
-            .table("posts")
-            .insert(postgrest::body(
-                &serde_json::json!({ "title": new.title, "body": new.body }),
-            )?)
-            .select(COLUMNS),
+    let post: Post = postgrest::call(
+        app.db.as_user(user).rpc(
+            "create_post",
+            &serde_json::json!({ "p_title": new.title, "p_body": new.body }),
+        )?,
         "Post",
     )
     .await?;
@@ -138,16 +136,19 @@ pub async fn update(app: App, caller: SignedIn, req: Request) -> ApiResult {
     response::ok(&post)
 }
 
-/// POST /posts/{id}/publish
+/// POST /posts/{id}/publish: one call of `publish_post` (404 when the caller cannot
+/// see or change the post; the guard leaves publishing to posts.publish).
 pub async fn publish(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let user = &caller.user;
     user.require(Permission::PostsPublish)?;
     let id = input::path_id(&req, "id", "Post")?;
-    let post: Post = app
-        .db
-        .as_user(user)
-        .update(&POSTS, id, &serde_json::json!({ "published": true }))
-        .await?;
+    let post: Post = postgrest::call(
+        app.db
+            .as_user(user)
+            .rpc("publish_post", &serde_json::json!({ "p_id": id }))?,
+        "Post",
+    )
+    .await?;
     response::ok(&post)
 }
 

@@ -46,6 +46,7 @@ pub const CREATE_WORKSPACE: Route = Route::user(
     "/workspaces",
     handler!(workspaces::create),
 )
+.idempotent()
 .counted_in_database()
 .doc("any user; becomes the workspace's admin")
 .example_body(r#"{"name":"Acme"}"#);
@@ -85,6 +86,7 @@ pub const CREATE_PROJECT: Route = Route::user(
     "/projects",
     handler!(projects::create),
 )
+.idempotent()
 .counted_in_database()
 .doc("workspace admin or editor; `{name 1..100, description? <= 1000, workspaceId}`")
 .example_body(concat!(
@@ -233,6 +235,7 @@ pub const CREATE_USER: Route = Route::user(
     "/users",
     handler!(users::create),
 )
+.idempotent()
 .doc(concat!(
     "users.write; `{email, name, role}`; ",
     "creates the auth user via the Auth admin API"
@@ -281,6 +284,7 @@ pub const CREATE_POST: Route = Route::user(
     "/posts",
     handler!(posts::create),
 )
+.idempotent()
 .counted_in_database()
 .doc("posts.write; `{title 1..200, body? <= 20000}`")
 .example_body(r#"{"title":"Launch notes","body":"We shipped."}"#);
@@ -314,6 +318,7 @@ pub const PUBLISH_POST: Route = Route::user(
     "/posts/{id}/publish",
     handler!(posts::publish),
 )
+.idempotent()
 .counted_in_database()
 .doc("posts.publish");
 
@@ -357,6 +362,7 @@ pub const CREATE_UPLOAD: Route = Route::user(
     "/uploads",
     handler!(uploads::create),
 )
+.idempotent()
 .counted_in_database()
 .doc(concat!(
     "signed in; `{filename, contentType, size}`; ",

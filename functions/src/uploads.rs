@@ -159,30 +159,30 @@ pub(crate) struct CreatedUpload {
     upload_request: ClientRequest,
 }
 
-/// POST /uploads
+/// POST /uploads: one call of `create_upload` (the pending row under the caller's
+/// prefix, or the first answer to a repeated Idempotency-Key), then the presigned PUT
+/// of its object.
 pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let user = &caller.user;
     let new: NewUpload = input::json_body(&req)?;
     let storage = storage(&app)?;
-    let id = Uuid::new_v4();
-    let key = storage::pending_key(user.id, id);
-    let row: Row = postgrest::one(
-        app.db
-            .as_user(user)
-            .table("uploads")
-            .insert(postgrest::body(&serde_json::json!({
-                "id": id,
-                "object_key": key,
-                "original_name": new.filename,
-                "content_type": new.content_type,
-                "size_bytes": new.size,
-            }))?)
-            .select(COLUMNS),
+    let row: Row = postgrest::call(
+        app.db.as_user(user).rpc(
+            "create_upload",
+            &serde_json::json!({
+                "p_id": Uuid::new_v4(),
+                "p_original_name": new.filename,
+                "p_content_type": new.content_type,
+                "p_size_bytes": new.size,
+            }),
+        )?,
         "Upload",
     )
     .await?;
+    // From the row: a replay answers the first upload's id, type and size.
+    let key = storage::pending_key(user.id, row.id);
     let upload_request = storage
-        .presign_upload(&key, &new.content_type, new.size)
+        .presign_upload(&key, &row.content_type, row.size_bytes)
         .await?;
     response::created(&CreatedUpload {
         upload: Upload::from_row(row, None),

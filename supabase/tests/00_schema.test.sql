@@ -158,20 +158,27 @@ select results_eq(
   $$
     values ('private.check_page'), ('private.check_request'), ('private.estimate_posts'),
            ('private.estimate_projects'), ('private.estimate_users'),
-           ('private.exact_count_limit'), ('private.is_file_name'), ('private.is_free_text'),
-           ('private.is_https_url'), ('private.is_person_name'), ('private.is_plain_text'),
-           ('private.is_safe_html'), ('private.member_workspace_ids'),
-           ('private.post_author'), ('private.project_workspace'),
-           ('private.require_workspace_role'), ('private.search_profile_ids'), ('private.user_item'),
-           ('private.workspace_ids_with_role'), ('public.add_workspace_member'),
-           ('public.authorize'), ('public.create_project'), ('public.create_workspace'),
-           ('public.current_app_role'), ('public.delete_post'), ('public.delete_project'),
-           ('public.get_settings'), ('public.get_user'), ('public.hit_route_limit'),
-           ('public.list_audit_log'), ('public.list_posts'), ('public.list_projects'),
-           ('public.list_users'), ('public.me'), ('public.remove_workspace_member'),
-           ('public.search_users'), ('public.update_post'), ('public.update_project')
+           ('private.exact_count_limit'), ('private.idempotent_replay'),
+           ('private.idempotent_store'), ('private.is_file_name'),
+           ('private.is_free_text'), ('private.is_https_url'), ('private.is_person_name'),
+           ('private.is_plain_text'), ('private.is_safe_html'),
+           ('private.member_workspace_ids'), ('private.post_author'),
+           ('private.project_workspace'), ('private.request_idempotency_key'),
+           ('private.require_workspace_role'), ('private.search_profile_ids'),
+           ('private.user_item'), ('private.workspace_ids_with_role'),
+           ('public.add_workspace_member'), ('public.authorize'),
+           ('public.claim_idempotency_key'), ('public.create_post'),
+           ('public.create_project'), ('public.create_upload'),
+           ('public.create_workspace'), ('public.current_app_role'),
+           ('public.delete_post'), ('public.delete_project'),
+           ('public.finish_user_creation'), ('public.get_settings'), ('public.get_user'),
+           ('public.hit_route_limit'), ('public.list_audit_log'), ('public.list_posts'),
+           ('public.list_projects'), ('public.list_users'), ('public.me'),
+           ('public.publish_post'), ('public.release_idempotency_key'),
+           ('public.remove_workspace_member'), ('public.search_users'),
+           ('public.update_post'), ('public.update_project')
   $$,
-  'authenticated may execute exactly these functions in public and private (hit_route_limit keys by auth.uid() itself; the text rules run in CHECK constraints as the writer; the route functions of migration 20261202000000 run as the caller)'
+  'authenticated may execute exactly these functions in public and private (hit_route_limit keys by auth.uid() itself; the text rules run in CHECK constraints as the writer; the route functions of migrations 20261202000000 and 20261203000000 run as the caller)'
 );
 
 -- The rate-limit rules are read only by the definer functions (and the service role):

@@ -828,6 +828,17 @@ pub async fn postgrest_direct(
     token: Option<&str>,
     body: Option<Value>,
 ) -> Direct {
+    postgrest_direct_with(method, path_and_query, token, body, &[]).await
+}
+
+/// [`postgrest_direct`] with request headers of the caller's own (`Idempotency-Key`).
+pub async fn postgrest_direct_with(
+    method: reqwest::Method,
+    path_and_query: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> Direct {
     let url = format!(
         "{}/{}",
         stack().rest_url.trim_end_matches('/'),
@@ -838,6 +849,9 @@ pub async fn postgrest_direct(
         .header("prefer", "return=representation");
     if let Some(token) = token {
         req = req.bearer_auth(token);
+    }
+    for (name, value) in headers {
+        req = req.header(*name, *value);
     }
     if let Some(body) = body {
         req = req.json(&body);

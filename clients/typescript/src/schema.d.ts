@@ -703,7 +703,7 @@ export interface components {
          * @description What went wrong, for programs: each code has one HTTP status ([`ErrorCode::status`]).
          * @enum {string}
          */
-        ErrorCode: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "CSRF_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "VALIDATION_ERROR" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "MAINTENANCE";
+        ErrorCode: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "CSRF_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "VALIDATION_ERROR" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "MAINTENANCE";
         /**
          * @description The `details` of a VALIDATION_ERROR: `fields` names each field that is wrong
          *     (camelCase, `body` for the body as a whole, `a.b` or `a[0]` inside it) with what is
@@ -3337,7 +3337,10 @@ export interface operations {
     "create-post": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of the client's choosing (a UUID) that makes a retry safe: the same user, key and request within 24 hours get the first answer back (`Idempotent-Replayed: true`); the key for a different request is 422; a duplicate sent while the first runs waits for it. Also honoured by PostgREST's own endpoints for the same functions. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3359,6 +3362,8 @@ export interface operations {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    /** @description `true` when this is the first answer to the same Idempotency-Key and request, replayed */
+                    "Idempotent-Replayed"?: "true";
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
@@ -3492,7 +3497,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description VALIDATION_ERROR: a field is missing, unknown, of the wrong type or out of bounds (details.fields names it). */
+            /** @description VALIDATION_ERROR: a field is missing, unknown, of the wrong type or out of bounds (details.fields names it); VALIDATION_ERROR: the Idempotency-Key header is empty, over 255 characters or not visible ASCII (details.fields names it); IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was already used for a different request. */
             422: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -3510,7 +3515,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "VALIDATION_ERROR";
+                            code?: "IDEMPOTENCY_KEY_REUSED" | "VALIDATION_ERROR";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -4178,7 +4183,10 @@ export interface operations {
     "publish-post": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of the client's choosing (a UUID) that makes a retry safe: the same user, key and request within 24 hours get the first answer back (`Idempotent-Replayed: true`); the key for a different request is 422; a duplicate sent while the first runs waits for it. Also honoured by PostgREST's own endpoints for the same functions. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -4192,6 +4200,8 @@ export interface operations {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    /** @description `true` when this is the first answer to the same Idempotency-Key and request, replayed */
+                    "Idempotent-Replayed"?: "true";
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
@@ -4275,6 +4285,29 @@ export interface operations {
                         error?: {
                             /** @enum {unknown} */
                             code?: "NOT_FOUND";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description VALIDATION_ERROR: the Idempotency-Key header is empty, over 255 characters or not visible ASCII (details.fields names it); IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was already used for a different request. */
+            422: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "IDEMPOTENCY_KEY_REUSED" | "VALIDATION_ERROR";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -4537,7 +4570,10 @@ export interface operations {
     "create-project": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of the client's choosing (a UUID) that makes a retry safe: the same user, key and request within 24 hours get the first answer back (`Idempotent-Replayed: true`); the key for a different request is 422; a duplicate sent while the first runs waits for it. Also honoured by PostgREST's own endpoints for the same functions. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4560,6 +4596,8 @@ export interface operations {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    /** @description `true` when this is the first answer to the same Idempotency-Key and request, replayed */
+                    "Idempotent-Replayed"?: "true";
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
@@ -4716,7 +4754,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description VALIDATION_ERROR: a field is missing, unknown, of the wrong type or out of bounds (details.fields names it). */
+            /** @description VALIDATION_ERROR: a field is missing, unknown, of the wrong type or out of bounds (details.fields names it); VALIDATION_ERROR: the Idempotency-Key header is empty, over 255 characters or not visible ASCII (details.fields names it); IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was already used for a different request. */
             422: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -4734,7 +4772,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "VALIDATION_ERROR";
+                            code?: "IDEMPOTENCY_KEY_REUSED" | "VALIDATION_ERROR";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -6119,7 +6157,10 @@ export interface operations {
     "create-upload": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of the client's choosing (a UUID) that makes a retry safe: the same user, key and request within 24 hours get the first answer back (`Idempotent-Replayed: true`); the key for a different request is 422; a duplicate sent while the first runs waits for it. Also honoured by PostgREST's own endpoints for the same functions. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6142,6 +6183,8 @@ export interface operations {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    /** @description `true` when this is the first answer to the same Idempotency-Key and request, replayed */
+                    "Idempotent-Replayed"?: "true";
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
@@ -6275,7 +6318,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description VALIDATION_ERROR: a field is missing, unknown, of the wrong type or out of bounds (details.fields names it). */
+            /** @description VALIDATION_ERROR: a field is missing, unknown, of the wrong type or out of bounds (details.fields names it); VALIDATION_ERROR: the Idempotency-Key header is empty, over 255 characters or not visible ASCII (details.fields names it); IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was already used for a different request. */
             422: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -6293,7 +6336,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "VALIDATION_ERROR";
+                            code?: "IDEMPOTENCY_KEY_REUSED" | "VALIDATION_ERROR";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -7085,7 +7128,10 @@ export interface operations {
     "create-user": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of the client's choosing (a UUID) that makes a retry safe: the same user, key and request within 24 hours get the first answer back (`Idempotent-Replayed: true`); the key for a different request is 422; a duplicate sent while the first runs waits for it. Also honoured by PostgREST's own endpoints for the same functions. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -7108,6 +7154,8 @@ export interface operations {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    /** @description `true` when this is the first answer to the same Idempotency-Key and request, replayed */
+                    "Idempotent-Replayed"?: "true";
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
@@ -7195,7 +7243,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description CONFLICT: a user with this email already exists. */
+            /** @description CONFLICT: a user with this email already exists; IDEMPOTENCY_IN_PROGRESS: a request with this Idempotency-Key is still running; see Retry-After. */
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -7203,6 +7251,8 @@ export interface operations {
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description With IDEMPOTENCY_IN_PROGRESS: seconds to wait before retrying */
+                    "Retry-After"?: string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "X-Frame-Options": components["headers"]["XFrameOptions"];
@@ -7213,7 +7263,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CONFLICT";
+                            code?: "CONFLICT" | "IDEMPOTENCY_IN_PROGRESS";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -7264,7 +7314,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description VALIDATION_ERROR: a field is missing, unknown, of the wrong type or out of bounds (details.fields names it). */
+            /** @description VALIDATION_ERROR: a field is missing, unknown, of the wrong type or out of bounds (details.fields names it); VALIDATION_ERROR: the Idempotency-Key header is empty, over 255 characters or not visible ASCII (details.fields names it); IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was already used for a different request. */
             422: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -7282,7 +7332,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "VALIDATION_ERROR";
+                            code?: "IDEMPOTENCY_KEY_REUSED" | "VALIDATION_ERROR";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -8107,7 +8157,10 @@ export interface operations {
     "create-workspace": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of the client's choosing (a UUID) that makes a retry safe: the same user, key and request within 24 hours get the first answer back (`Idempotent-Replayed: true`); the key for a different request is 422; a duplicate sent while the first runs waits for it. Also honoured by PostgREST's own endpoints for the same functions. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -8128,6 +8181,8 @@ export interface operations {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    /** @description `true` when this is the first answer to the same Idempotency-Key and request, replayed */
+                    "Idempotent-Replayed"?: "true";
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
@@ -8261,7 +8316,7 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
-            /** @description VALIDATION_ERROR: a field is missing, unknown, of the wrong type or out of bounds (details.fields names it). */
+            /** @description VALIDATION_ERROR: a field is missing, unknown, of the wrong type or out of bounds (details.fields names it); VALIDATION_ERROR: the Idempotency-Key header is empty, over 255 characters or not visible ASCII (details.fields names it); IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was already used for a different request. */
             422: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -8279,7 +8334,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "VALIDATION_ERROR";
+                            code?: "IDEMPOTENCY_KEY_REUSED" | "VALIDATION_ERROR";
                         };
                     } & components["schemas"]["Error"];
                 };

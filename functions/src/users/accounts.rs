@@ -14,7 +14,7 @@ use validator::Validate;
 
 use crate::validate;
 
-use super::{Profile, ProfileRow, PROFILE_COLUMNS};
+use super::{Profile, ProfileRow};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -38,9 +38,20 @@ pub(crate) struct CreatedUser {
     role: Role,
 }
 
+/// What `finish_user_creation` answers (and `claim_idempotency_key` replays): the
+/// profile row and the role.
+#[derive(Deserialize)]
+struct FinishedUser {
+    #[serde(flatten)]
+    row: ProfileRow,
+    role: Role,
+}
+
 /// POST /users: the auth user through Supabase Auth's admin API, then role and profile
-/// as the calling admin (RLS: users.write). If those fail, the auth user is removed
-/// again: nothing is half-created.
+/// as the calling admin (RLS: users.write) in one call of `finish_user_creation`. If
+/// that fails, the auth user is removed again: nothing is half-created. With an
+/// Idempotency-Key, the key is claimed first (a repeat gets the first answer, a
+/// duplicate still running 409) and released when the create fails.
 pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let user = &caller.user;
     user.require(Permission::UsersWrite)?;
@@ -49,53 +60,69 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
     // caller there, so ask it first.
     permissions::confirm(&app, user, Permission::UsersWrite).await?;
     let email = new.email.to_lowercase();
-    let id = supabase_auth::admin_create_user(
-        &app,
-        &email,
-        serde_json::json!({ "full_name": new.name }),
-    )
-    .await?;
-
-    let finish = async {
-        let changed: Vec<serde_json::Value> = postgrest::many(
-            app.db
-                .as_user(user)
-                .table("user_roles")
-                .eq("user_id", id.to_string())
-                .update(postgrest::body(&serde_json::json!({ "role": new.role }))?),
+    let keyed = shared::pipeline::idempotency_key(req.headers())?.is_some();
+    if keyed {
+        let request = serde_json::json!({ "email": email, "name": new.name, "role": new.role });
+        let first: Option<FinishedUser> = postgrest::call(
+            app.db.as_user(user).rpc(
+                "claim_idempotency_key",
+                &serde_json::json!({ "p_operation": "create_user", "p_request": request }),
+            )?,
+            "User",
         )
         .await?;
-        if changed.len() != 1 {
-            return Err(ApiError::forbidden("This needs the users.write permission"));
+        if let Some(first) = first {
+            return answer(first);
         }
-        postgrest::one::<ProfileRow>(
-            app.db
-                .as_user(user)
-                .table("profiles")
-                .eq("id", id.to_string())
-                .update(postgrest::body(
-                    &serde_json::json!({ "full_name": new.name }),
-                )?)
-                .select(PROFILE_COLUMNS),
-            "Profile",
+    }
+    let finished = async {
+        let id = supabase_auth::admin_create_user(
+            &app,
+            &email,
+            serde_json::json!({ "full_name": new.name }),
         )
-        .await
-    };
-    let row = match finish.await {
-        Ok(row) => row,
-        Err(e) => {
+        .await?;
+        let finish = postgrest::call::<FinishedUser>(
+            app.db.as_user(user).rpc(
+                "finish_user_creation",
+                &serde_json::json!({ "p_id": id, "p_role": new.role, "p_name": new.name }),
+            )?,
+            "User",
+        )
+        .await;
+        if finish.is_err() {
             let _ = supabase_auth::admin_delete_user(&app, id).await;
+        }
+        finish
+    }
+    .await;
+    let finished = match finished {
+        Ok(finished) => finished,
+        Err(e) => {
+            if keyed {
+                let release = app
+                    .db
+                    .as_user(user)
+                    .rpc("release_idempotency_key", &serde_json::json!({}));
+                if let Ok(release) = release {
+                    let _ = postgrest::exec(release, "User").await;
+                }
+            }
             return Err(e);
         }
     };
     let event = AuditEvent::new("USER_CREATED", &caller)
         .actor(user.id)
-        .target(format!("user:{id}"))
+        .target(format!("user:{}", finished.row.id))
         .metadata(serde_json::json!({ "role": new.role }));
     audit::record(&app, event).await;
+    answer(finished)
+}
+
+fn answer(finished: FinishedUser) -> ApiResult {
     response::created(&CreatedUser {
-        profile: row.into(),
-        role: new.role,
+        profile: finished.row.into(),
+        role: finished.role,
     })
 }
 

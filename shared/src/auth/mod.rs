@@ -60,6 +60,9 @@ pub struct AuthUser {
     token: String,
     /// The pass of this request's rate-limit hit, for the database's request gate.
     rate_limit_pass: Option<String>,
+    /// This request's `Idempotency-Key`, on the routes that take one
+    /// ([`crate::Route::idempotent`]), for the database's create functions.
+    idempotency_key: Option<String>,
 }
 
 impl AuthUser {
@@ -79,6 +82,14 @@ impl AuthUser {
 
     pub(crate) fn set_rate_limit_pass(&mut self, pass: Option<String>) {
         self.rate_limit_pass = pass;
+    }
+
+    pub(crate) fn idempotency_key(&self) -> Option<&str> {
+        self.idempotency_key.as_deref()
+    }
+
+    pub(crate) fn set_idempotency_key(&mut self, key: Option<String>) {
+        self.idempotency_key = key;
     }
 
     // Authorization from the token (roles and permissions: [`permissions`]).
@@ -320,6 +331,7 @@ impl TokenVerifier {
             claims,
             token: token.to_owned(),
             rate_limit_pass: None,
+            idempotency_key: None,
         })
     }
 }

@@ -20,6 +20,15 @@ use crate::pipeline::response::Page;
 /// (`private.check_request`).
 pub const RATE_LIMIT_PASS: &str = "x-rate-limit-pass";
 
+/// The header that carries a create's idempotency key to the database's create
+/// functions (`private.idempotent_replay`), as clients send it to PostgREST directly.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// The header the database sets on the answer of a create it replayed (the first
+/// answer to the same key and request).
+pub const IDEMPOTENT_REPLAYED: http::HeaderName =
+    http::HeaderName::from_static("idempotent-replayed");
+
 /// Largest PostgREST response body read into memory.
 const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
@@ -70,6 +79,12 @@ impl Db {
             .and_then(|p| HeaderValue::from_str(p).ok())
         {
             headers.insert(RATE_LIMIT_PASS, pass);
+        }
+        if let Some(key) = user
+            .idempotency_key()
+            .and_then(|k| HeaderValue::from_str(k).ok())
+        {
+            headers.insert(IDEMPOTENCY_KEY, key);
         }
         Builder::new(
             format!("{}/{}", self.rest_url, path),
@@ -331,14 +346,15 @@ pub async fn with_response_headers<F: std::future::Future>(
         .await
 }
 
-/// Keeps the RateLimit headers of a successful PostgREST answer (outside
-/// [`with_response_headers`], nothing is kept).
+/// Keeps the RateLimit headers and `Idempotent-Replayed` of a successful PostgREST
+/// answer (outside [`with_response_headers`], nothing is kept).
 fn keep_response_headers(headers: &HeaderMap) {
     let _ = RESPONSE_HEADERS.try_with(|kept| {
         let mut kept = kept.borrow_mut();
         for name in [
             crate::policy::rate_limit::RATELIMIT_POLICY,
             crate::policy::rate_limit::RATELIMIT,
+            IDEMPOTENT_REPLAYED,
         ] {
             // reqwest 0.11 speaks http 0.2; the API's headers are http 1: copied as text.
             let value = headers
@@ -426,6 +442,20 @@ pub fn map_error(status: StatusCode, body: &[u8]) -> ApiError {
     let code = parsed.and_then(|e| e.code).unwrap_or_default();
     let mut error = match code.as_str() {
         "PGRST116" => ApiError::new(ErrorCode::NotFound, "Resource not found"),
+        // private.idempotent_replay's refusals (the API checks the key's shape first).
+        "VALIDATION_ERROR" => ApiError::new(ErrorCode::ValidationError, "The request is not valid"),
+        "IDEMPOTENCY_KEY_REUSED" => ApiError::new(
+            ErrorCode::IdempotencyKeyReused,
+            "This Idempotency-Key was already used for a different request",
+        ),
+        "IDEMPOTENCY_IN_PROGRESS" => ApiError::new(
+            ErrorCode::IdempotencyInProgress,
+            "A request with this Idempotency-Key is still running; retry shortly",
+        )
+        .with_headers(vec![(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static("1"),
+        )]),
         "42501" => ApiError::forbidden("You do not have permission to do this"),
         "23505" => ApiError::conflict("A resource with these values already exists"),
         "23503" => ApiError::new(

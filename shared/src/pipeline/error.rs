@@ -25,6 +25,10 @@ pub enum ErrorCode {
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationError,
+    /// 422: an `Idempotency-Key` already used for a different request.
+    IdempotencyKeyReused,
+    /// 409: a request with the same `Idempotency-Key` is still running.
+    IdempotencyInProgress,
     RateLimited,
     #[serde(rename = "INTERNAL_ERROR")]
     Internal,
@@ -46,6 +50,8 @@ impl ErrorCode {
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::ValidationError => "VALIDATION_ERROR",
+            Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            Self::IdempotencyInProgress => "IDEMPOTENCY_IN_PROGRESS",
             Self::RateLimited => "RATE_LIMITED",
             Self::Internal => "INTERNAL_ERROR",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
@@ -64,7 +70,8 @@ impl ErrorCode {
             Self::CsrfFailed => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::ValidationError => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::ValidationError | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::IdempotencyInProgress => StatusCode::CONFLICT,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::ServiceUnavailable | Self::Maintenance => StatusCode::SERVICE_UNAVAILABLE,

@@ -88,8 +88,10 @@ pub const CORS_ALLOW_HEADERS: &[&str] = &[
     "apikey",
     "x-client-info",
     "x-request-id",
+    "idempotency-key",
 ];
-pub const CORS_EXPOSE_HEADERS: &str = "x-request-id, retry-after, ratelimit, ratelimit-policy";
+pub const CORS_EXPOSE_HEADERS: &str =
+    "x-request-id, retry-after, ratelimit, ratelimit-policy, idempotent-replayed";
 pub const CORS_MAX_AGE_SECONDS: &str = "600";
 
 fn is_unsafe(method: &Method) -> bool {
@@ -242,6 +244,12 @@ async fn admit(
         check_csrf(app, req.headers())?;
     }
     refuse_anonymous_writes(admission.user.as_ref(), method)?;
+    if route.idempotent {
+        let key = idempotency_key(req.headers())?;
+        if let Some(user) = admission.user.as_mut() {
+            user.set_idempotency_key(key);
+        }
+    }
     // Writes of signed-in users count against their route's limit.
     if let Some(user) = admission.user.as_mut() {
         if is_unsafe(method) && route.limit == WriteLimit::BeforeHandler {
@@ -252,6 +260,30 @@ async fn admit(
         }
     }
     Ok(None)
+}
+
+/// Longest `Idempotency-Key` accepted (the database checks the same).
+pub const IDEMPOTENCY_KEY_MAX: usize = 255;
+
+/// The request's `Idempotency-Key`, if it sent one: 1 to 255 visible ASCII characters
+/// (a UUID, say), once. Anything else is a 400 naming the header.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let mut values = headers.get_all("idempotency-key").iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    let invalid = |message| Err(ApiError::invalid_field("Idempotency-Key", message));
+    if values.next().is_some() {
+        return invalid("must be sent once");
+    }
+    let bytes = value.as_bytes();
+    if bytes.is_empty() || bytes.len() > IDEMPOTENCY_KEY_MAX {
+        return invalid("must be 1 to 255 characters");
+    }
+    if !bytes.iter().all(|b| (0x21..=0x7e).contains(b)) {
+        return invalid("must be visible ASCII characters (no spaces)");
+    }
+    Ok(value.to_str().ok().map(str::to_owned))
 }
 
 /// Finish: the error envelope for a refusal, then the headers every response carries,

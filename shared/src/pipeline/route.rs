@@ -142,6 +142,8 @@ pub struct Route {
     /// Serves every method of every path no other route serves (API Gateway's
     /// `$default` route; `method` and `path` are then placeholders).
     pub fallback: bool,
+    /// Takes an `Idempotency-Key` header ([`Route::idempotent`]).
+    pub idempotent: bool,
 }
 
 const DEFAULT_DEPLOY: Deploy = Deploy {
@@ -209,6 +211,7 @@ impl Route {
             deploy: DEFAULT_DEPLOY,
             example: NO_EXAMPLE,
             fallback: false,
+            idempotent: false,
         }
     }
 
@@ -226,6 +229,16 @@ impl Route {
     /// ([`WriteLimit::InDatabase`]).
     pub const fn counted_in_database(mut self) -> Self {
         self.limit = WriteLimit::InDatabase;
+        self
+    }
+
+    /// It takes an `Idempotency-Key` header: the pipeline checks its shape and passes it
+    /// to PostgREST, where the route's create function answers a repeat (same user, key
+    /// and request, within 24 hours) with the first answer, a reuse for another request
+    /// with 422, and makes a concurrent duplicate wait for the first to finish
+    /// (`private.idempotent_replay`, supabase/migrations/20261203000000_idempotency_keys.sql).
+    pub const fn idempotent(mut self) -> Self {
+        self.idempotent = true;
         self
     }
 

@@ -13,6 +13,7 @@ mod browser;
 mod direct_postgrest;
 mod health;
 mod http_watch;
+mod idempotency;
 mod jwks;
 mod not_found;
 mod openapi;
