@@ -9,7 +9,7 @@ ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 LOCAL=$ROOT/.local
 STACK_PGIDS=()
 STACK_LOGS=${STACK_LOGS:-$LOCAL/logs}
-STACK_DROP_DB=""
+STACK_DROP_DBS=()
 STACK_RM_DIRS=()
 
 log() { printf '[stack] %s\n' "$*" >&2; }
@@ -55,10 +55,11 @@ stack_cleanup() {
     sleep 0.5
   done
   for pgid in "${STACK_PGIDS[@]}"; do kill -KILL -- "-$pgid" 2>/dev/null || true; done
-  if [ -n "$STACK_DROP_DB" ]; then
-    psql "$PG_ADMIN_URL" -q -v ON_ERROR_STOP=1 -c "drop database if exists \"$STACK_DROP_DB\" with (force)" >/dev/null 2>&1 \
-      || log "could not drop database $STACK_DROP_DB"
-  fi
+  local db
+  for db in "${STACK_DROP_DBS[@]}"; do
+    psql "$PG_ADMIN_URL" -q -v ON_ERROR_STOP=1 -c "drop database if exists \"$db\" with (force)" >/dev/null 2>&1 \
+      || log "could not drop database $db"
+  done
   local dir
   for dir in "${STACK_RM_DIRS[@]}"; do rm -rf "$dir"; done
   exit "$status"
@@ -94,7 +95,7 @@ psql_db() { PGOPTIONS="-c client_min_messages=warning" psql "$DB_URL" -q -v ON_E
 create_database() {
   DB_NAME=$1
   DB_URL=$(url_with "$PG_ADMIN_URL" "db=$DB_NAME")
-  if [ "${2:-}" = drop-on-exit ]; then STACK_DROP_DB=$DB_NAME; fi
+  if [ "${2:-}" = drop-on-exit ]; then STACK_DROP_DBS+=("$DB_NAME"); fi
   if ! psql "$PG_ADMIN_URL" -tAc "select 1 from pg_database where datname = '$DB_NAME'" | grep -q 1; then
     psql "$PG_ADMIN_URL" -q -v ON_ERROR_STOP=1 -c "create database \"$DB_NAME\"" >/dev/null
     DB_CREATED=1

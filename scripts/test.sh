@@ -72,6 +72,17 @@ mkdir -p "$S3_ROOT/$UPLOADS_BUCKET"
 if [ "${FAST:-0}" != 1 ]; then
   log "pgTAP: supabase/tests"
   pg_prove --dbname "$DB_URL" --ext .sql -r supabase/tests
+  # Again as `supabase test db` runs them after `supabase db reset`: on a migrated and
+  # seeded database, pgTAP in schema extensions, with the CLI's own pg_prove arguments.
+  log "pgTAP as supabase test db runs it: a seeded database"
+  test_db_url=$DB_URL test_db_name=$DB_NAME
+  create_database "supa_lambda_seeded_$(date +%s)_$$" drop-on-exit
+  migrate >/dev/null 2>&1
+  psql_db -f supabase/seed.sql >/dev/null
+  psql_db -c "create extension if not exists pgtap with schema extensions" >/dev/null
+  pg_prove --dbname "$DB_URL" --ext .pg --ext .sql -r supabase/tests
+  drop_database "$DB_NAME"
+  DB_URL=$test_db_url DB_NAME=$test_db_name
 
   log "template.yaml: cfn-lint and sam validate --lint"
   cfn-lint template.yaml

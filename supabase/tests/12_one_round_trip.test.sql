@@ -208,7 +208,11 @@ select throws_ok(
 
 select set_config('request.jwt.claims', json_build_object('sub', '12000000-0000-4000-8000-00000000000f', 'role', 'authenticated')::text, true);
 select is(
-  (select json_agg(item ->> 'title' order by item ->> 'title')::text from json_array_elements(list_posts(20, 0) -> 'items') item),
+  -- This file's posts, and any other draft (another database's data, e.g. the seed's,
+  -- may add published posts, never someone's draft).
+  (select json_agg(item ->> 'title' order by item ->> 'title')::text
+   from json_array_elements(list_posts(100, 0) -> 'items') item
+   where item ->> 'id' like '12000000-%' or not (item ->> 'published')::boolean),
   '["Mo''s post", "Out''s draft"]',
   'a user lists published posts and their own drafts, not others'' drafts'
 );
@@ -234,7 +238,8 @@ select is(
 );
 select set_config('request.jwt.claims', json_build_object('sub', '12000000-0000-4000-8000-00000000000e', 'role', 'authenticated')::text, true);
 select is(
-  json_array_length(list_posts(20, 0) -> 'items'), 3,
+  (select count(*)::int from json_array_elements(list_posts(100, 0) -> 'items') item
+   where item ->> 'id' like '12000000-%'), 3,
   'posts.publish holders list every post'
 );
 select lives_ok(
