@@ -29,6 +29,20 @@ assert.equal(created.response.status, 201, JSON.stringify(created.error));
 assert.equal(created.data.data.name, "Launch", "stored trimmed");
 const projectId = created.data.data.id;
 
+// A retried create with the same Idempotency-Key gets the first answer back.
+const key = crypto.randomUUID();
+const keyed = { params: { header: { "Idempotency-Key": key } }, body: { name: "Once", workspaceId } };
+const first = await api.POST("/projects", keyed);
+const retried = await api.POST("/projects", keyed);
+assert.equal(first.response.status, 201, JSON.stringify(first.error));
+assert.equal(retried.response.status, 201, JSON.stringify(retried.error));
+assert.equal(retried.data.data.id, first.data.data.id);
+assert.equal(retried.response.headers.get("idempotent-replayed"), "true");
+const reused = await api.POST("/projects", { ...keyed, body: { name: "Twice", workspaceId } });
+assert.equal(reused.response.status, 422);
+assert.equal(reused.error?.error.code, "IDEMPOTENCY_KEY_REUSED");
+await api.DELETE("/projects/{id}", { params: { path: { id: first.data.data.id } } });
+
 const got = await api.GET("/projects/{id}", { params: { path: { id: projectId } } });
 assert.equal(got.data?.data.description, "From the typed client");
 
@@ -57,4 +71,4 @@ assert.equal(deleted.response.status, 204);
 const gone = await api.GET("/projects/{id}", { params: { path: { id: projectId } } });
 assert.equal(gone.response.status, 404);
 
-console.log("client smoke: ok (health, create, read, page, 422 with field, 401, delete, 404)");
+console.log("client smoke: ok (health, create, idempotent retry, read, page, 422 with field, 401, delete, 404)");
