@@ -128,10 +128,11 @@ impl JwksCache {
     }
 
     async fn fetch(&self) -> Result<HashMap<String, VerifyingKey>, &'static str> {
-        let response = self
+        let request = self
             .client
             .get(&self.url)
-            .header("accept", "application/json")
+            .header("accept", "application/json");
+        let response = crate::pipeline::telemetry::traced(request)
             .send()
             .await
             .map_err(|_| "unreachable")?;

@@ -74,6 +74,7 @@ impl Db {
     /// counted for this request (so the database's request gate does not count it again).
     fn user_builder(&self, path: &str, user: &AuthUser) -> Builder {
         let mut headers = self.headers.clone();
+        crate::pipeline::telemetry::add_trace_header(&mut headers);
         if let Some(pass) = user
             .rate_limit_pass()
             .and_then(|p| HeaderValue::from_str(p).ok())
@@ -175,6 +176,7 @@ impl ServiceDb<'_> {
             .map_err(|_| ApiError::internal("rpc parameters serialization failed"))?;
         // The key travels as apikey too (Supabase's gateway checks it).
         let mut headers = self.db.headers.clone();
+        crate::pipeline::telemetry::add_trace_header(&mut headers);
         if let Ok(v) = HeaderValue::from_str(self.key) {
             headers.insert("apikey", v);
         }

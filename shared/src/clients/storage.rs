@@ -4,7 +4,11 @@
 //!
 //! The function's calls (HEAD, ranged GET, copy, DELETE) are presigned too and sent with
 //! the process's one reqwest client: aws-sdk-s3 is used without an HTTP client of its
-//! own, so there is one TLS stack and one connection pool per process.
+//! own, so there is one TLS stack and one connection pool per process. They carry the
+//! invocation's X-Ray trace header, added here: the SDK's recursion-detection
+//! interceptor would take it from `_X_AMZN_TRACE_ID`, which this runtime never sets
+//! (shared/src/pipeline/runtime.rs), and the header is not signed (SigV4 leaves
+//! `x-amzn-trace-id` out), so adding it after presigning is sound.
 //!
 //! Objects live under `pending/<user>/<id>` until verified, then `files/<user>/<id>`; a
 //! lifecycle rule on `pending/` removes uploads that were never completed.
@@ -17,6 +21,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::pipeline::error::ApiError;
+use crate::pipeline::telemetry::{traced, TRACE_HEADER};
 
 /// How long a client has to use an upload URL.
 pub const UPLOAD_URL_TTL: Duration = Duration::from_secs(300);
@@ -106,11 +111,11 @@ impl Storage {
         ClientRequest {
             method: req.method().to_owned(),
             url: req.uri().to_owned(),
-            // The SDK adds Lambda's X-Ray trace header; it is not signed and means
-            // nothing to the client.
+            // The SDK adds Lambda's X-Ray trace header where the environment has one;
+            // it is not signed and means nothing to the client.
             headers: req
                 .headers()
-                .filter(|(k, _)| !k.eq_ignore_ascii_case("x-amzn-trace-id"))
+                .filter(|(k, _)| !k.eq_ignore_ascii_case(TRACE_HEADER))
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect(),
             expires_at: chrono::Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default(),
@@ -160,8 +165,11 @@ impl Storage {
             .map_err(|_| ApiError::internal("presigned method"))?;
         let mut builder = self.http.request(method, req.uri());
         for (k, v) in req.headers() {
-            builder = builder.header(k, v);
+            if !k.eq_ignore_ascii_case(TRACE_HEADER) {
+                builder = builder.header(k, v);
+            }
         }
+        builder = traced(builder);
         builder
             .send()
             .await
@@ -270,7 +278,7 @@ impl Storage {
             },
         )
         .ok_or_else(|| ApiError::internal("sigv4 sign"))?;
-        let mut request = self.http.put(&url);
+        let mut request = traced(self.http.put(&url));
         for (k, v) in signed {
             request = request.header(k, v);
         }
@@ -341,6 +349,81 @@ pub fn content_disposition(filename: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::telemetry::{serve_invocation, Invocation};
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A stand-in S3 on 127.0.0.1 that answers 204 and keeps each request's head.
+    async fn recording_s3() -> (String, Arc<Mutex<Vec<String>>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let seen = heads.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut head = Vec::new();
+                let mut buf = [0; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                seen.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&head).to_ascii_lowercase());
+                let _ = socket
+                    .write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            }
+        });
+        (url, heads)
+    }
+
+    #[tokio::test]
+    async fn the_functions_own_s3_calls_carry_the_invocations_trace_header() {
+        let (endpoint, heads) = recording_s3().await;
+        let config = Config::from_lookup(|name| match name {
+            "SUPABASE_URL" => Some("http://127.0.0.1:9".into()),
+            "SUPABASE_ANON_KEY" => Some("anon".into()),
+            "UPLOADS_BUCKET" => Some("uploads".into()),
+            "S3_ENDPOINT" => Some(endpoint.clone()),
+            _ => None,
+        })
+        .unwrap();
+        let storage = Storage::from_config(&config, reqwest::Client::new()).unwrap();
+        let header = "Root=1-abc-def;Parent=0123456789abcdef;Sampled=1";
+        let invocation = Arc::new(Invocation::new("req-s3", Some(header.into())));
+        serve_invocation(invocation, async {
+            storage.delete("pending/a/b").await.unwrap();
+            storage
+                .copy("pending/a/b", "files/a/b", None)
+                .await
+                .unwrap();
+        })
+        .await;
+        storage.delete("pending/a/c").await.unwrap();
+        let heads = heads.lock().unwrap().clone();
+        assert_eq!(heads.len(), 3, "{heads:?}");
+        let line = format!("x-amzn-trace-id: {}\r\n", header.to_ascii_lowercase());
+        assert!(
+            heads[0].starts_with("delete ") && heads[0].contains(&line),
+            "{}",
+            heads[0]
+        );
+        assert!(
+            heads[1].starts_with("put ") && heads[1].contains(&line),
+            "{}",
+            heads[1]
+        );
+        assert_eq!(heads[0].matches("x-amzn-trace-id").count(), 1);
+        assert_eq!(heads[1].matches("x-amzn-trace-id").count(), 1);
+        assert!(
+            !heads[2].contains("x-amzn-trace-id"),
+            "outside an invocation: {}",
+            heads[2]
+        );
+    }
 
     #[test]
     fn content_disposition_is_header_safe() {

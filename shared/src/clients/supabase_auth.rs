@@ -1,11 +1,13 @@
 //! Supabase Auth (GoTrue) calls for the session routes: sign-up, password sign-in,
 //! refresh and sign-out. Its answers are reduced to a few outcomes; its messages never reach a
-//! client.
+//! client. Every call carries the invocation's X-Ray trace header
+//! ([`traced`]).
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::pipeline::error::ApiError;
+use crate::pipeline::telemetry::traced;
 use crate::App;
 
 /// The session GoTrue returns (the whole JSON is what @supabase/ssr stores).
@@ -101,14 +103,15 @@ async fn token_grant(
     body: Value,
     refused: AuthFailure,
 ) -> Result<Session, AuthFailure> {
-    let response = app
-        .http
-        .post(auth_url(app, &format!("token?grant_type={grant}")))
-        .header("apikey", &app.config.anon_key)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|_| AuthFailure::Unavailable)?;
+    let response = traced(
+        app.http
+            .post(auth_url(app, &format!("token?grant_type={grant}"))),
+    )
+    .header("apikey", &app.config.anon_key)
+    .json(&body)
+    .send()
+    .await
+    .map_err(|_| AuthFailure::Unavailable)?;
     let status = response.status();
     if status.is_server_error() {
         return Err(AuthFailure::Unavailable);
@@ -165,7 +168,7 @@ pub async fn sign_up(
     data: Value,
     redirect_to: Option<&str>,
 ) -> Result<SignUp, AuthFailure> {
-    let mut request = app.http.post(auth_url(app, "signup"));
+    let mut request = traced(app.http.post(auth_url(app, "signup")));
     if let Some(redirect_to) = redirect_to {
         request = request.query(&[("redirect_to", redirect_to)]);
     }
@@ -217,9 +220,7 @@ async fn session_call(
     body: Value,
     refused: AuthFailure,
 ) -> Result<Session, AuthFailure> {
-    let response = app
-        .http
-        .post(auth_url(app, path))
+    let response = traced(app.http.post(auth_url(app, path)))
         .header("apikey", &app.config.anon_key)
         .json(&body)
         .send()
@@ -274,9 +275,7 @@ pub async fn send_email_link(
     create_user: bool,
     redirect_to: &str,
 ) -> Result<bool, AuthFailure> {
-    let response = app
-        .http
-        .post(auth_url(app, "otp"))
+    let response = traced(app.http.post(auth_url(app, "otp")))
         .query(&[("redirect_to", redirect_to)])
         .header("apikey", &app.config.anon_key)
         .json(&json!({ "email": email, "create_user": create_user }))
@@ -300,9 +299,7 @@ pub async fn send_recovery_link(
     email: &str,
     redirect_to: &str,
 ) -> Result<bool, AuthFailure> {
-    let response = app
-        .http
-        .post(auth_url(app, "recover"))
+    let response = traced(app.http.post(auth_url(app, "recover")))
         .query(&[("redirect_to", redirect_to)])
         .header("apikey", &app.config.anon_key)
         .json(&json!({ "email": email }))
@@ -323,9 +320,7 @@ pub async fn set_password(
     access_token: &str,
     password: &str,
 ) -> Result<(), AuthFailure> {
-    let response = app
-        .http
-        .put(auth_url(app, "user"))
+    let response = traced(app.http.put(auth_url(app, "user")))
         .header("apikey", &app.config.anon_key)
         .bearer_auth(access_token)
         .json(&json!({ "password": password }))
@@ -355,9 +350,7 @@ pub async fn refresh(app: &App, refresh_token: &str) -> Result<Session, AuthFail
 
 /// `POST /auth/v1/logout?scope=local`: ends this session (its refresh tokens stop working).
 pub async fn sign_out(app: &App, access_token: &str) -> Result<(), AuthFailure> {
-    let response = app
-        .http
-        .post(auth_url(app, "logout?scope=local"))
+    let response = traced(app.http.post(auth_url(app, "logout?scope=local")))
         .header("apikey", &app.config.anon_key)
         .bearer_auth(access_token)
         .send()
@@ -416,9 +409,7 @@ pub async fn admin_create_user(
     user_metadata: Value,
 ) -> Result<uuid::Uuid, AdminFailure> {
     let key = service_key(app)?;
-    let response = app
-        .http
-        .post(auth_url(app, "admin/users"))
+    let response = traced(app.http.post(auth_url(app, "admin/users")))
         .header("apikey", key)
         .bearer_auth(key)
         .json(&json!({ "email": email, "email_confirm": true, "user_metadata": user_metadata }))
@@ -453,9 +444,7 @@ pub async fn admin_create_user(
 /// `DELETE /auth/v1/admin/users/<id>`.
 pub async fn admin_delete_user(app: &App, id: uuid::Uuid) -> Result<(), AdminFailure> {
     let key = service_key(app)?;
-    let response = app
-        .http
-        .delete(auth_url(app, &format!("admin/users/{id}")))
+    let response = traced(app.http.delete(auth_url(app, &format!("admin/users/{id}"))))
         .header("apikey", key)
         .bearer_auth(key)
         .send()

@@ -12,6 +12,7 @@
 
 pub mod error;
 pub mod input;
+pub mod metrics;
 pub mod response;
 pub mod route;
 pub mod runtime;
@@ -308,8 +309,9 @@ fn finish(
     (response, refusal)
 }
 
-/// One log line per request; 401 and 403 are security events, and an audit row unless
-/// the handler already wrote one.
+/// One log line and the request metrics ([`crate::pipeline::metrics::record_request`])
+/// per request; 401 and 403 are security events, and an audit row unless the handler
+/// already wrote one.
 async fn log_and_audit(
     app: &App,
     route: &Route,
@@ -328,6 +330,8 @@ async fn log_and_audit(
     let latency_ms = incoming.started.elapsed().as_millis() as u64;
     let cause = refusal.as_ref().and_then(|e| e.cause.clone());
     let user = user_id.map(|id| id.to_string());
+    let code = refusal.as_ref().map(|e| e.code.as_str());
+    crate::pipeline::metrics::record_request(status, incoming.started.elapsed(), code);
     if status >= 500 {
         tracing::error!(
             request_id, route = route.function, method = %method, status, latency_ms,
@@ -393,7 +397,7 @@ pub fn serve(route: Route) -> Result<(), lambda_http::Error> {
 /// Telemetry and the clients, once per execution environment. A bad configuration
 /// stops the start with a message naming the variable (and no request is served).
 pub async fn cold_start(route: &Route) -> Result<App, crate::ConfigError> {
-    crate::pipeline::telemetry::init();
+    crate::pipeline::telemetry::init(route.function);
     App::from_env_and_secrets().await.inspect_err(|e| {
         tracing::error!(route = route.function, error = %e, "cold start failed");
     })

@@ -6,8 +6,15 @@
 //! instance grew by about 140 bytes per request, without bound (18 MB after 60k
 //! requests). This loop is the same protocol without the environment write: the trace
 //! id travels in the invocation's `Context` (`xray_trace_id`), which lambda_http's
-//! adapters also copy into the request's `X-Amzn-Trace-Id` header, and into the log
-//! span of the invocation.
+//! adapters also copy into the request's `X-Amzn-Trace-Id` header, into the log span of
+//! the invocation, and into a tokio task-local ([`telemetry::serve_invocation`]) from
+//! which the clients pass it on to PostgREST, Supabase Auth and S3. (The AWS SDK's own
+//! recursion-detection interceptor reads `_X_AMZN_TRACE_ID` from the environment, so it
+//! finds nothing here: shared/src/clients/storage.rs adds the header itself.)
+//!
+//! Around each invocation: its span ([`telemetry::Invocation::span`]: `requestId`,
+//! `xray_trace_id` and `cold_start` on every log line inside), the cold-start metric on
+//! the first, and the metrics flush ([`metrics::flush`]) once the response is posted.
 //!
 //! Everything else is the runtime crates' own code: `lambda_runtime_api_client` for the
 //! HTTP client, `lambda_runtime::Context` and `Config` for the invocation metadata,
@@ -37,6 +44,9 @@ use lambda_runtime_api_client::body::Body;
 use lambda_runtime_api_client::{build_request, Client};
 use serde::Serialize;
 use tracing::Instrument;
+
+use crate::pipeline::metrics;
+use crate::pipeline::telemetry::{self, Invocation};
 
 /// Runs a function's serving future on its tokio runtime: one thread (a Lambda
 /// environment serves one invocation at a time; see README's bench table for the
@@ -101,54 +111,72 @@ where
                 continue;
             }
         };
-        let span = tracing::info_span!(
-            "invocation",
-            requestId = %request_id,
-            xrayTraceId = context.xray_trace_id.as_deref().unwrap_or_default(),
-        );
+        let invocation = Arc::new(Invocation::new(&request_id, context.xray_trace_id.clone()));
+        if invocation.cold_start {
+            metrics::record_cold_start();
+        }
+        let span = invocation.span();
         let event: LambdaRequest = match serde_json::from_slice(&body) {
             Ok(event) => event,
             Err(_) => {
-                let _entered = span.enter();
-                tracing::error!("the invocation's event is not an HTTP event");
-                drop(_entered);
-                report(
+                span.in_scope(|| tracing::error!("the invocation's event is not an HTTP event"));
+                metrics::record_failed_invocation("Runtime.InvalidEvent");
+                let reported = report(
                     &client,
                     &request_id,
                     "Runtime.InvalidEvent",
                     "not an HTTP event",
                 )
-                .await?;
+                .await;
+                end(&invocation);
+                reported?;
                 continue;
             }
         };
-        let call = AssertUnwindSafe(service.call(LambdaEvent::new(event, context)))
-            .catch_unwind()
-            .instrument(span.clone())
-            .await;
-        let posted = match call {
-            Ok(Ok(response)) => respond(&client, &request_id, response).await,
-            Ok(Err(e)) => {
-                let message = format!("{e:?}");
-                report(&client, &request_id, "Runtime.HandlerError", &message).await
+        let call = telemetry::serve_invocation(
+            invocation.clone(),
+            AssertUnwindSafe(service.call(LambdaEvent::new(event, context)))
+                .catch_unwind()
+                .instrument(span.clone()),
+        )
+        .await;
+        let posted = async {
+            match call {
+                Ok(Ok(response)) => respond(&client, &request_id, response).await,
+                Ok(Err(e)) => {
+                    metrics::record_failed_invocation("Runtime.HandlerError");
+                    let message = format!("{e:?}");
+                    report(&client, &request_id, "Runtime.HandlerError", &message).await
+                }
+                Err(_) => {
+                    tracing::error!("the handler panicked");
+                    metrics::record_failed_invocation("Runtime.Panic");
+                    report(
+                        &client,
+                        &request_id,
+                        "Runtime.Panic",
+                        "the handler panicked",
+                    )
+                    .await
+                }
             }
-            Err(_) => {
-                span.in_scope(|| tracing::error!("the handler panicked"));
-                report(
-                    &client,
-                    &request_id,
-                    "Runtime.Panic",
-                    "the handler panicked",
-                )
-                .await
-            }
-        };
+        }
+        .instrument(span.clone())
+        .await;
         // A response the Runtime API did not take is logged; the next invocation is
         // still served (Lambda times the lost one out).
         if let Err(e) = posted {
             span.in_scope(|| tracing::error!(error = %e, "posting the response failed"));
         }
+        end(&invocation);
     }
+}
+
+/// After the invocation's outcome was posted (the client has its answer; Lambda freezes
+/// the process only at the next `next`): its metrics, and the process is warm from now.
+fn end(invocation: &Invocation) {
+    metrics::flush(invocation);
+    telemetry::end_invocation();
 }
 
 fn get(path: &'static str) -> Result<Request<Body>, Error> {
@@ -190,7 +218,7 @@ where
                 .or_insert(http::HeaderValue::from_static("application/octet-stream"));
             let prelude = serde_json::to_vec(&streaming.metadata_prelude)?;
             let (mut tx, rx) = Body::channel();
-            tokio::spawn(async move {
+            tokio::spawn(telemetry::propagate(async move {
                 if tx.send_data(prelude.into()).await.is_err()
                     || tx.send_data(Bytes::from_static(&[0; 8])).await.is_err()
                 {
@@ -207,7 +235,7 @@ where
                         return;
                     }
                 }
-            });
+            }));
             build_request()
                 .method(Method::POST)
                 .uri(uri)

@@ -102,12 +102,14 @@ where
                 .headers
                 .insert("x-accel-buffering", HeaderValue::from_static("no"));
             parts.headers.remove(http::header::CONTENT_LENGTH);
-            tokio::spawn(producer(
+            // The producer runs as the invocation's: its log lines carry the request id
+            // and trace id, its upstream calls the trace header.
+            tokio::spawn(crate::pipeline::telemetry::propagate(producer(
                 app.clone(),
                 caller,
                 req,
                 EventSink { tx, sent: 0 },
-            ));
+            )));
             Response::from_parts(parts, body)
         }
         None => {
