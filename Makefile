@@ -34,6 +34,24 @@ lint:
 fmt:
 	cargo fmt --all
 
+# sam build (every function has `BuildMethod: makefile`; README, Deploying with AWS SAM):
+# SAM runs `make build-<LogicalId>` once per function with ARTIFACTS_DIR set. Each run
+# asks for the same release build of every function's binary (LAMBDA_BUILD; arm64 with
+# cargo lambda's zig), so the first compiles them and the others find them up to date;
+# then it copies its own (HealthFunction -> target/lambda/health/bootstrap). Cargo runs in
+# this directory, never in a copy: `sam build --build-in-source` keeps SAM from copying
+# the tree (target/ included) once per function, and a copy is refused.
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+LAMBDA_BUILD ?= cargo lambda build --release --arm64 --package functions --bins
+# GetProject -> get-project: the inverse of the generator's logical ids (tools/xtask).
+binary = $(shell printf '%s' '$(1)' | sed -E 's/([a-z0-9])([A-Z])/\1-\2/g' | tr '[:upper:]' '[:lower:]')
+
+build-%Function:
+	@test "$(realpath $(CURDIR))" = "$(realpath $(ROOT))" || { echo "sam build copied the tree to $(CURDIR): run sam build --build-in-source" >&2; exit 1; }
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 1; }
+	cd $(ROOT) && $(LAMBDA_BUILD)
+	cp $(ROOT)/target/lambda/$(call binary,$*)/bootstrap $(ARTIFACTS_DIR)/bootstrap
+
 # Print a dev access token for a user id (needs the dev secret that `make dev` generates).
 token:
 	@test -f .local/dev.env || { echo "run make dev first (it generates .local/dev.env)" >&2; exit 1; }

@@ -95,14 +95,11 @@ fn from_template() -> RouteSet {
     let docs = YamlLoader::load_from_str(&text).expect("template.yaml parses");
     let resources = docs[0]["Resources"].as_hash().expect("Resources");
     let mut set = RouteSet::new();
-    for (_, resource) in resources {
+    for (name, resource) in resources {
         if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
             continue;
         }
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
-            .as_str()
-            .expect("every function names its Binary")
-            .to_owned();
+        let binary = binary_of(name.as_str().unwrap(), resource);
         // Functions without events (Function URLs) serve no HttpApi route.
         let Some(events) = resource["Properties"]["Events"].as_hash() else {
             continue;
@@ -125,6 +122,51 @@ fn from_template() -> RouteSet {
         }
     }
     set
+}
+
+/// The binary a template function runs: `sam build` runs the Makefile's
+/// build-<LogicalId> (BuildMethod: makefile), which copies the binary of the route whose
+/// logical id that is (checked by the test below).
+fn binary_of(name: &str, resource: &yaml_rust2::Yaml) -> String {
+    assert_eq!(
+        resource["Metadata"]["BuildMethod"].as_str(),
+        Some("makefile"),
+        "{name} is built by the Makefile"
+    );
+    xtask::routes()
+        .find(|r| format!("{}Function", xtask::logical_id(r)) == name)
+        .unwrap_or_else(|| panic!("{name} is no route's function"))
+        .function
+        .to_owned()
+}
+
+/// `sam build` runs `make build-<LogicalId>` for each function: every target copies its
+/// own route's binary out of the one workspace build.
+#[test]
+fn every_function_builds_with_the_makefile_and_copies_its_own_binary() {
+    for route in xtask::routes() {
+        let target = format!("build-{}Function", xtask::logical_id(route));
+        let out = std::process::Command::new("make")
+            .args(["-n", "-s", &target, "ARTIFACTS_DIR=/artifacts"])
+            .current_dir(repo())
+            .output()
+            .expect("make runs");
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{target}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            script.contains("cargo lambda build --release --arm64"),
+            "{target}:\n{script}"
+        );
+        let copy = format!(
+            "target/lambda/{}/bootstrap /artifacts/bootstrap",
+            route.function
+        );
+        assert!(script.contains(&copy), "{target}:\n{script}");
+    }
 }
 
 fn binaries() -> BTreeSet<String> {
@@ -180,9 +222,11 @@ fn streaming_routes_have_a_response_streaming_function_url() {
     let docs = YamlLoader::load_from_str(&text).unwrap();
     let resources = docs[0]["Resources"].as_hash().unwrap();
     for route in routes::STREAMING {
+        let name = format!("{}Function", xtask::logical_id(route));
         let function = resources
-            .values()
-            .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(route.function))
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(name.as_str()))
+            .map(|(_, r)| r)
             .unwrap_or_else(|| panic!("no function for {}", route.function));
         let url = &function["Properties"]["FunctionUrlConfig"];
         assert_eq!(
@@ -191,12 +235,20 @@ fn streaming_routes_have_a_response_streaming_function_url() {
             "{}",
             route.function
         );
+        // Behind CloudFront: only the distribution may invoke the URL (origin access
+        // control); the function still authenticates the caller itself.
         assert_eq!(
             url["AuthType"].as_str(),
-            Some("NONE"),
-            "authenticated in the function"
+            Some("AWS_IAM"),
+            "{}",
+            route.function
         );
         assert!(function["Properties"]["Events"].as_hash().is_none());
+        assert!(
+            !function["Properties"]["ReservedConcurrentExecutions"].is_badvalue(),
+            "{}: reserved concurrency",
+            route.function
+        );
     }
 }
 

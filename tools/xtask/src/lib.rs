@@ -400,11 +400,16 @@ fn readme() -> String {
 
 /// Wraps `text` as YAML comment lines of at most 90 columns at `indent`.
 fn comment(text: &str, indent: &str) -> String {
+    wrap(text, indent, "# ")
+}
+
+/// Wraps `text` into lines of at most 90 columns, each `indent` + `prefix` + words.
+fn wrap(text: &str, indent: &str, prefix: &str) -> String {
     let mut out = String::new();
     let mut line = String::new();
     for word in text.split_whitespace() {
-        if !line.is_empty() && indent.len() + 2 + line.len() + 1 + word.len() > 90 {
-            let _ = writeln!(out, "{indent}# {line}");
+        if !line.is_empty() && indent.len() + prefix.len() + line.len() + 1 + word.len() > 90 {
+            let _ = writeln!(out, "{indent}{prefix}{line}");
             line.clear();
         }
         if !line.is_empty() {
@@ -413,19 +418,72 @@ fn comment(text: &str, indent: &str) -> String {
         line.push_str(word);
     }
     if !line.is_empty() {
-        let _ = writeln!(out, "{indent}# {line}");
+        let _ = writeln!(out, "{indent}{prefix}{line}");
     }
     out
 }
 
 fn template() -> String {
-    let mut out = String::new();
+    let mut out = comment(
+        "Each function: `BuildMethod: makefile`, so `sam build --build-in-source` runs the \
+         root Makefile's build-<LogicalId>, which copies the function's binary out of one \
+         `cargo lambda build` of every binary (README, Deploying with AWS SAM). Each has its \
+         log group and one alarm on its failed invocations; the stack-wide alarms are above \
+         this block.",
+        "  ",
+    );
     for route in routes() {
         out.push('\n');
         out.push_str(&function_resource(route));
     }
     out.push('\n');
     out
+}
+
+/// The notification target of every alarm: the `AlarmTopicArn` parameter, else the
+/// stack's own topic.
+const ALARM_ACTIONS: &str = "      AlarmActions:\n        - !If [HasAlarmTopicArn, !Ref AlarmTopicArn, !Ref AlarmTopic]\n      \
+     OKActions:\n        - !If [HasAlarmTopicArn, !Ref AlarmTopicArn, !Ref AlarmTopic]\n";
+
+/// One metric of a per-function alarm's math: `AWS/Lambda` `metric` of the function, summed
+/// over 5 minutes.
+fn lambda_metric(id: &str, metric: &str, function: &str) -> String {
+    format!(
+        "        - Id: {id}\n          ReturnData: false\n          MetricStat:\n            \
+         Stat: Sum\n            Period: 300\n            Metric:\n              Namespace: AWS/Lambda\n              \
+         MetricName: {metric}\n              Dimensions:\n                - Name: FunctionName\n                  \
+         Value: !Ref {function}Function\n"
+    )
+}
+
+/// The function's alarm: errors (a panic, a timeout, running out of memory, a cold start
+/// refusing its configuration) plus throttles (no concurrency left), one alarm per
+/// function so that the stack stays far below CloudFormation's 500 resources.
+fn alarm_resource(route: &Route, id: &str, description: &str) -> String {
+    let mut y = format!(
+        "\n  {id}ErrorsAlarm:\n    Type: AWS::CloudWatch::Alarm\n    Properties:\n      \
+         AlarmDescription: >-\n{}      \
+         ComparisonOperator: GreaterThanOrEqualToThreshold\n      Threshold: !Ref FunctionErrorsThreshold\n      \
+         EvaluationPeriods: 1\n      TreatMissingData: notBreaching\n      Metrics:\n",
+        wrap(
+            &format!(
+                "{description} ({}): invocations that failed (Errors: a panic, a timeout, out \
+                 of memory, a cold start refusing its configuration) or never ran (Throttles: \
+                 no concurrency left).",
+                route.function
+            ),
+            "        ",
+            "",
+        ),
+    );
+    y.push_str(&lambda_metric("errors", "Errors", id));
+    y.push_str(&lambda_metric("throttles", "Throttles", id));
+    y.push_str(
+        "        - Id: failed\n          Label: Errors + Throttles\n          \
+         Expression: FILL(errors, 0) + FILL(throttles, 0)\n          ReturnData: true\n",
+    );
+    y.push_str(ALARM_ACTIONS);
+    y
 }
 
 fn function_resource(route: &Route) -> String {
@@ -437,9 +495,12 @@ fn function_resource(route: &Route) -> String {
         y.push_str(&comment(
             &format!(
                 "{} {}: server-sent events need Lambda response streaming, which API Gateway \
-                 HTTP APIs do not support: a Function URL with RESPONSE_STREAM serves it. \
-                 AuthType NONE because the function verifies the Supabase token itself (as \
-                 every route does).",
+                 HTTP APIs do not support: a Function URL with RESPONSE_STREAM serves it, \
+                 behind CloudFront (StreamDistribution, on StreamDomainName). AuthType \
+                 AWS_IAM: only that distribution may invoke it, signing each request (origin \
+                 access control); the function verifies the Supabase session itself, as \
+                 every route does. Reserved concurrency: long-lived streams cannot take the \
+                 concurrency the HttpApi's functions share.",
                 route.method, route.path
             ),
             "  ",
@@ -458,9 +519,7 @@ fn function_resource(route: &Route) -> String {
     let _ = write!(
         y,
         "  {id}Function:\n    Type: AWS::Serverless::Function\n    Metadata:\n      \
-         BuildMethod: rust-cargolambda\n      BuildProperties:\n        Binary: {}\n    \
-         Properties:\n      CodeUri: .\n      Description: {description}\n",
-        route.function
+         BuildMethod: makefile\n    Properties:\n      CodeUri: .\n      Description: {description}\n"
     );
     let bucket = !deploy.s3.is_empty();
     if deploy.secrets || bucket {
@@ -535,9 +594,10 @@ fn function_resource(route: &Route) -> String {
         let _ = writeln!(y, "      Timeout: {timeout}");
     }
     if streaming {
+        y.push_str("      ReservedConcurrentExecutions: !Ref StreamReservedConcurrency\n");
         let _ = write!(
             y,
-            "      FunctionUrlConfig:\n        AuthType: NONE\n        InvokeMode: RESPONSE_STREAM\n        \
+            "      FunctionUrlConfig:\n        AuthType: AWS_IAM\n        InvokeMode: RESPONSE_STREAM\n        \
              Cors:\n          AllowOrigins: !Ref AllowedOrigins\n          AllowCredentials: true\n          \
              AllowMethods:\n            - {}\n          AllowHeaders:\n            - authorization\n            \
              - content-type\n            - apikey\n            - x-client-info\n          ExposeHeaders:\n            \
@@ -558,11 +618,47 @@ fn function_resource(route: &Route) -> String {
             route.method, route.path
         );
     }
+    if streaming {
+        y.push_str(&cloudfront_permissions(&id));
+    }
     let _ = write!(
         y,
         "\n  {id}LogGroup:\n    Type: AWS::Logs::LogGroup\n    DeletionPolicy: Delete\n    \
          UpdateReplacePolicy: Delete\n    Properties:\n      LogGroupName: !Sub /aws/lambda/${{{id}Function}}\n      \
          RetentionInDays: !Ref LogRetentionInDays\n"
+    );
+    let what = if route.fallback {
+        "The $default route".to_owned()
+    } else {
+        format!("{} {}", route.method, route.path)
+    };
+    y.push_str(&alarm_resource(route, &id, &what));
+    y
+}
+
+/// The stream distribution (StreamDistribution, hand-written above the block) may invoke
+/// the Function URL, and nothing else may: both actions, as Function URLs created since
+/// October 2025 require, each scoped to that one distribution's ARN.
+fn cloudfront_permissions(id: &str) -> String {
+    let mut y = String::from("\n");
+    y.push_str(&comment(
+        "Only the stream's CloudFront distribution may call the Function URL (origin access \
+         control signs its requests): lambda:InvokeFunctionUrl and lambda:InvokeFunction, \
+         both of which Function URLs created since October 2025 require, each for that \
+         distribution's ARN alone.",
+        "  ",
+    ));
+    let source = "!Sub \"arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${StreamDistribution}\"";
+    let _ = write!(
+        y,
+        "  {id}CloudFrontUrlPermission:\n    Type: AWS::Lambda::Permission\n    Properties:\n      \
+         FunctionName: !Ref {id}Function\n      Action: lambda:InvokeFunctionUrl\n      \
+         FunctionUrlAuthType: AWS_IAM\n      Principal: cloudfront.amazonaws.com\n      \
+         SourceAccount: !Ref AWS::AccountId\n      SourceArn: {source}\n\
+         \n  {id}CloudFrontInvokePermission:\n    Type: AWS::Lambda::Permission\n    Properties:\n      \
+         FunctionName: !Ref {id}Function\n      Action: lambda:InvokeFunction\n      \
+         InvokedViaFunctionUrl: true\n      Principal: cloudfront.amazonaws.com\n      \
+         SourceAccount: !Ref AWS::AccountId\n      SourceArn: {source}\n"
     );
     y
 }
