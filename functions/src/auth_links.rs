@@ -193,13 +193,13 @@ fn session_cookies(app: &App, req: &Request, session: &Session) -> Vec<String> {
     cookies::write(
         &app.config.auth_cookie_name,
         &session.json,
-        app.config.cookie_secure,
+        app.config.cookie_scope(),
         &previous,
     )
 }
 
 fn clear_verifier(app: &App) -> String {
-    cookies::clear_code_verifier(&app.config.auth_cookie_name, app.config.cookie_secure)
+    cookies::clear_code_verifier(&app.config.auth_cookie_name, app.config.cookie_scope())
 }
 
 /// The provider a session's user signed in with (GoTrue's `app_metadata.provider`),
@@ -273,7 +273,7 @@ pub async fn oauth_start(app: App, _caller: Caller, req: Request) -> ApiResult {
     let cookie = cookies::write_code_verifier(
         &app.config.auth_cookie_name,
         &verifier,
-        app.config.cookie_secure,
+        app.config.cookie_scope(),
     );
     redirect(302, &authorize, vec![cookie])
 }

@@ -135,7 +135,7 @@ fn signed_in(app: &App, req: &Request, session: &Session, is_new_user: bool) -> 
     let cookies = cookies::write(
         &app.config.auth_cookie_name,
         &session.json,
-        app.config.cookie_secure,
+        app.config.cookie_scope(),
         &previous,
     );
     let body = SignedIn {

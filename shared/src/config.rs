@@ -56,6 +56,10 @@ pub struct Config {
     pub auth_cookie_name: String,
     /// `Secure` on the cookies this backend sets (off only for plain-http local dev).
     pub cookie_secure: bool,
+    /// `COOKIE_DOMAIN`: the `Domain` of the cookies this backend sets (the API's host,
+    /// e.g. `api.example.com`, so the stream's `stream.api.example.com` gets them too);
+    /// none: host-only cookies.
+    pub cookie_domain: Option<String>,
     /// Expected `iss` of access tokens: `<SUPABASE_URL>/auth/v1` unless overridden.
     pub jwt_issuer: String,
     /// Time budget for one call to PostgREST before the request answers 503.
@@ -195,6 +199,15 @@ impl Config {
             Some("false") | Some("0") => false,
             Some(_) => return Err(ConfigError::new("COOKIE_SECURE", "must be true or false")),
         };
+        let cookie_domain =
+            match var("COOKIE_DOMAIN") {
+                None => None,
+                Some(domain) if is_host_name(&domain) => Some(domain.to_ascii_lowercase()),
+                Some(_) => return Err(ConfigError::new(
+                    "COOKIE_DOMAIN",
+                    "must be a host name such as api.example.com (no scheme, port or leading dot)",
+                )),
+            };
         let jwt_issuer = var("SUPABASE_JWT_ISSUER").unwrap_or_else(|| format!("{base}/auth/v1"));
         let upstream_timeout = match var("UPSTREAM_TIMEOUT_MS") {
             None => Duration::from_secs(5),
@@ -254,6 +267,7 @@ impl Config {
             public_api_url,
             auth_cookie_name,
             cookie_secure,
+            cookie_domain,
             jwt_issuer,
             upstream_timeout,
         })
@@ -289,6 +303,32 @@ fn parse_url(var: &'static str, value: &str) -> Result<Url, ConfigError> {
         return Err(ConfigError::new(var, "must not carry a query or fragment"));
     }
     Ok(url)
+}
+
+impl Config {
+    /// What every cookie this backend sets shares: `Secure`, and `Domain` when set.
+    pub fn cookie_scope(&self) -> crate::auth::cookies::Scope<'_> {
+        crate::auth::cookies::Scope {
+            secure: self.cookie_secure,
+            domain: self.cookie_domain.as_deref(),
+        }
+    }
+}
+
+/// A DNS host name of two labels or more (letters, digits and inner hyphens), as a
+/// cookie's `Domain` takes it.
+fn is_host_name(value: &str) -> bool {
+    let labels: Vec<&str> = value.split('.').collect();
+    value.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|label| {
+            (1..=63).contains(&label.len())
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
 }
 
 #[cfg(test)]
@@ -355,6 +395,38 @@ mod tests {
             .unwrap_err();
             assert_eq!(err.var, "ALLOWED_ORIGINS", "{bad}");
         }
+    }
+
+    #[test]
+    fn cookie_domain_is_a_host_name_or_nothing() {
+        let with = |domain: &str| {
+            Config::from_lookup(env(&[
+                ("SUPABASE_URL", "https://abcd.supabase.co"),
+                ("SUPABASE_ANON_KEY", "anon"),
+                ("COOKIE_DOMAIN", domain),
+            ]))
+        };
+        assert_eq!(
+            with("API.example.com").unwrap().cookie_domain.as_deref(),
+            Some("api.example.com")
+        );
+        for bad in [
+            ".example.com",
+            "https://api.example.com",
+            "api.example.com:443",
+            "localhost",
+            "a..b",
+            "-a.com",
+            "a b.com",
+        ] {
+            assert_eq!(with(bad).unwrap_err().var, "COOKIE_DOMAIN", "{bad:?}");
+        }
+        let none = Config::from_lookup(env(&[
+            ("SUPABASE_URL", "https://abcd.supabase.co"),
+            ("SUPABASE_ANON_KEY", "anon"),
+        ]))
+        .unwrap();
+        assert_eq!(none.cookie_domain, None);
     }
 
     #[test]

@@ -104,12 +104,21 @@ pub fn present_names(req: &Request, name: &str) -> Vec<String> {
     names
 }
 
+/// The attributes every cookie this backend sets shares besides name, value and
+/// lifetime ([`crate::Config::cookie_scope`]): `Secure`, and a `Domain` when the API's
+/// cookies must reach a sibling host (the stream's, behind CloudFront).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope<'a> {
+    pub secure: bool,
+    pub domain: Option<&'a str>,
+}
+
 /// `Set-Cookie` values storing `session` the way @supabase/ssr does (chunked when
 /// long), plus expiring any previous session cookie that is not rewritten.
 pub fn write(
     name: &str,
     session_json: &serde_json::Value,
-    secure: bool,
+    scope: Scope<'_>,
     previous: &[String],
 ) -> Vec<String> {
     let value = format!(
@@ -119,19 +128,19 @@ pub fn write(
     let mut written = Vec::new();
     let mut headers = Vec::new();
     if value.len() <= MAX_CHUNK_SIZE {
-        headers.push(build(name, &value, secure, MAX_AGE_SECONDS));
+        headers.push(build(name, &value, scope, MAX_AGE_SECONDS));
         written.push(name.to_owned());
     } else {
         for (i, chunk) in value.as_bytes().chunks(MAX_CHUNK_SIZE).enumerate() {
             let chunk_name = format!("{name}.{i}");
             let chunk = std::str::from_utf8(chunk).expect("base64 is ASCII");
-            headers.push(build(&chunk_name, chunk, secure, MAX_AGE_SECONDS));
+            headers.push(build(&chunk_name, chunk, scope, MAX_AGE_SECONDS));
             written.push(chunk_name);
         }
     }
     for old in previous {
         if !written.contains(old) {
-            headers.push(build(old, "", secure, 0));
+            headers.push(build(old, "", scope, 0));
         }
     }
     headers
@@ -139,23 +148,25 @@ pub fn write(
 
 /// `Set-Cookie` values that delete every session cookie the request carried (and the
 /// bare name in any case).
-pub fn clear(name: &str, secure: bool, previous: &[String]) -> Vec<String> {
+pub fn clear(name: &str, scope: Scope<'_>, previous: &[String]) -> Vec<String> {
     let mut names = previous.to_vec();
     if !names.iter().any(|n| n == name) {
         names.push(name.to_owned());
     }
-    names.iter().map(|n| build(n, "", secure, 0)).collect()
+    names.iter().map(|n| build(n, "", scope, 0)).collect()
 }
 
-fn build(name: &str, value: &str, secure: bool, max_age: i64) -> String {
-    Cookie::build((name.to_owned(), value.to_owned()))
+fn build(name: &str, value: &str, scope: Scope<'_>, max_age: i64) -> String {
+    let mut cookie = Cookie::build((name.to_owned(), value.to_owned()))
         .path("/")
         .http_only(true)
-        .secure(secure)
+        .secure(scope.secure)
         .same_site(SameSite::Lax)
-        .max_age(cookie::time::Duration::seconds(max_age))
-        .build()
-        .to_string()
+        .max_age(cookie::time::Duration::seconds(max_age));
+    if let Some(domain) = scope.domain {
+        cookie = cookie.domain(domain.to_owned());
+    }
+    cookie.build().to_string()
 }
 
 /// How long a PKCE code verifier waits for its callback (an OAuth round trip).
@@ -170,20 +181,20 @@ pub fn code_verifier_name(name: &str) -> String {
 /// `Set-Cookie` for the verifier, stored as @supabase/ssr stores it (`base64-` +
 /// base64url of the JSON string), HttpOnly, SameSite=Lax (sent on the top-level
 /// redirect back from the provider), 10 minutes.
-pub fn write_code_verifier(name: &str, verifier: &str, secure: bool) -> String {
+pub fn write_code_verifier(name: &str, verifier: &str, scope: Scope<'_>) -> String {
     let json = serde_json::Value::String(verifier.to_owned()).to_string();
     let value = format!("{BASE64_PREFIX}{}", URL_SAFE_NO_PAD.encode(json));
     build(
         &code_verifier_name(name),
         &value,
-        secure,
+        scope,
         CODE_VERIFIER_MAX_AGE_SECONDS,
     )
 }
 
 /// `Set-Cookie` deleting the verifier cookie.
-pub fn clear_code_verifier(name: &str, secure: bool) -> String {
-    build(&code_verifier_name(name), "", secure, 0)
+pub fn clear_code_verifier(name: &str, scope: Scope<'_>) -> String {
+    build(&code_verifier_name(name), "", scope, 0)
 }
 
 /// The PKCE code verifier the request's cookie holds, if it is a well-formed one
@@ -234,12 +245,44 @@ pub fn set(mut response: Response<Body>, cookies: Vec<String>) -> Response<Body>
 /// configured name, its chunks and a legacy single cookie).
 pub fn clearing(config: &crate::Config, req: &Request) -> Vec<String> {
     let name = &config.auth_cookie_name;
-    clear(name, config.cookie_secure, &present_names(req, name))
+    clear(name, config.cookie_scope(), &present_names(req, name))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SECURE: Scope<'static> = Scope {
+        secure: true,
+        domain: None,
+    };
+
+    #[test]
+    fn a_cookie_domain_reaches_every_cookie_and_none_is_host_only() {
+        let session = serde_json::json!({ "access_token": "a" });
+        let scoped = Scope {
+            secure: true,
+            domain: Some("api.example.com"),
+        };
+        for cookie in write(
+            "sb-x-auth-token",
+            &session,
+            scoped,
+            &["sb-x-auth-token.0".into()],
+        )
+        .into_iter()
+        .chain(clear("sb-x-auth-token", scoped, &[]))
+        .chain([write_code_verifier(
+            "sb-x-auth-token",
+            &"v".repeat(43),
+            scoped,
+        )]) {
+            assert!(cookie.contains("Domain=api.example.com"), "{cookie}");
+        }
+        for cookie in write("sb-x-auth-token", &session, SECURE, &[]) {
+            assert!(!cookie.contains("Domain"), "{cookie}");
+        }
+    }
     use lambda_http::Body;
 
     fn req(cookie: &str) -> Request {
@@ -256,7 +299,7 @@ mod tests {
     #[test]
     fn the_code_verifier_round_trips_as_supabase_ssr_stores_it() {
         let verifier = "a".repeat(43);
-        let set = write_code_verifier("sb-x-auth-token", &verifier, true);
+        let set = write_code_verifier("sb-x-auth-token", &verifier, SECURE);
         assert!(
             set.starts_with("sb-x-auth-token-code-verifier=base64-"),
             "{set}"
@@ -290,7 +333,14 @@ mod tests {
                 "{cookie}"
             );
         }
-        assert!(clear_code_verifier("sb-x-auth-token", false).contains("Max-Age=0"));
+        assert!(clear_code_verifier(
+            "sb-x-auth-token",
+            Scope {
+                secure: false,
+                domain: None
+            }
+        )
+        .contains("Max-Age=0"));
     }
 
     #[test]
@@ -338,7 +388,7 @@ mod tests {
     fn writes_chunks_for_long_sessions_and_expires_stale_ones() {
         let long = serde_json::json!({ "access_token": "x".repeat(5000) });
         let previous = vec!["sb-x-auth-token".to_owned()];
-        let headers = write("sb-x-auth-token", &long, true, &previous);
+        let headers = write("sb-x-auth-token", &long, SECURE, &previous);
         assert!(headers[0].starts_with("sb-x-auth-token.0=base64-"));
         assert!(headers[1].starts_with("sb-x-auth-token.1="));
         let last = headers.last().unwrap();

@@ -190,7 +190,7 @@ pub fn credential(
     req: &Request,
     cookie_name: &str,
 ) -> Result<(String, CredentialSource), Rejection> {
-    if req.headers().contains_key(http::header::AUTHORIZATION) {
+    if req.headers().contains_key(http::header::AUTHORIZATION) && !signed_by_aws(req) {
         return bearer_token(req).map(|t| (t.to_owned(), CredentialSource::Header));
     }
     let has_cookie = !crate::auth::cookies::present_names(req, cookie_name).is_empty();
@@ -202,6 +202,21 @@ pub fn credential(
         None if has_cookie => Err(Rejection::BadCookie),
         None => Err(Rejection::Missing),
     }
+}
+
+/// Lambda verified this request's SigV4 signature itself: a Function URL with `AuthType:
+/// AWS_IAM`, called by CloudFront's origin access control (the stream, template.yaml).
+/// Its Authorization header is CloudFront's signature, not the caller's credential, so
+/// the session cookie is read instead. Only Lambda writes the request context's
+/// `authorizer.iam`; a client cannot.
+fn signed_by_aws(req: &Request) -> bool {
+    use lambda_http::request::RequestContext;
+    use lambda_http::RequestExt;
+    matches!(
+        req.request_context_ref(),
+        Some(RequestContext::ApiGatewayV2(ctx))
+            if ctx.authorizer.as_ref().is_some_and(|a| a.iam.is_some())
+    )
 }
 
 /// The token from `Authorization: Bearer <token>`.

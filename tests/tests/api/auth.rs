@@ -156,3 +156,47 @@ async fn a_valid_token_of_a_new_user_is_accepted() {
     let data = res.assert_ok(200);
     assert_eq!(data.as_array().map(Vec::len), Some(0));
 }
+
+/// Through CloudFront's origin access control (the stream on AWS, template.yaml), the
+/// Authorization header is CloudFront's SigV4 signature, which Lambda verified and noted
+/// in the request context (`authorizer.iam`): the session cookie is the credential then.
+/// Without that note, the same header is a non-Bearer Authorization: 401.
+#[tokio::test]
+async fn a_request_lambda_verified_as_signed_by_aws_reads_the_session_cookie() {
+    use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+    use lambda_http::RequestExt;
+    let u = user().await;
+    let cookie = format!("{}={}", cookie_name(), session_cookie_value(&u.token));
+    let sigv4 = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261202/us-east-1/lambda/aws4_request, \
+                 SignedHeaders=host;x-amz-date, Signature=00";
+    let req = || {
+        Req::get("/me")
+            .header("authorization", sigv4)
+            .cookie(&cookie)
+            .build()
+    };
+    let ctx: ApiGatewayV2httpRequestContext = serde_json::from_value(json!({
+        "routeKey": "$default",
+        "accountId": "123456789012",
+        "stage": "$default",
+        "requestId": "r",
+        "apiId": "fnurl",
+        "domainName": "abc.lambda-url.us-east-1.on.aws",
+        "time": "02/Dec/2026:18:00:00 +0000",
+        "timeEpoch": 0,
+        "http": { "method": "GET", "path": "/me", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "Amazon CloudFront" },
+        "authorizer": { "iam": {
+            "accessKey": "AKIDEXAMPLE", "accountId": "123456789012",
+            "callerId": "AROAEXAMPLE:cloudfront", "principalOrgId": null,
+            "userArn": "arn:aws:sts::123456789012:assumed-role/cloudfront/x", "userId": "AROAEXAMPLE:x"
+        } }
+    }))
+    .unwrap();
+    let signed =
+        req().with_request_context(lambda_http::request::RequestContext::ApiGatewayV2(ctx));
+    let res = send_with(&app(), &functions::routes::ME, signed).await;
+    assert_eq!(res.assert_ok(200)["id"], json!(u.id.to_string()));
+
+    let unsigned = send_with(&app(), &functions::routes::ME, req()).await;
+    unsigned.assert_error(401, "UNAUTHORIZED");
+}
