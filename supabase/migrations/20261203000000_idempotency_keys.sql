@@ -46,24 +46,43 @@ as $$
       || jsonb_build_array(jsonb_build_object(p_name, p_value)))::text, true);
 $$;
 
+-- Refuses the request with PostgREST's answer for it: status, the API's error code and
+-- message (and details), and headers (`raise sqlstate 'PGRST'`, PostgREST 12).
+create or replace function private.refuse(
+  p_status integer,
+  p_code text,
+  p_message text,
+  p_details text default null,
+  p_headers json default '{}'
+)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  raise sqlstate 'PGRST' using
+    message = json_build_object('code', p_code, 'message', p_message,
+                                'details', p_details, 'hint', null)::text,
+    detail = json_build_object('status', p_status, 'headers', p_headers)::text;
+end;
+$$;
+
 -- The request's Idempotency-Key header (null when it sent none); the shape the API
 -- checks too: 1 to 255 visible ASCII characters.
 create or replace function private.request_idempotency_key()
 returns text
 language plpgsql
 stable
+security definer
 set search_path = ''
 as $$
 declare
   v_key text := nullif(current_setting('request.headers', true), '')::jsonb ->> 'idempotency-key';
 begin
   if v_key is not null and v_key !~ '^[!-~]{1,255}$' then
-    raise sqlstate 'PGRST' using
-      message = json_build_object('code', 'VALIDATION_ERROR',
-        'message', 'Idempotency-Key must be 1 to 255 visible ASCII characters',
-        'details', 'Idempotency-Key: 1 to 255 characters from ! to ~ (no spaces)',
-        'hint', null)::text,
-      detail = json_build_object('status', 422, 'headers', json_build_object())::text;
+    perform private.refuse(422, 'VALIDATION_ERROR',
+      'Idempotency-Key must be 1 to 255 visible ASCII characters',
+      'Idempotency-Key: 1 to 255 characters from ! to ~ (no spaces)');
   end if;
   return v_key;
 end;
@@ -115,19 +134,13 @@ begin
     return null;
   end if;
   if v_row.request_hash <> v_hash then
-    raise sqlstate 'PGRST' using
-      message = json_build_object('code', 'IDEMPOTENCY_KEY_REUSED',
-        'message', 'This Idempotency-Key was already used for a different request',
-        'details', null, 'hint', null)::text,
-      detail = json_build_object('status', 422, 'headers', json_build_object())::text;
+    perform private.refuse(422, 'IDEMPOTENCY_KEY_REUSED',
+      'This Idempotency-Key was already used for a different request');
   end if;
   if v_row.response is null then
-    raise sqlstate 'PGRST' using
-      message = json_build_object('code', 'IDEMPOTENCY_IN_PROGRESS',
-        'message', 'A request with this Idempotency-Key is still running; retry shortly',
-        'details', null, 'hint', null)::text,
-      detail = json_build_object('status', 409, 'headers',
-        json_build_object('Retry-After', '1'))::text;
+    perform private.refuse(409, 'IDEMPOTENCY_IN_PROGRESS',
+      'A request with this Idempotency-Key is still running; retry shortly',
+      p_headers => json_build_object('Retry-After', '1'));
   end if;
   perform private.add_response_header('Idempotent-Replayed', 'true');
   return v_row.response;
@@ -146,6 +159,7 @@ as $$
   where k.user_id = (select auth.uid()) and k.key = private.request_idempotency_key();
 $$;
 
+revoke all on function private.refuse(integer, text, text, text, json) from public;
 revoke all on function private.add_response_header(text, text) from public;
 revoke all on function private.request_idempotency_key() from public;
 revoke all on function private.idempotent_replay(text, jsonb) from public;
@@ -306,16 +320,12 @@ $$;
 create or replace function public.claim_idempotency_key(p_operation text, p_request jsonb)
 returns jsonb
 language plpgsql
-security invoker
+security definer
 set search_path = ''
 as $$
 begin
   if private.request_idempotency_key() is null then
-    raise sqlstate 'PGRST' using
-      message = json_build_object('code', 'VALIDATION_ERROR',
-        'message', 'Send the key in the Idempotency-Key header',
-        'details', null, 'hint', null)::text,
-      detail = json_build_object('status', 422, 'headers', json_build_object())::text;
+    perform private.refuse(422, 'VALIDATION_ERROR', 'Send the key in the Idempotency-Key header');
   end if;
   return private.idempotent_replay(p_operation, p_request);
 end;

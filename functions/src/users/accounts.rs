@@ -60,7 +60,7 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
     // caller there, so ask it first.
     permissions::confirm(&app, user, Permission::UsersWrite).await?;
     let email = new.email.to_lowercase();
-    let keyed = shared::pipeline::idempotency_key(req.headers())?.is_some();
+    let keyed = user.idempotency_key().is_some();
     if keyed {
         let request = serde_json::json!({ "email": email, "name": new.name, "role": new.role });
         let first: Option<FinishedUser> = postgrest::call(

@@ -84,7 +84,8 @@ impl AuthUser {
         self.rate_limit_pass = pass;
     }
 
-    pub(crate) fn idempotency_key(&self) -> Option<&str> {
+    /// The request's `Idempotency-Key`, as the pipeline checked it (routes that take one).
+    pub fn idempotency_key(&self) -> Option<&str> {
         self.idempotency_key.as_deref()
     }
 

@@ -327,11 +327,12 @@ async fn log_and_audit(
         ..
     } = incoming;
     let status = response.status().as_u16();
-    let latency_ms = incoming.started.elapsed().as_millis() as u64;
+    let elapsed = incoming.started.elapsed();
+    let latency_ms = elapsed.as_millis() as u64;
     let cause = refusal.as_ref().and_then(|e| e.cause.clone());
     let user = user_id.map(|id| id.to_string());
     let code = refusal.as_ref().map(|e| e.code.as_str());
-    crate::pipeline::metrics::record_request(status, incoming.started.elapsed(), code);
+    crate::pipeline::metrics::record_request(status, elapsed, code);
     if status >= 500 {
         tracing::error!(
             request_id, route = route.function, method = %method, status, latency_ms,

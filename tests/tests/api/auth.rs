@@ -192,10 +192,18 @@ async fn a_request_lambda_verified_as_signed_by_aws_reads_the_session_cookie() {
         } }
     }))
     .unwrap();
-    let signed =
-        req().with_request_context(lambda_http::request::RequestContext::ApiGatewayV2(ctx));
+    let context = lambda_http::request::RequestContext::ApiGatewayV2(ctx);
+    let signed = req().with_request_context(context.clone());
     let res = send_with(&app(), &functions::routes::ME, signed).await;
     assert_eq!(res.assert_ok(200)["id"], json!(u.id.to_string()));
+    // Signed by CloudFront but without a session cookie: nobody.
+    let no_cookie = Req::get("/me")
+        .header("authorization", sigv4)
+        .build()
+        .with_request_context(context);
+    send_with(&app(), &functions::routes::ME, no_cookie)
+        .await
+        .assert_error(401, "UNAUTHORIZED");
 
     let unsigned = send_with(&app(), &functions::routes::ME, req()).await;
     unsigned.assert_error(401, "UNAUTHORIZED");

@@ -578,3 +578,40 @@ async fn postgrest_called_directly_replays_and_refuses_the_same_way() {
     assert_eq!(res.status, 200);
     assert_ne!(res.body["id"], first.body["id"]);
 }
+
+#[tokio::test]
+async fn the_user_creation_functions_refuse_callers_without_users_write_straight_to_postgrest() {
+    let plain = user().await;
+    let victim = user().await;
+    // Promoting themselves (or anyone) through finish_user_creation: refused, unchanged.
+    for target in [plain.id, victim.id] {
+        let res = postgrest_direct(
+            reqwest::Method::POST,
+            "rpc/finish_user_creation",
+            Some(&plain.token),
+            Some(json!({ "p_id": target, "p_role": "admin", "p_name": "Boss" })),
+        )
+        .await;
+        res.assert_refused(403, "42501");
+        let role: String = db()
+            .await
+            .query_one(
+                "select role::text from public.user_roles where user_id = $1",
+                &[&target],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(role, "user");
+    }
+    // A claim needs the header.
+    let res = postgrest_direct(
+        reqwest::Method::POST,
+        "rpc/claim_idempotency_key",
+        Some(&plain.token),
+        Some(json!({ "p_operation": "create_user", "p_request": {} })),
+    )
+    .await;
+    res.assert_refused(422, "VALIDATION_ERROR");
+    assert_eq!(keys_of(&plain).await, 0);
+}
