@@ -52,7 +52,10 @@ build-%Function:
 	cd $(ROOT) && $(LAMBDA_BUILD)
 	cp $(ROOT)/target/lambda/$(call binary,$*)/bootstrap $(ARTIFACTS_DIR)/bootstrap
 
-# Print a dev access token for a user id (needs the dev secret that `make dev` generates).
+# Print a dev access token for a user id (needs the dev secret that `make dev` generates):
+# of the session SESSION=<uuid>, else of a new session made in the dev database (a token
+# counts only while its session lives).
+DEV_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/$(or $(DEV_DATABASE),supa_lambda_dev)
 token:
 	@test -f .local/dev.env || { echo "run make dev first (it generates .local/dev.env)" >&2; exit 1; }
-	@set -a; . ./.local/dev.env; set +a; SUPABASE_URL=http://127.0.0.1:$${AUTH_PORT:-54321} ./target/debug/mint-token $(SUB)
+	@set -a; . ./.local/dev.env; set +a; SUPABASE_URL=http://127.0.0.1:$${AUTH_PORT:-54321} DATABASE_URL='$(DEV_DATABASE_URL)' ./target/debug/mint-token $(SUB) $(if $(SESSION),--session $(SESSION))

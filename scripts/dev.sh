@@ -71,12 +71,12 @@ spawn web env -C examples/web VITE_API_URL="http://localhost:$PORT" \
 echo
 echo "Local API:  http://127.0.0.1:$PORT     (PostgREST $SUPABASE_REST_URL, S3 $S3_ENDPOINT, Auth stand-in $SUPABASE_URL)"
 echo "Web app:    http://localhost:$WEB_PORT     (examples/web; sign in as bob@example.com / password123; log $STACK_LOGS/web.log)"
-echo "Demo tokens (valid 12 h; dev-only secret in .local/dev.env):"
-for who in "00000000-0000-4000-8000-000000000001 alice@example.com admin" \
-           "00000000-0000-4000-8000-000000000002 bob@example.com editor" \
-           "00000000-0000-4000-8000-000000000003 carol@example.com member"; do
+echo "Demo tokens (valid 12 h, while the seed's demo session lives; dev-only secret in .local/dev.env):"
+for who in "00000000-0000-4000-8000-000000000001 alice@example.com admin 00000000-0000-4000-8000-000000000501" \
+           "00000000-0000-4000-8000-000000000002 bob@example.com editor 00000000-0000-4000-8000-000000000503" \
+           "00000000-0000-4000-8000-000000000003 carol@example.com member 00000000-0000-4000-8000-000000000504"; do
   set -- $who
-  printf '  %-6s %-18s %s\n' "$3" "$2" "$("$ROOT/target/debug/mint-token" "$1" "$2" 43200)"
+  printf '  %-6s %-18s %s\n' "$3" "$2" "$("$ROOT/target/debug/mint-token" "$1" "$2" 43200 --session "$4")"
 done
 echo
 echo "Try:  curl -s http://127.0.0.1:$PORT/projects -H \"Authorization: Bearer <token>\""

@@ -35,6 +35,24 @@ from auth.users u
 where u.id in ('00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002',
                '00000000-0000-4000-8000-000000000003', '00000000-0000-4000-8000-000000000004');
 
+-- Signed-in sessions, as Supabase Auth records a sign-in (auth.sessions: when, from which
+-- browser and address; refreshed_at is UTC without a zone, as GoTrue stores it). Access
+-- tokens count only while their session lives (the request gate): the demo tokens
+-- `make dev` prints name these. Alice is signed in on two devices (GET /me/sessions).
+insert into auth.sessions (id, user_id, created_at, updated_at, aal, refreshed_at, user_agent, ip)
+select s.id, s.user_id, now() - s.age, now() - s.age, 'aal1', (now() - s.age / 2) at time zone 'UTC',
+       s.user_agent, s.ip::inet
+from (values
+  ('00000000-0000-4000-8000-000000000501'::uuid, '00000000-0000-4000-8000-000000000001'::uuid, interval '3 days',
+   'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0', '192.0.2.10'),
+  ('00000000-0000-4000-8000-000000000502'::uuid, '00000000-0000-4000-8000-000000000001'::uuid, interval '2 hours',
+   'Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Mobile/15E148 Safari/604.1', '198.51.100.7'),
+  ('00000000-0000-4000-8000-000000000503'::uuid, '00000000-0000-4000-8000-000000000002'::uuid, interval '1 day',
+   'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0 Safari/537.36', '203.0.113.20'),
+  ('00000000-0000-4000-8000-000000000504'::uuid, '00000000-0000-4000-8000-000000000003'::uuid, interval '5 hours',
+   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0 Safari/537.36 Edg/138.0', '203.0.113.31')
+) as s (id, user_id, age, user_agent, ip);
+
 insert into public.workspaces (id, name, created_by)
 values ('00000000-0000-4000-8000-000000000100', 'Acme', '00000000-0000-4000-8000-000000000001');
 

@@ -392,7 +392,7 @@ pub async fn oauth_callback(app: App, caller: Caller, req: Request) -> ApiResult
             clear,
         );
     };
-    let session = match supabase_auth::exchange_code(&app, &code, &verifier).await {
+    let session = match supabase_auth::exchange_code(&app, &caller, &code, &verifier).await {
         Ok(session) => session,
         Err(AuthFailure::Unavailable) => {
             return fail_to(
@@ -498,9 +498,12 @@ async fn send_link(app: App, caller: Caller, req: Request, link: Link) -> ApiRes
     let confirm = confirm_url(&app, &req, Some(next))?;
     let sent = match link {
         Link::SignIn => {
-            supabase_auth::send_email_link(&app, &email, create_user, confirm.as_str()).await
+            let redirect = confirm.as_str();
+            supabase_auth::send_email_link(&app, &caller, &email, create_user, redirect).await
         }
-        Link::Recovery => supabase_auth::send_recovery_link(&app, &email, confirm.as_str()).await,
+        Link::Recovery => {
+            supabase_auth::send_recovery_link(&app, &caller, &email, confirm.as_str()).await
+        }
     }
     .map_err(|f| ApiError::from(f).with_headers(rate_limit::headers(&quotas)))?;
     if !sent {
@@ -542,7 +545,7 @@ pub async fn confirm(app: App, caller: Caller, req: Request) -> ApiResult {
             vec![],
         );
     };
-    let session = match supabase_auth::verify_email_link(&app, &kind, &token_hash).await {
+    let session = match supabase_auth::verify_email_link(&app, &caller, &kind, &token_hash).await {
         Ok(session) => session,
         Err(AuthFailure::Unavailable) => {
             return fail_to(

@@ -368,10 +368,17 @@ fn contract(route: &Route, s: &mut Schemas) -> Contract {
             .cookie("The renewed session cookie.")
             .security(S::Cookie),
         "sign-out" => c
+            .query::<sessions::SignOutQuery>()
             .fails(&[(403, "CSRF_FAILED: not from an allowed origin")])
-            .cookie("Clears the session cookie (Max-Age=0), always.")
+            .cookie("Clears the session cookie (Max-Age=0), but with scope=others.")
+            .tap(|c| c.cookie_sometimes = true)
             .security(S::OptionalCookie),
         "me" => c.ok::<users::profiles::Me>(s),
+        "list-my-sessions" => c.page::<users::sessions::Session>(s),
+        "revoke-my-session" => c.fails(&[(
+            404,
+            "NOT_FOUND: no such session of the caller's",
+        )]),
         "list-users" => c
             .query::<users::profiles::ListQuery>()
             .page::<users::Profile>(s)

@@ -214,14 +214,36 @@ pub const SIGN_OUT: Route = Route::public(
     "/auth/sign-out",
     handler!(sessions::sign_out),
 )
+.query("scope=")
 .doc(concat!(
-    "anyone; ends the session (also with an expired access token) ",
-    "and always clears the cookie"
+    "anyone; ends this session (`scope=local`, the default, also with an expired ",
+    "access token), every session (`global`) or every other (`others`); clears the ",
+    "cookie but for `others`"
 ))
 .example_cookie();
 
 pub const ME: Route = Route::user("me", Method::GET, "/me", handler!(users::me))
     .doc("signed in; own profile, role and permissions");
+
+pub const LIST_MY_SESSIONS: Route = Route::user(
+    "list-my-sessions",
+    Method::GET,
+    "/me/sessions",
+    handler!(users::sessions::list),
+)
+.query("page=&pageSize=")
+.doc("signed in; own sessions, newest first: created, last active, user agent, address, which is current");
+
+pub const REVOKE_MY_SESSION: Route = Route::user(
+    "revoke-my-session",
+    Method::DELETE,
+    "/me/sessions/{id}",
+    handler!(users::sessions::revoke),
+)
+.counted_in_database()
+.doc(
+    "signed in; ends one of their own sessions (its tokens are refused from the next request); 204",
+);
 
 pub const LIST_USERS: Route =
     Route::user("list-users", Method::GET, "/users", handler!(users::list))
@@ -500,6 +522,8 @@ pub const ALL: &[Route] = &[
     REFRESH_SESSION,
     SIGN_OUT,
     ME,
+    LIST_MY_SESSIONS,
+    REVOKE_MY_SESSION,
     LIST_USERS,
     CREATE_USER,
     GET_USER,

@@ -4,7 +4,10 @@
 //!                      to confirm); 403 while signupsEnabled is off, 503 in maintenance
 //! POST /auth/sign-in   {email, password} -> session cookie (@supabase/ssr format) + user
 //! POST /auth/refresh   session cookie    -> renewed session cookie + user
-//! POST /auth/sign-out  signed in         -> session ended at Supabase Auth, cookie cleared
+//! POST /auth/sign-out?scope=local|global|others
+//!                      signed in         -> this session, all of them, or all others ended
+//!                                           at Supabase Auth; the cookie cleared (but for
+//!                                           `others`)
 //!
 //! The cookie is HttpOnly, SameSite=Lax, Secure (unless COOKIE_SECURE=false for plain-http
 //! local dev). The refresh token lives only in the cookie, never in a response body.
@@ -12,7 +15,7 @@
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use shared::clients::supabase_auth::{self, AuthFailure, Session};
+use shared::clients::supabase_auth::{self, AuthFailure, Session, SignOutScope};
 use shared::pipeline::response::{self, ApiResult};
 use shared::policy::audit::{self, AuditEvent};
 use shared::policy::rate_limit::{self, Limit};
@@ -166,6 +169,7 @@ pub async fn sign_in(app: App, caller: Caller, req: Request) -> ApiResult {
 
     match supabase_auth::sign_in_with_password(
         &app,
+        &caller,
         credentials.email.trim(),
         &credentials.password,
     )
@@ -249,6 +253,7 @@ pub async fn sign_up(app: App, caller: Caller, req: Request) -> ApiResult {
     let confirm = crate::auth_links::confirm_url(&app, &req, None).ok();
     let outcome = supabase_auth::sign_up(
         &app,
+        &caller,
         email,
         &account.password,
         serde_json::json!({ "full_name": account.name }),
@@ -327,7 +332,7 @@ pub async fn refresh(app: App, caller: Caller, req: Request) -> ApiResult {
     let refresh_token = cookies::read(&req, &app.config.auth_cookie_name)
         .and_then(cookie_refresh_token)
         .ok_or_else(|| ApiError::unauthorized("no refresh token in the session cookie"))?;
-    match supabase_auth::refresh(&app, &refresh_token).await {
+    match supabase_auth::refresh(&app, &caller, &refresh_token).await {
         Ok(session) => {
             let mut response = signed_in(&app, &req, &session, false)?;
             rate_limit::add_headers(&mut response, &quotas);
@@ -352,12 +357,28 @@ fn cookie_refresh_token(stored: cookies::StoredSession) -> Option<String> {
         .filter(|t| !t.is_empty() && t.len() <= 1024)
 }
 
-/// POST /auth/sign-out: ends the session at Supabase Auth and clears the cookie, also
-/// when the access token has expired (a user back after an hour): then the cookie's
-/// refresh token renews the session once, and that session is ended. Every answer but a
-/// CSRF refusal clears the cookie, an Auth outage (503) included, so the next person at
-/// the machine never inherits the session. Without any session it is a 204 all the same.
+/// `POST /auth/sign-out`'s query: which sessions to end.
+#[derive(Debug, Deserialize, Validate, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SignOutQuery {
+    /// `local` (default): this session; `global`: every session of the user, on every
+    /// device; `others`: every session but this one (the cookie stays).
+    #[param(inline)]
+    scope: Option<SignOutScope>,
+}
+
+/// POST /auth/sign-out?scope=: ends sessions at Supabase Auth: this one (`local`, the
+/// default), every one (`global`) or every other (`others`); each ended session's access
+/// tokens are refused from their next request (the database's request gate). With a
+/// cookie whose access token has expired (a user back after an hour), the cookie's
+/// refresh token renews the session once, and the sign-out goes through that. Every
+/// answer but a CSRF refusal, a bad scope and `others` clears the cookie, an Auth outage
+/// (503) included, so the next person at the machine never inherits the session. Without
+/// any session it is a 204 all the same.
 pub async fn sign_out(app: App, caller: Caller, req: Request) -> ApiResult {
+    let query: SignOutQuery = input::query(&req)?;
+    let scope = query.scope.unwrap_or(SignOutScope::Local);
     let name = &app.config.auth_cookie_name;
     let has_cookie = !cookies::present_names(&req, name).is_empty();
     // As everywhere, an Authorization header wins over the cookie.
@@ -373,17 +394,23 @@ pub async fn sign_out(app: App, caller: Caller, req: Request) -> ApiResult {
             .verify(token)
             .await
             .map_err(shared::pipeline::rejected)?;
-        supabase_auth::sign_out(&app, user.token())
+        supabase_auth::sign_out(&app, user.token(), scope)
             .await
             .map(|()| Some(user.id))
     } else {
-        end_cookie_session(&app, &req).await
+        end_cookie_session(&app, &caller, &req, scope).await
     };
-    let clear = cookies::clearing(&app.config, &req);
+    // Signing out the other devices leaves this one signed in.
+    let clear = if scope == SignOutScope::Others {
+        Vec::new()
+    } else {
+        cookies::clearing(&app.config, &req)
+    };
     match ended {
         Ok(user_id) => {
             if let Some(id) = user_id {
-                audit_event(&app, &caller, "SIGN_OUT", Some(id), serde_json::json!({})).await;
+                let metadata = serde_json::json!({ "scope": scope.as_str() });
+                audit_event(&app, &caller, "SIGN_OUT", Some(id), metadata).await;
             }
             Ok(cookies::set(response::no_content()?, clear))
         }
@@ -391,28 +418,34 @@ pub async fn sign_out(app: App, caller: Caller, req: Request) -> ApiResult {
     }
 }
 
-/// Ends the session in the cookie: with its access token while that is valid, else
-/// through its refresh token. `None` when there was no session left to end.
-async fn end_cookie_session(app: &App, req: &Request) -> Result<Option<Uuid>, AuthFailure> {
+/// Ends the sessions `scope` names, from the session in the cookie: with its access
+/// token while that is valid, else through its refresh token. `None` when there was no
+/// session left to end.
+async fn end_cookie_session(
+    app: &App,
+    caller: &Caller,
+    req: &Request,
+    scope: SignOutScope,
+) -> Result<Option<Uuid>, AuthFailure> {
     let Some(stored) = cookies::read(req, &app.config.auth_cookie_name) else {
         return Ok(None);
     };
     if let Ok(user) = app.tokens.verify(&stored.access_token).await {
-        return supabase_auth::sign_out(app, user.token())
+        return supabase_auth::sign_out(app, user.token(), scope)
             .await
             .map(|()| Some(user.id));
     }
     let Some(refresh_token) = cookie_refresh_token(stored) else {
         return Ok(None);
     };
-    match supabase_auth::refresh(app, &refresh_token).await {
+    match supabase_auth::refresh(app, caller, &refresh_token).await {
         Ok(renewed) => {
             let access_token = renewed
                 .json
                 .get("access_token")
                 .and_then(|t| t.as_str())
                 .ok_or(AuthFailure::Unexpected)?;
-            supabase_auth::sign_out(app, access_token)
+            supabase_auth::sign_out(app, access_token, scope)
                 .await
                 .map(|()| Some(renewed.user_id))
         }

@@ -2,7 +2,7 @@
 -- by LOCAL development and tests only. Apply after bootstrap.sql. A real Supabase project
 -- already has these tables (with more columns): never apply this file to one.
 --
--- Shaped like Supabase's auth.sessions, auth.refresh_tokens, auth.identities,
+-- Shaped like Supabase's auth.refresh_tokens, auth.identities,
 -- auth.mfa_amr_claims, auth.flow_state and auth.one_time_tokens (and a few auth.users
 -- columns), reduced to the columns the stand-in uses; plus the stand-in's own mailbox
 -- (schema auth_standin, which Supabase does not have). Idempotent: safe to run again on a
@@ -12,15 +12,7 @@
 -- as Supabase keeps its extensions.
 create extension if not exists pgcrypto with schema extensions;
 
-create table if not exists auth.sessions (
-  id uuid primary key,
-  user_id uuid not null references auth.users (id) on delete cascade,
-  created_at timestamptz default now(),
-  updated_at timestamptz default now(),
-  aal text
-);
-create index if not exists sessions_user_id_idx on auth.sessions (user_id);
-alter table auth.sessions owner to supabase_auth_admin;
+-- auth.sessions is in bootstrap.sql (the migrations read it).
 
 -- Supabase stores user_id as varchar(255); uuid here. Deleting a session (sign-out, user
 -- deletion) deletes its refresh tokens.

@@ -72,6 +72,39 @@ alter table auth.users add column if not exists reauthentication_token varchar(2
 create unique index if not exists users_email_partial_key on auth.users (email) where (is_sso_user = false);
 alter table auth.users owner to supabase_auth_admin;
 
+-- Sessions as Supabase Auth keeps them (GoTrue's migrations): one row per sign-in, named
+-- by the access token's session_id; sign-out deletes it (refresh tokens go with it).
+-- The migrations' request gate reads it (private.session_is_live). refreshed_at is
+-- `timestamp without time zone` (UTC) in GoTrue's schema, not a typo.
+do $$ begin
+  create type auth.aal_level as enum ('aal1', 'aal2', 'aal3');
+exception when duplicate_object then null;
+end $$;
+alter type auth.aal_level owner to supabase_auth_admin;
+create table if not exists auth.sessions (
+  id uuid primary key,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  created_at timestamptz default now(),
+  updated_at timestamptz default now(),
+  factor_id uuid,
+  aal auth.aal_level,
+  not_after timestamptz,
+  refreshed_at timestamp without time zone,
+  user_agent text,
+  ip inet,
+  tag text
+);
+-- A database bootstrapped before these columns were here (make dev keeps its database).
+alter table auth.sessions add column if not exists factor_id uuid;
+alter table auth.sessions add column if not exists not_after timestamptz;
+alter table auth.sessions add column if not exists refreshed_at timestamp without time zone;
+alter table auth.sessions add column if not exists user_agent text;
+alter table auth.sessions add column if not exists ip inet;
+alter table auth.sessions add column if not exists tag text;
+create index if not exists sessions_user_id_idx on auth.sessions (user_id);
+create index if not exists sessions_not_after_idx on auth.sessions (not_after desc);
+alter table auth.sessions owner to supabase_auth_admin;
+
 -- As Supabase defines them (auth schema migrations): claims come from PostgREST's
 -- request.jwt.claims, with the pre-v10 request.jwt.claim.* settings as fallback.
 create or replace function auth.uid() returns uuid

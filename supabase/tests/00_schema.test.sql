@@ -172,13 +172,15 @@ select results_eq(
            ('public.create_workspace'), ('public.current_app_role'),
            ('public.delete_post'), ('public.delete_project'),
            ('public.finish_user_creation'), ('public.get_settings'), ('public.get_user'),
-           ('public.hit_route_limit'), ('public.list_audit_log'), ('public.list_posts'),
+           ('public.hit_route_limit'), ('public.list_audit_log'),
+           ('public.list_my_sessions'), ('public.list_posts'),
            ('public.list_projects'), ('public.list_users'), ('public.me'),
            ('public.publish_post'), ('public.release_idempotency_key'),
-           ('public.remove_workspace_member'), ('public.search_users'),
+           ('public.remove_workspace_member'), ('public.revoke_my_session'),
+           ('public.search_users'),
            ('public.update_post'), ('public.update_project')
   $$,
-  'authenticated may execute exactly these functions in public and private (hit_route_limit keys by auth.uid() itself; the text rules run in CHECK constraints as the writer; the route functions of migrations 20261202000000 and 20261203000000 run as the caller)'
+  'authenticated may execute exactly these functions in public and private (hit_route_limit keys by auth.uid() itself; the text rules run in CHECK constraints as the writer; the route functions of migrations 20261202000000 and 20261203000000 run as the caller; the session functions of 20261207000000 read auth.sessions for the caller alone)'
 );
 
 -- The rate-limit rules are read only by the definer functions (and the service role):

@@ -21,6 +21,8 @@ insert into auth.users (id, email, raw_user_meta_data) values
   ('11000000-0000-4000-8000-00000000000d', 'ada.11@example.test', '{"full_name": "Ada Admin"}'),
   ('11000000-0000-4000-8000-000000000001', 'xss.11@example.test', '{"full_name": "<img src=x onerror=alert(1)>"}'),
   ('11000000-0000-4000-8000-000000000002', 'pad.11@example.test', '{"name": "  Pat Pad\u00a0 "}');
+-- Each signed in: a live session whose id is the user's (the request gate checks it).
+insert into auth.sessions (id, user_id) select id, id from auth.users where id::text like '11000000-%';
 update public.user_roles set role = 'editor' where user_id = '11000000-0000-4000-8000-00000000000e';
 update public.user_roles set role = 'admin' where user_id = '11000000-0000-4000-8000-00000000000d';
 update public.profiles set public_profile = true where id = '11000000-0000-4000-8000-00000000000b';
@@ -85,7 +87,7 @@ reset role;
 -- a user --------------------------------------------------------------------------------
 
 set local role authenticated;
-select set_config('request.jwt.claims', json_build_object('sub', '11000000-0000-4000-8000-00000000000a', 'role', 'authenticated')::text, true);
+select set_config('request.jwt.claims', json_build_object('sub', '11000000-0000-4000-8000-00000000000a', 'session_id', '11000000-0000-4000-8000-00000000000a', 'role', 'authenticated')::text, true);
 
 select results_eq(
   $$ select id from public.profile_emails where id::text like '11000000-%' $$,
@@ -164,12 +166,12 @@ select results_eq(
 
 -- The API's pass: the pipeline counted the hit, the write goes through uncounted.
 set local role authenticated;
-select set_config('request.jwt.claims', json_build_object('sub', '11000000-0000-4000-8000-00000000000a', 'role', 'authenticated')::text, true);
+select set_config('request.jwt.claims', json_build_object('sub', '11000000-0000-4000-8000-00000000000a', 'session_id', '11000000-0000-4000-8000-00000000000a', 'role', 'authenticated')::text, true);
 select set_config('test.pass', (public.hit_route_limit('write') ->> 'pass'), true);
 select set_config('request.path', '/posts', true);
 select set_config('request.headers', json_build_object('x-rate-limit-pass', current_setting('test.pass'))::text, true);
 select lives_ok($$ select private.check_request() $$, 'a write with the API''s pass passes the gate');
-select set_config('request.jwt.claims', json_build_object('sub', '11000000-0000-4000-8000-00000000000b', 'role', 'authenticated')::text, true);
+select set_config('request.jwt.claims', json_build_object('sub', '11000000-0000-4000-8000-00000000000b', 'session_id', '11000000-0000-4000-8000-00000000000b', 'role', 'authenticated')::text, true);
 select lives_ok($$ select private.check_request() $$, 'another user presenting that pass passes too, but is counted');
 reset role;
 
@@ -197,7 +199,7 @@ reset role;
 
 -- Anonymous sign-ins read, never write.
 set local role authenticated;
-select set_config('request.jwt.claims', json_build_object('sub', '11000000-0000-4000-8000-00000000000a', 'role', 'authenticated', 'is_anonymous', true)::text, true);
+select set_config('request.jwt.claims', json_build_object('sub', '11000000-0000-4000-8000-00000000000a', 'session_id', '11000000-0000-4000-8000-00000000000a', 'role', 'authenticated', 'is_anonymous', true)::text, true);
 select throws_ok($$ select private.check_request() $$, '42501', null, 'the gate refuses an anonymous user''s write');
 select set_config('request.path', '/rpc/create_workspace', true);
 select throws_ok($$ select private.check_request() $$, '42501', null, 'the gate refuses an anonymous user''s call of create_workspace');
@@ -206,7 +208,7 @@ reset role;
 -- another user ---------------------------------------------------------------------------
 
 set local role authenticated;
-select set_config('request.jwt.claims', json_build_object('sub', '11000000-0000-4000-8000-00000000000b', 'role', 'authenticated')::text, true);
+select set_config('request.jwt.claims', json_build_object('sub', '11000000-0000-4000-8000-00000000000b', 'session_id', '11000000-0000-4000-8000-00000000000b', 'role', 'authenticated')::text, true);
 select results_eq(
   $$ select id from public.profile_emails where id::text like '11000000-%' $$,
   $$ values ('11000000-0000-4000-8000-00000000000b'::uuid) $$,
@@ -221,7 +223,7 @@ reset role;
 -- an editor (users.read) ------------------------------------------------------------------
 
 set local role authenticated;
-select set_config('request.jwt.claims', json_build_object('sub', '11000000-0000-4000-8000-00000000000e', 'role', 'authenticated', 'user_role', 'editor')::text, true);
+select set_config('request.jwt.claims', json_build_object('sub', '11000000-0000-4000-8000-00000000000e', 'session_id', '11000000-0000-4000-8000-00000000000e', 'role', 'authenticated', 'user_role', 'editor')::text, true);
 select results_eq(
   $$ select count(*)::int from public.profile_emails where id::text like '11000000-%' $$,
   $$ values (6) $$,
@@ -238,7 +240,7 @@ reset role;
 -- an admin -------------------------------------------------------------------------------
 
 set local role authenticated;
-select set_config('request.jwt.claims', json_build_object('sub', '11000000-0000-4000-8000-00000000000d', 'role', 'authenticated', 'user_role', 'admin')::text, true);
+select set_config('request.jwt.claims', json_build_object('sub', '11000000-0000-4000-8000-00000000000d', 'session_id', '11000000-0000-4000-8000-00000000000d', 'role', 'authenticated', 'user_role', 'admin')::text, true);
 select results_eq(
   $$ select count(*)::int from public.profile_emails where id::text like '11000000-%' $$,
   $$ values (6) $$,

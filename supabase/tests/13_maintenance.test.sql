@@ -14,13 +14,15 @@ insert into auth.users (id, email) values
   ('13000000-0000-4000-8000-00000000000a', 'uma.13@example.test'),
   ('13000000-0000-4000-8000-00000000000d', 'ada.13@example.test'),
   ('13000000-0000-4000-8000-00000000000e', 'dem.13@example.test');
+-- Each signed in: a live session whose id is the user's (the request gate checks it).
+insert into auth.sessions (id, user_id) select id, id from auth.users where id::text like '13000000-%';
 update public.user_roles set role = 'admin' where user_id = '13000000-0000-4000-8000-00000000000d';
 update public.app_settings set value = 'true' where key = 'maintenance_mode';
 
 create function pg_temp.as_user(p_id uuid, p_method text, p_path text, p_role text default 'user')
 returns void language sql as $$
   select set_config('request.jwt.claims', json_build_object(
-           'sub', p_id, 'role', 'authenticated', 'user_role', p_role)::text, true),
+           'sub', p_id, 'session_id', p_id, 'role', 'authenticated', 'user_role', p_role)::text, true),
          set_config('request.method', p_method, true),
          set_config('request.path', p_path, true),
          set_config('request.headers', '{}', true);

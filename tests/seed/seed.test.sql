@@ -2,7 +2,7 @@
 -- scripts/test.sh after it loads the seed (not under supabase/tests, which runs before).
 begin;
 set search_path = extensions, public;
-select plan(4);
+select plan(5);
 
 select is_empty(
   $$ select email from auth.users
@@ -30,6 +30,13 @@ select ok(
   (select encrypted_password = extensions.crypt('password123', encrypted_password)
    from auth.users where email = 'alice@example.com'),
   'the demo password is a bcrypt hash GoTrue checks');
+
+select results_eq(
+  $$ select u.email::text, count(*)::int, bool_and(private.session_is_live(jsonb_build_object('sub', u.id, 'session_id', s.id)))
+     from auth.users u join auth.sessions s on s.user_id = u.id
+     where u.email like '%@example.com' group by u.email order by u.email $$,
+  $$ values ('alice@example.com', 2, true), ('bob@example.com', 1, true), ('carol@example.com', 1, true) $$,
+  'the demo sessions are live rows of auth.sessions (alice on two devices; dave never signed in)');
 
 select * from finish();
 rollback;

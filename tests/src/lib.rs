@@ -98,32 +98,69 @@ pub struct TestUser {
     pub token: String,
 }
 
-/// A new auth user (the profile trigger fires) with a valid access token.
+/// A new auth user (the profile trigger fires), signed in: a live session in
+/// auth.sessions and an access token of it.
+///
+/// The harness's convention: a test user's first session has the user's own id, so
+/// [`claims_for`] and [`token`] (given a `sub`) name a live session by default, and a
+/// test that ends it (sign-out, revocation, deletion) ends every token minted for the
+/// user. A test that needs another session makes one ([`new_session`]).
 pub async fn user() -> TestUser {
     let id = Uuid::new_v4();
     let email = format!("user-{id}@example.test");
-    db().await
-        .execute(
-            "insert into auth.users (id, aud, role, email, raw_user_meta_data) \
-             values ($1, 'authenticated', 'authenticated', $2, '{}')",
-            &[&id, &email],
-        )
-        .await
-        .expect("insert auth user");
+    let db = db().await;
+    db.execute(
+        "insert into auth.users (id, aud, role, email, raw_user_meta_data) \
+         values ($1, 'authenticated', 'authenticated', $2, '{}')",
+        &[&id, &email],
+    )
+    .await
+    .expect("insert auth user");
+    db.execute(
+        "insert into auth.sessions (id, user_id, aal, user_agent, ip) \
+         values ($1, $1, 'aal1', 'integration-tests', '127.0.0.1')",
+        &[&id],
+    )
+    .await
+    .expect("insert the user's session");
     let token = es256_token(id, json!({ "email": email }));
     TestUser { id, email, token }
 }
 
+/// Another live session of `user` (a second device), and an access token of it.
+pub async fn new_session(user: &TestUser) -> (Uuid, String) {
+    let session = Uuid::new_v4();
+    db().await
+        .execute(
+            "insert into auth.sessions (id, user_id, aal, user_agent, ip) \
+             values ($1, $2, 'aal1', 'integration-tests (second device)', '127.0.0.2')",
+            &[&session, &user.id],
+        )
+        .await
+        .expect("insert a session");
+    let token = es256_token(
+        user.id,
+        json!({ "email": user.email, "session_id": session }),
+    );
+    (session, token)
+}
+
 /// An access token shaped like Supabase's, signed with the stack's secret; `overrides`
-/// replaces or adds claims (`null` removes one).
+/// replaces or adds claims (`null` removes one). Its session is the `sub`'s first (see
+/// [`user`]), or a random one without a `sub`.
 pub fn token(overrides: Value) -> String {
     let now = Utc::now().timestamp();
+    let session = overrides
+        .get("sub")
+        .filter(|s| s.is_string())
+        .cloned()
+        .unwrap_or_else(|| json!(Uuid::new_v4()));
     let mut claims = json!({
         "iss": format!("{}/auth/v1", stack().supabase_url.trim_end_matches('/')),
         "aud": "authenticated",
         "role": "authenticated",
         "aal": "aal1",
-        "session_id": Uuid::new_v4(),
+        "session_id": session,
         "is_anonymous": false,
         "iat": now,
         "exp": now + 3600,
@@ -528,7 +565,7 @@ pub fn rsa_key(kid: &str) -> jsonwebtoken::EncodingKey {
 }
 
 /// Claims of a Supabase user access token for `sub`, with `overrides` applied
-/// (`null` removes a claim).
+/// (`null` removes a claim). Its session is the user's first (see [`user`]).
 pub fn claims_for(sub: Uuid, overrides: Value) -> Value {
     let now = Utc::now().timestamp();
     let mut claims = json!({
@@ -537,7 +574,7 @@ pub fn claims_for(sub: Uuid, overrides: Value) -> Value {
         "role": "authenticated",
         "sub": sub,
         "aal": "aal1",
-        "session_id": Uuid::new_v4(),
+        "session_id": sub,
         "is_anonymous": false,
         "iat": now,
         "exp": now + 3600,

@@ -195,7 +195,7 @@ export interface paths {
         put?: never;
         /**
          * Sign out
-         * @description Who may call it, and what it does: anyone; ends the session (also with an expired access token) and always clears the cookie. (Function `sign-out`.)
+         * @description Who may call it, and what it does: anyone; ends this session (`scope=local`, the default, also with an expired access token), every session (`global`) or every other (`others`); clears the cookie but for `others`. (Function `sign-out`.)
          */
         post: operations["sign-out"];
         delete?: never;
@@ -259,6 +259,46 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List my sessions
+         * @description Who may call it, and what it does: signed in; own sessions, newest first: created, last active, user agent, address, which is current. (Function `list-my-sessions`.)
+         */
+        get: operations["list-my-sessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke my session
+         * @description Who may call it, and what it does: signed in; ends one of their own sessions (its tokens are refused from the next request); 204. (Function `revoke-my-session`.)
+         */
+        delete: operations["revoke-my-session"];
         options?: never;
         head?: never;
         patch?: never;
@@ -988,6 +1028,34 @@ export interface components {
             size: number;
             /** @enum {string} */
             status: "pending" | "ready" | "rejected";
+        };
+        /** @description A session: where and when the user signed in. */
+        UserSession: {
+            /** @description Authenticator assurance level: aal1, or aal2 after a second factor. */
+            aal?: string | null;
+            /**
+             * Format: date-time
+             * @description When the user signed in.
+             */
+            createdAt: string;
+            /** @description This request's own session. */
+            current: boolean;
+            /** Format: uuid */
+            id: string;
+            /** @description The client's address, as Supabase Auth recorded it. */
+            ip?: string | null;
+            /**
+             * Format: date-time
+             * @description When Supabase Auth last refreshed it (else when it was created).
+             */
+            lastActiveAt: string;
+            /**
+             * Format: date-time
+             * @description When a time-boxed session ends, if it does.
+             */
+            notAfter?: string | null;
+            /** @description The browser or app, as Supabase Auth recorded it at sign-in or refresh. */
+            userAgent?: string | null;
         };
         UserSummary: {
             email?: string | null;
@@ -2646,7 +2714,13 @@ export interface operations {
     };
     "sign-out": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description `local` (default): this session; `global`: every session of the user, on every
+                 *     device; `others`: every session but this one (the cookie stays).
+                 */
+                scope?: "local" | "global" | "others";
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2661,8 +2735,8 @@ export interface operations {
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
-                    /** @description Clears the session cookie (Max-Age=0), always. */
-                    "Set-Cookie": string;
+                    /** @description Clears the session cookie (Max-Age=0), but with scope=others. */
+                    "Set-Cookie"?: string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "X-Frame-Options": components["headers"]["XFrameOptions"];
@@ -2670,6 +2744,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description BAD_REQUEST: the query string is malformed. */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "BAD_REQUEST";
+                        };
+                    } & components["schemas"]["Error"];
+                };
             };
             /** @description CSRF_FAILED: not from an allowed origin. */
             403: {
@@ -2690,6 +2787,29 @@ export interface operations {
                         error?: {
                             /** @enum {unknown} */
                             code?: "CSRF_FAILED";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description VALIDATION_ERROR: a query parameter is unknown, repeated or out of bounds (details.fields names it). */
+            422: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "VALIDATION_ERROR";
                         };
                     } & components["schemas"]["Error"];
                 };
@@ -3145,6 +3265,336 @@ export interface operations {
                         error?: {
                             /** @enum {unknown} */
                             code?: "SERVICE_UNAVAILABLE";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "list-my-sessions": {
+        parameters: {
+            query?: {
+                /** @description The page, from 1. */
+                page?: number;
+                /** @description Items per page. */
+                pageSize?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the list */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["UserSession"][];
+                        pagination: components["schemas"]["Pagination"];
+                    };
+                };
+            };
+            /** @description BAD_REQUEST: the query string is malformed. */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "BAD_REQUEST";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no credentials, or a token that is invalid or expired. */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    /** @description `Bearer`, or `Bearer error="invalid_token"` for a token that was refused */
+                    "WWW-Authenticate": string;
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAUTHORIZED";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description VALIDATION_ERROR: a query parameter is unknown, repeated or out of bounds (details.fields names it). */
+            422: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "VALIDATION_ERROR";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: an unexpected error (the log has the cause). */
+            500: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL_ERROR";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "SERVICE_UNAVAILABLE";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "revoke-my-session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description UNAUTHORIZED: no credentials, or a token that is invalid or expired. */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    /** @description `Bearer`, or `Bearer error="invalid_token"` for a token that was refused */
+                    "WWW-Authenticate": string;
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAUTHORIZED";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN: anonymous users cannot write; CSRF_FAILED: a cookie-authenticated write from an origin that is not allowed. */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "CSRF_FAILED" | "FORBIDDEN";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description NOT_FOUND: an id that is not a UUID; NOT_FOUND: no such session of the caller's. */
+            404: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "NOT_FOUND";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description RATE_LIMITED: too many writes of this kind; see Retry-After. */
+            429: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "RATE_LIMITED";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: an unexpected error (the log has the cause). */
+            500: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL_ERROR";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description MAINTENANCE: the site is in maintenance mode and the caller is not an admin; see Retry-After; SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description With MAINTENANCE: seconds to wait before writing again */
+                    "Retry-After"?: string;
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "MAINTENANCE" | "SERVICE_UNAVAILABLE";
                         };
                     } & components["schemas"]["Error"];
                 };

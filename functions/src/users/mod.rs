@@ -6,6 +6,7 @@
 //! GET    /users/{id}                 self, a public profile, or users.read; 5 newest posts
 //! PATCH  /users/{id}                 self or users.write; name, bio, website, publicProfile
 //! DELETE /users/{id}                 users.delete; not oneself
+//! GET    /me/sessions, DELETE /me/sessions/{id}   own sessions (`sessions`)
 //!
 //! A private profile of someone else is 404, not 403, so ids cannot be probed.
 
@@ -15,6 +16,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod profiles;
+pub(crate) mod sessions;
 
 pub use accounts::{create, delete};
 pub use profiles::{get, list, me, update};

@@ -435,6 +435,10 @@ fn our_hint(hint: Option<&str>) -> Option<&str> {
     })
 }
 
+/// The cause of a 401 for a token whose session has ended (logged and audited as the
+/// refusal's reason).
+pub const SESSION_ENDED: &str = "session_ended";
+
 /// Maps a PostgREST error to the API's, by code only: PostgREST's and Postgres's own
 /// text (which can quote SQL, constraint names or row values) never leaves this function.
 pub fn map_error(status: StatusCode, body: &[u8]) -> ApiError {
@@ -458,6 +462,13 @@ pub fn map_error(status: StatusCode, body: &[u8]) -> ApiError {
             http::header::RETRY_AFTER,
             http::HeaderValue::from_static("1"),
         )]),
+        // The request gate: the token's session was signed out or revoked, passed its
+        // not_after, or its user was banned or deleted (private.session_is_live).
+        "SESSION_ENDED" => ApiError::new(
+            ErrorCode::Unauthorized,
+            "The session has ended; sign in again",
+        )
+        .with_cause(SESSION_ENDED),
         "42501" => ApiError::forbidden("You do not have permission to do this"),
         "23505" => ApiError::conflict("A resource with these values already exists"),
         "23503" => ApiError::new(
@@ -525,6 +536,7 @@ mod tests {
             (409, "23503", 422),
             (400, "23514", 422),
             (401, "PGRST301", 401),
+            (401, "SESSION_ENDED", 401),
             (503, "PGRST001", 503),
             (409, "PT409", 409),
             (400, "22P05", 422),

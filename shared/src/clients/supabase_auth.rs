@@ -8,7 +8,23 @@ use serde_json::{json, Value};
 
 use crate::pipeline::error::ApiError;
 use crate::pipeline::telemetry::traced;
+use crate::pipeline::Caller;
 use crate::App;
+
+/// A call GoTrue makes on behalf of the person at the browser: their User-Agent and
+/// address (as API Gateway saw it) go along, so the session GoTrue records names their
+/// device, not this function (GoTrue's GrantParams read both; its per-address limits
+/// then count people, not Lambda's addresses).
+fn for_caller(request: reqwest::RequestBuilder, caller: &Caller) -> reqwest::RequestBuilder {
+    let mut request = request;
+    if let Some(agent) = &caller.user_agent {
+        request = request.header(reqwest::header::USER_AGENT, agent.as_str());
+    }
+    if let Some(ip) = &caller.ip {
+        request = request.header("x-forwarded-for", ip.as_str());
+    }
+    request
+}
 
 /// The session GoTrue returns (the whole JSON is what @supabase/ssr stores).
 #[derive(Debug, Clone)]
@@ -99,19 +115,20 @@ fn auth_url(app: &App, path: &str) -> String {
 
 async fn token_grant(
     app: &App,
+    caller: &Caller,
     grant: &str,
     body: Value,
     refused: AuthFailure,
 ) -> Result<Session, AuthFailure> {
-    let response = traced(
-        app.http
-            .post(auth_url(app, &format!("token?grant_type={grant}"))),
-    )
-    .header("apikey", &app.config.anon_key)
-    .json(&body)
-    .send()
-    .await
-    .map_err(|_| AuthFailure::Unavailable)?;
+    let request = app
+        .http
+        .post(auth_url(app, &format!("token?grant_type={grant}")));
+    let response = for_caller(traced(request), caller)
+        .header("apikey", &app.config.anon_key)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|_| AuthFailure::Unavailable)?;
     let status = response.status();
     if status.is_server_error() {
         return Err(AuthFailure::Unavailable);
@@ -131,11 +148,13 @@ async fn token_grant(
 /// `POST /auth/v1/token?grant_type=password`.
 pub async fn sign_in_with_password(
     app: &App,
+    caller: &Caller,
     email: &str,
     password: &str,
 ) -> Result<Session, AuthFailure> {
     token_grant(
         app,
+        caller,
         "password",
         json!({ "email": email, "password": password }),
         AuthFailure::InvalidCredentials,
@@ -163,12 +182,13 @@ fn error_code(body: &Value) -> Option<&str> {
 /// `redirect_to`.
 pub async fn sign_up(
     app: &App,
+    caller: &Caller,
     email: &str,
     password: &str,
     data: Value,
     redirect_to: Option<&str>,
 ) -> Result<SignUp, AuthFailure> {
-    let mut request = traced(app.http.post(auth_url(app, "signup")));
+    let mut request = for_caller(traced(app.http.post(auth_url(app, "signup"))), caller);
     if let Some(redirect_to) = redirect_to {
         request = request.query(&[("redirect_to", redirect_to)]);
     }
@@ -216,11 +236,12 @@ fn session_from(json: Value) -> Result<Session, AuthFailure> {
 /// used, expired or wrong code or link); a 5xx or no answer, [`AuthFailure::Unavailable`].
 async fn session_call(
     app: &App,
+    caller: &Caller,
     path: &str,
     body: Value,
     refused: AuthFailure,
 ) -> Result<Session, AuthFailure> {
-    let response = traced(app.http.post(auth_url(app, path)))
+    let response = for_caller(traced(app.http.post(auth_url(app, path))), caller)
         .header("apikey", &app.config.anon_key)
         .json(&body)
         .send()
@@ -240,12 +261,14 @@ async fn session_call(
 /// [`AuthFailure::InvalidCredentials`].
 pub async fn exchange_code(
     app: &App,
+    caller: &Caller,
     auth_code: &str,
     code_verifier: &str,
 ) -> Result<Session, AuthFailure> {
     let body = json!({ "auth_code": auth_code, "code_verifier": code_verifier });
     session_call(
         app,
+        caller,
         "token?grant_type=pkce",
         body,
         AuthFailure::InvalidCredentials,
@@ -258,11 +281,12 @@ pub async fn exchange_code(
 /// or expired link (otp_expired 403) is [`AuthFailure::InvalidCredentials`].
 pub async fn verify_email_link(
     app: &App,
+    caller: &Caller,
     kind: &str,
     token_hash: &str,
 ) -> Result<Session, AuthFailure> {
     let body = json!({ "type": kind, "token_hash": token_hash });
-    session_call(app, "verify", body, AuthFailure::InvalidCredentials).await
+    session_call(app, caller, "verify", body, AuthFailure::InvalidCredentials).await
 }
 
 /// `POST /auth/v1/otp {email, create_user}?redirect_to=`: an email link for `email`
@@ -271,11 +295,12 @@ pub async fn verify_email_link(
 /// email limit) is `Ok(false)`, so the caller can answer the same either way.
 pub async fn send_email_link(
     app: &App,
+    caller: &Caller,
     email: &str,
     create_user: bool,
     redirect_to: &str,
 ) -> Result<bool, AuthFailure> {
-    let response = traced(app.http.post(auth_url(app, "otp")))
+    let response = for_caller(traced(app.http.post(auth_url(app, "otp"))), caller)
         .query(&[("redirect_to", redirect_to)])
         .header("apikey", &app.config.anon_key)
         .json(&json!({ "email": email, "create_user": create_user }))
@@ -296,10 +321,11 @@ pub async fn send_email_link(
 /// `Ok(false)`, like the other refusals of the address itself.
 pub async fn send_recovery_link(
     app: &App,
+    caller: &Caller,
     email: &str,
     redirect_to: &str,
 ) -> Result<bool, AuthFailure> {
-    let response = traced(app.http.post(auth_url(app, "recover")))
+    let response = for_caller(traced(app.http.post(auth_url(app, "recover"))), caller)
         .query(&[("redirect_to", redirect_to)])
         .header("apikey", &app.config.anon_key)
         .json(&json!({ "email": email }))
@@ -338,9 +364,14 @@ pub async fn set_password(
 }
 
 /// `POST /auth/v1/token?grant_type=refresh_token`.
-pub async fn refresh(app: &App, refresh_token: &str) -> Result<Session, AuthFailure> {
+pub async fn refresh(
+    app: &App,
+    caller: &Caller,
+    refresh_token: &str,
+) -> Result<Session, AuthFailure> {
     token_grant(
         app,
+        caller,
         "refresh_token",
         json!({ "refresh_token": refresh_token }),
         AuthFailure::InvalidRefreshToken,
@@ -348,9 +379,37 @@ pub async fn refresh(app: &App, refresh_token: &str) -> Result<Session, AuthFail
     .await
 }
 
-/// `POST /auth/v1/logout?scope=local`: ends this session (its refresh tokens stop working).
-pub async fn sign_out(app: &App, access_token: &str) -> Result<(), AuthFailure> {
-    let response = traced(app.http.post(auth_url(app, "logout?scope=local")))
+/// Which sessions a sign-out ends (GoTrue's logout scopes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SignOutScope {
+    /// The session of the access token.
+    Local,
+    /// Every session of the user, this one included.
+    Global,
+    /// Every session of the user but this one.
+    Others,
+}
+
+impl SignOutScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Global => "global",
+            Self::Others => "others",
+        }
+    }
+}
+
+/// `POST /auth/v1/logout?scope=`: ends the sessions `scope` names (their refresh tokens
+/// stop working, and the database's request gate refuses their access tokens).
+pub async fn sign_out(
+    app: &App,
+    access_token: &str,
+    scope: SignOutScope,
+) -> Result<(), AuthFailure> {
+    let url = auth_url(app, &format!("logout?scope={}", scope.as_str()));
+    let response = traced(app.http.post(url))
         .header("apikey", &app.config.anon_key)
         .bearer_auth(access_token)
         .send()

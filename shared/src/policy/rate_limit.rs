@@ -89,8 +89,9 @@ pub fn refused(quotas: &[Quota]) -> ApiError {
 
 fn closed(e: ApiError) -> ApiError {
     match e.code {
-        // The site's maintenance mode refusing the write is an answer, not a failure.
-        ErrorCode::ServiceUnavailable | ErrorCode::Maintenance => e,
+        // The site's maintenance mode refusing the write, and the request gate refusing a
+        // token whose session has ended, are answers, not failures.
+        ErrorCode::ServiceUnavailable | ErrorCode::Maintenance | ErrorCode::Unauthorized => e,
         _ => ApiError::unavailable("rate limit: counter call failed"),
     }
 }

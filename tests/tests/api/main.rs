@@ -21,6 +21,7 @@ mod posts;
 mod projects;
 mod rate_limits;
 mod rbac;
+mod revocation;
 mod round_trips;
 mod routes;
 mod secrets;

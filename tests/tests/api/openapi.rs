@@ -9,7 +9,7 @@ use functions::openapi;
 use functions::routes::{self, ALL, STREAMING};
 use functions::validate;
 use integration_tests::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 use shared::pipeline::route::Access;
 use shared::pipeline::SECURITY_HEADERS;
 
@@ -143,8 +143,21 @@ fn session_routes_document_their_cookie_and_writes_their_rate_limit() {
             route.function
         );
     }
+    // Sign-out clears the cookie, but with scope=others (this browser stays signed in).
     let signed_out = &operation(&doc, &routes::SIGN_OUT)["responses"]["204"];
-    assert_eq!(signed_out["headers"]["Set-Cookie"]["required"], true);
+    assert_eq!(signed_out["headers"]["Set-Cookie"]["required"], false);
+    let scope = operation(&doc, &routes::SIGN_OUT)["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "scope")
+        .cloned()
+        .expect("a scope parameter");
+    assert_eq!(
+        scope["schema"]["enum"],
+        json!(["local", "global", "others"]),
+        "{scope}"
+    );
     let create = &operation(&doc, &routes::CREATE_PROJECT)["responses"];
     assert!(create["201"]["headers"]["RateLimit"].is_object());
     assert_eq!(

@@ -734,7 +734,14 @@ async fn admin_creates_a_user_with_role_profile_and_audit() {
     assert_eq!(created[0].0, Some(admin.id));
     assert_eq!(created[0].1["role"], json!("editor"));
 
-    // The new user's own view agrees.
+    // The new user's own view agrees (once they have signed in: a session of theirs).
+    db().await
+        .execute(
+            "insert into auth.sessions (id, user_id, aal) values ($1, $1, 'aal1')",
+            &[&id],
+        )
+        .await
+        .unwrap();
     let me_res = me()
         .bearer(&es256_token(
             id,

@@ -152,7 +152,12 @@ impl Database {
              insert into public.workspace_members (workspace_id, user_id, role)
              select pg_temp.bench_id('{WORKSPACE}', w), pg_temp.bench_id('{USER}', {CALLER_B}), 'member'
              from generate_series({}, {}) w;
-             update public.user_roles set role = 'admin' where user_id = pg_temp.bench_id('{USER}', {CALLER_B});",
+             update public.user_roles set role = 'admin' where user_id = pg_temp.bench_id('{USER}', {CALLER_B});
+             -- The callers are signed in: one session each, whose id is the user's (the
+             -- tokens of crate::token name it; the request gate checks it is live).
+             insert into auth.sessions (id, user_id, aal, user_agent)
+             select pg_temp.bench_id('{USER}', n), pg_temp.bench_id('{USER}', n), 'aal1', 'make bench'
+             from unnest(array[{CALLER_A}, {CALLER_B}, {WRITER}]::bigint[]) n;",
             WORKSPACES_B.0, WORKSPACES_B.1
         );
         self.client

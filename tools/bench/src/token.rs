@@ -5,7 +5,6 @@
 
 use jsonwebtoken::{encode, EncodingKey, Header};
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::error::{Context, Result};
 
@@ -26,7 +25,8 @@ impl Signer {
         }
     }
 
-    /// A signed-in user's access token; `user_role` is their application role.
+    /// A signed-in user's access token, of the session the seed made for them (its id is
+    /// the user's); `user_role` is their application role.
     pub fn user(&self, id: &str, email: &str, user_role: &str) -> Result<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = json!({
@@ -38,7 +38,8 @@ impl Signer {
             "phone": "",
             "aal": "aal1",
             "amr": [{ "method": "password", "timestamp": now }],
-            "session_id": Uuid::new_v4(),
+            // The caller's session, seeded with the user's own id (crate::seed).
+            "session_id": id,
             "is_anonymous": false,
             "app_metadata": { "provider": "email", "providers": ["email"] },
             "user_metadata": {},

@@ -836,8 +836,8 @@ struct PasswordGrant {
     password: Option<String>,
 }
 
-async fn password_grant(st: &State, body: &[u8]) -> Result<Resp, ApiError> {
-    let params: PasswordGrant = parse_body(body)?;
+async fn password_grant(st: &State, req: &Req<'_>) -> Result<Resp, ApiError> {
+    let params: PasswordGrant = parse_body(req.body)?;
     let email = params.email.unwrap_or_default();
     let password = params.password.unwrap_or_default();
     let invalid = || err(400, "invalid_credentials", "Invalid login credentials");
@@ -891,24 +891,47 @@ async fn password_grant(st: &State, body: &[u8]) -> Result<Resp, ApiError> {
     }
 
     as_auth_admin(&tx).await?;
-    let body = issue_session(st, &tx, user.id, "password", None).await?;
+    let body = issue_session(st, &tx, &EndUser::of(req), user.id, "password", None).await?;
     tx.commit().await?;
     ok(body)
 }
 
-/// GoTrue's IssueRefreshToken: a new session (aal1, the method as its amr), its first
-/// refresh token, last_sign_in_at, and the token response. As supabase_auth_admin.
+/// Who is signing in, as GoTrue records it on the session (models.GrantParams): the
+/// request's User-Agent and address (the first X-Forwarded-For entry, else the peer).
+struct EndUser {
+    user_agent: Option<String>,
+    ip: String,
+}
+
+impl EndUser {
+    fn of(req: &Req<'_>) -> Self {
+        Self {
+            user_agent: req
+                .headers
+                .get(hyper::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            ip: client_ip(req),
+        }
+    }
+}
+
+/// GoTrue's IssueRefreshToken: a new session (aal1, the method as its amr, the client's
+/// user agent and address), its first refresh token, last_sign_in_at, and the token
+/// response. As supabase_auth_admin.
 async fn issue_session(
     st: &State,
     tx: &Transaction<'_>,
+    client: &EndUser,
     user_id: Uuid,
     authentication_method: &str,
     provider_token: Option<&str>,
 ) -> Result<Value, ApiError> {
     let session_id = Uuid::new_v4();
     tx.execute(
-        "insert into auth.sessions (id, user_id, aal) values ($1, $2, 'aal1')",
-        &[&session_id, &user_id],
+        "insert into auth.sessions (id, user_id, aal, user_agent, ip)
+         values ($1, $2, 'aal1', $3, $4::text::inet)",
+        &[&session_id, &user_id, &client.user_agent, &client.ip],
     )
     .await?;
     tx.execute(
@@ -948,8 +971,8 @@ struct RefreshGrant {
     refresh_token: Option<String>,
 }
 
-async fn refresh_grant(st: &State, body: &[u8]) -> Result<Resp, ApiError> {
-    let params: RefreshGrant = parse_body(body)?;
+async fn refresh_grant(st: &State, req: &Req<'_>) -> Result<Resp, ApiError> {
+    let params: RefreshGrant = parse_body(req.body)?;
     let presented = params.refresh_token.unwrap_or_default();
     let not_found = || {
         err(
@@ -964,7 +987,8 @@ async fn refresh_grant(st: &State, body: &[u8]) -> Result<Resp, ApiError> {
     let row = tx
         .query_opt(
             "select rt.id, rt.user_id, rt.session_id, rt.revoked,
-                    extract(epoch from now() - rt.updated_at)::float8 as age
+                    extract(epoch from now() - rt.updated_at)::float8 as age,
+                    coalesce(s.not_after < now(), false) as past_not_after
              from auth.refresh_tokens rt join auth.sessions s on s.id = rt.session_id
              where rt.token = $1
              for update",
@@ -983,6 +1007,14 @@ async fn refresh_grant(st: &State, body: &[u8]) -> Result<Resp, ApiError> {
             400,
             "user_banned",
             "Invalid Refresh Token: User Banned",
+        ));
+    }
+    // GoTrue's Session.CheckValidity: a time-boxed session past its not_after is over.
+    if row.get::<_, bool>("past_not_after") {
+        return Err(err(
+            400,
+            "session_expired",
+            "Invalid Refresh Token: Session Expired",
         ));
     }
 
@@ -1037,9 +1069,13 @@ async fn refresh_grant(st: &State, body: &[u8]) -> Result<Resp, ApiError> {
             token
         }
     };
+    // GoTrue's UpdateOnlyRefreshInfo: refreshed_at (UTC, without a zone), user agent, address.
+    let client = EndUser::of(req);
     tx.execute(
-        "update auth.sessions set updated_at = now() where id = $1",
-        &[&session_id],
+        "update auth.sessions set updated_at = now(), refreshed_at = now() at time zone 'UTC',
+           user_agent = $2, ip = $3::text::inet
+         where id = $1",
+        &[&session_id, &client.user_agent, &client.ip],
     )
     .await?;
     let body = token_response(st, &tx, &user, session_id, &refresh_token, "token_refresh").await?;
@@ -2217,7 +2253,7 @@ async fn signup(st: &State, req: &Req<'_>) -> Result<Resp, ApiError> {
             let mut conn = st.db.get().await?;
             let tx = conn.begin().await?;
             as_auth_admin(&tx).await?;
-            let body = issue_session(st, &tx, id, "password", None).await?;
+            let body = issue_session(st, &tx, &EndUser::of(req), id, "password", None).await?;
             tx.commit().await?;
             ok(body)
         }
@@ -2415,8 +2451,8 @@ struct VerifyParams {
 
 /// GoTrue's POST /verify with a token_hash: the link's one-time token, unexpired, spent;
 /// the user confirmed / recovered / given the new email; a session (amr otp).
-async fn verify(st: &State, body: &[u8]) -> Result<Resp, ApiError> {
-    let params: VerifyParams = parse_body(body)?;
+async fn verify(st: &State, req: &Req<'_>) -> Result<Resp, ApiError> {
+    let params: VerifyParams = parse_body(req.body)?;
     let kind = params.kind.unwrap_or_default();
     if kind.is_empty() {
         let msg = "Verify requires a verification type";
@@ -2556,7 +2592,7 @@ async fn verify(st: &State, body: &[u8]) -> Result<Resp, ApiError> {
         }
     }
     update_providers(&tx, user_id).await?;
-    let body = issue_session(st, &tx, user_id, "otp", None).await?;
+    let body = issue_session(st, &tx, &EndUser::of(req), user_id, "otp", None).await?;
     tx.commit().await?;
     ok(body)
 }
@@ -3006,7 +3042,8 @@ async fn fake_consent(
         tx.commit().await?;
         Ok(Consented::Code(auth_code))
     } else {
-        let body = issue_session(st, &tx, user_id, "oauth", Some(&provider_token)).await?;
+        let client = EndUser::of(req);
+        let body = issue_session(st, &tx, &client, user_id, "oauth", Some(&provider_token)).await?;
         tx.execute("delete from auth.flow_state where id = $1", &[&state])
             .await?;
         tx.commit().await?;
@@ -3091,8 +3128,8 @@ struct PkceGrant {
 
 /// GoTrue's PKCE grant: the flow state of the auth code (5 minutes, single use), the
 /// verifier against its challenge, a session with the flow's method.
-async fn pkce_grant(st: &State, body: &[u8]) -> Result<Resp, ApiError> {
-    let params: PkceGrant = parse_body(body)?;
+async fn pkce_grant(st: &State, req: &Req<'_>) -> Result<Resp, ApiError> {
+    let params: PkceGrant = parse_body(req.body)?;
     let (auth_code, verifier) = (
         params.auth_code.unwrap_or_default(),
         params.code_verifier.unwrap_or_default(),
@@ -3150,7 +3187,16 @@ async fn pkce_grant(st: &State, body: &[u8]) -> Result<Resp, ApiError> {
     }
     let method: String = flow.get(5);
     let provider_token: Option<String> = flow.get(6);
-    let body = issue_session(st, &tx, user_id, &method, provider_token.as_deref()).await?;
+    let client = EndUser::of(req);
+    let body = issue_session(
+        st,
+        &tx,
+        &client,
+        user_id,
+        &method,
+        provider_token.as_deref(),
+    )
+    .await?;
     tx.execute("delete from auth.flow_state where id = $1", &[&flow_id])
         .await?;
     tx.commit().await?;
@@ -3246,7 +3292,7 @@ async fn route(st: &State, req: &Req<'_>) -> Result<Resp, ApiError> {
     // own pages (the fake provider is a browser page; the mailbox wants the service role).
     match (method.clone(), path) {
         (Method::GET, "/authorize") => return authorize(st, req).await,
-        (Method::POST, "/verify") => return verify(st, body).await,
+        (Method::POST, "/verify") => return verify(st, req).await,
         (_, "/authorize" | "/verify" | "/callback") => {
             return Err(err(404, "not_found", "Not Found"))
         }
@@ -3264,9 +3310,9 @@ async fn route(st: &State, req: &Req<'_>) -> Result<Resp, ApiError> {
     check_apikey(st, headers, query)?;
     match (method.clone(), path) {
         (Method::POST, "/token") => match query_param(query, "grant_type").as_deref() {
-            Some("password") => password_grant(st, body).await,
-            Some("refresh_token") => refresh_grant(st, body).await,
-            Some("pkce") => pkce_grant(st, body).await,
+            Some("password") => password_grant(st, req).await,
+            Some("refresh_token") => refresh_grant(st, req).await,
+            Some("pkce") => pkce_grant(st, req).await,
             _ => Err(err(400, "invalid_credentials", "unsupported_grant_type")),
         },
         (Method::POST, "/logout") => logout(st, headers, query).await,
