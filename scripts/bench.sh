@@ -28,6 +28,9 @@ if [ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ]; then commit="$comm
 # The tool itself is always optimized: its emulator sits inside every measured interval.
 log "building the bench tool"
 cargo build --release -p bench --quiet
+# The Supabase Auth stand-in (the sign-in answers' measurements) and mint-token, as the
+# test stack builds them.
+cargo build -p devstack --bins --quiet
 # Only the binaries the cases run (each fat-LTO link takes about a minute here).
 read -r -a functions <<< "$("$ROOT/target/release/bench" --functions)"
 bins=()
@@ -57,17 +60,13 @@ create_database "supa_lambda_bench_$(date +%s)_$$" drop-on-exit
 migrate
 
 # The functions verify the bench's HS256 tokens with the secret; PostgREST reads its keys
-# from SUPABASE_URL's JWKS plus the secret (start_postgrest). Nothing here signs with an
-# asymmetric key, so an empty JWKS served as a file stands in for Supabase Auth (which
-# none of the measured routes calls).
-JWKS_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/supa-lambda-bench-jwks.XXXXXX")
-STACK_RM_DIRS+=("$JWKS_ROOT")
-mkdir -p "$JWKS_ROOT/auth/v1/.well-known"
-echo '{"keys": []}' > "$JWKS_ROOT/auth/v1/.well-known/jwks.json"
-jwks_port=$(free_port)
-spawn jwks python3 -m http.server --bind 127.0.0.1 --directory "$JWKS_ROOT" "$jwks_port"
-export SUPABASE_URL="http://127.0.0.1:$jwks_port"
-wait_http "$SUPABASE_URL/auth/v1/.well-known/jwks.json" jwks 30
+# from SUPABASE_URL's JWKS plus the secret (start_postgrest). SUPABASE_URL is the Supabase
+# Auth stand-in, as in make test: the sign-in answers are measured against it (bcrypt
+# cost 10, as GoTrue), with GoTrue's 60 s wait between two emails to one address.
+SUPABASE_SERVICE_ROLE_KEY=$(mint_service_role_key)
+export SUPABASE_SERVICE_ROLE_KEY
+generate_keys "$STACK_LOGS/keys"
+start_auth
 start_postgrest
 
 BENCH_DATABASE_URL=$DB_URL \

@@ -7,8 +7,12 @@
 # content type, headers, body), any accepted input the document forbids, and any answer
 # without the security headers (tests/contract/hooks.py).
 #
+# A token is refused once its session ends, and sign-out ends it: every operation but
+# sign-out runs first with one token; sign-out runs last, alone, with a token of its own.
+#
 # `make test` runs it on its own stack after the Rust tests (the database then holds
-# supabase/seed.sql). By hand, against `make dev`:
+# supabase/seed.sql); `make contract` runs a longer one (more examples, other seeds) on
+# a stack of its own (scripts/contract-long.sh). By hand, against `make dev`:
 #   scripts/contract.sh                               # the bounded run of make test
 #   CONTRACT_EXAMPLES=200 CONTRACT_SEED=$RANDOM scripts/contract.sh   # a longer one
 # API_URL (default http://127.0.0.1:9000) and SUPABASE_URL (default the dev stand-in,
@@ -47,16 +51,21 @@ export PYTHONPATH=$ROOT/tests/contract${PYTHONPATH:+:$PYTHONPATH}
 # positive_data_acceptance are left out: the document cannot say everything the
 # validators check (a name's letters, a website's host), so valid-looking data is
 # sometimes refused, correctly.
-"$SCHEMATHESIS" --config-file schemathesis.toml run "$API_URL/openapi.json" \
-  --url "$API_URL" \
-  -H "Authorization: Bearer $token" \
-  --checks all,security_headers \
-  --exclude-checks ignored_auth,positive_data_acceptance,unsupported_method \
-  --exclude-operation-id stream \
-  --max-examples "$EXAMPLES" \
-  --seed "$SEED" \
-  --workers 2 \
-  --request-timeout 60 \
-  --output-truncate true \
-  --report-dir "$report" \
-  --warnings off
+run() { # TOKEN, then filters
+  local token=$1; shift
+  "$SCHEMATHESIS" --config-file schemathesis.toml run "$API_URL/openapi.json" \
+    --url "$API_URL" \
+    -H "Authorization: Bearer $token" \
+    --checks all,security_headers \
+    --exclude-checks ignored_auth,positive_data_acceptance,unsupported_method \
+    "$@" \
+    --max-examples "$EXAMPLES" \
+    --seed "$SEED" \
+    --workers 2 \
+    --request-timeout 60 \
+    --output-truncate true \
+    --report-dir "$report" \
+    --warnings off
+}
+run "$token" --exclude-operation-id stream --exclude-operation-id sign-out
+run "$(bash "$ROOT/scripts/seed-token.sh")" --include-operation-id sign-out

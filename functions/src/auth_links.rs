@@ -9,11 +9,23 @@
 //! POST /auth/magic-link {email, next?} an email link through Supabase Auth (/otp); the
 //!                                      same 202 whether or not the address has an account
 //! POST /auth/recover {email, next?}    a password-recovery link (/recover), the same 202
-//! GET  /auth/confirm?token_hash=&type=&next=
-//!                                      an email link verified (/verify): sign-up
-//!                                      confirmation, magic link, recovery, invite, email
-//!                                      change; the session cookie, 303 to `next`
+//! GET  /auth/confirm?token_hash=&type=&next=&flow=
+//!                                      an email link: opened in the browser that asked
+//!                                      for it, verified (/verify) with the session
+//!                                      cookie and 303 to `next`; opened anywhere else,
+//!                                      303 to `next` with the confirmation step in its
+//!                                      fragment, nothing verified
+//! POST /auth/confirm {tokenHash, type} the confirmation step: the person chose to sign
+//!                                      in here (a same-site request), verified, cookie
 //! POST /auth/password {password}       the signed-in user's new password (after recovery)
+//!
+//! Email links sign in only the browser that asked for them, or a person who chooses to.
+//! The request for a link (sign-up, magic link, recovery) sets an HttpOnly cookie with a
+//! random secret and puts its SHA-256 (`flow`) in the link; the link signs in at once only
+//! where the cookie matches. Anywhere else (another device, or a browser an attacker led
+//! there with a link of their own: login CSRF) it lands on the app's confirmation step,
+//! where only the person's own same-site POST signs in. A link checked by a mail scanner
+//! is not used up either.
 //!
 //! `next` is a path on the app (`SITE_URL`, by default the first allowed origin) or a URL
 //! on an allowed origin; anything else is refused, so no route here is an open redirect.
@@ -48,15 +60,7 @@ pub const MAGIC_LINK_PER_EMAIL: Limit = Limit {
     window_seconds: 300,
 };
 
-/// The email link types Supabase Auth's /verify takes.
-const LINK_TYPES: [&str; 6] = [
-    "signup",
-    "email",
-    "magiclink",
-    "recovery",
-    "invite",
-    "email_change",
-];
+use crate::validate::EMAIL_LINK_TYPES as LINK_TYPES;
 
 // ---------------------------------------------------------------------------------------
 // Where a redirect may go
@@ -180,11 +184,49 @@ fn api_url_with_next(app: &App, req: &Request, path: &str, next: &Url) -> Result
     Ok(with_query(url, &[("next", next.as_str())]))
 }
 
-/// This API's `/auth/confirm?next=<next>` (by default the app's root): where Supabase
-/// Auth's email templates link (`{{ .RedirectTo }}` with the token hash and type).
-pub(crate) fn confirm_url(app: &App, req: &Request, next: Option<Url>) -> Result<Url, ApiError> {
+/// This API's `/auth/confirm?next=<next>&flow=<flow>` (by default the app's root): where
+/// Supabase Auth's email templates link (`{{ .RedirectTo }}` with the token hash and type).
+pub(crate) fn confirm_url(
+    app: &App,
+    req: &Request,
+    next: Option<Url>,
+    flow: &LinkFlow,
+) -> Result<Url, ApiError> {
     let next = next.map_or_else(|| site_root(app), Ok)?;
-    api_url_with_next(app, req, "/auth/confirm", &next)
+    let url = api_url_with_next(app, req, "/auth/confirm", &next)?;
+    Ok(with_query(url, &[("flow", flow.flow.as_str())]))
+}
+
+/// An email link's tie to the browser that asked for it: a random secret for the
+/// browser's cookie, and its SHA-256 (`flow`) for the link.
+pub(crate) struct LinkFlow {
+    secret: String,
+    pub(crate) flow: String,
+}
+
+impl LinkFlow {
+    pub(crate) fn new() -> Result<Self, ApiError> {
+        // The construction of a PKCE pair: 32 random bytes and their S256, base64url.
+        let (secret, flow) = pkce_pair()?;
+        Ok(Self { secret, flow })
+    }
+
+    /// The `Set-Cookie` that keeps the secret in the asking browser.
+    pub(crate) fn cookie(&self, app: &App) -> String {
+        cookies::write_email_link(
+            &app.config.auth_cookie_name,
+            &self.secret,
+            app.config.cookie_scope(),
+        )
+    }
+
+    /// The flow of the browser that sent `req`, when its cookie holds a secret.
+    fn of_browser(app: &App, req: &Request) -> Option<String> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        let secret = cookies::read_email_link(req, &app.config.auth_cookie_name)?;
+        Some(URL_SAFE_NO_PAD.encode(Sha256::digest(secret.as_bytes())))
+    }
 }
 
 /// The session cookie for `session`, and the expiry of any previous one.
@@ -305,6 +347,8 @@ pub struct ConfirmQuery {
     r#type: Option<String>,
     /// Where to land: a path on the app, or a URL on an allowed origin.
     next: Option<String>,
+    /// The SHA-256 of the secret the asking browser keeps (set by this API in the link).
+    flow: Option<String>,
 }
 
 /// A query parameter given exactly once (twice is as good as absent); what a redirect
@@ -471,6 +515,7 @@ pub async fn recover(app: App, caller: Caller, req: Request) -> ApiResult {
 /// Both link routes: the same limits (20 per client address, 3 per email address per 5
 /// minutes, shared), and the same 202 whatever Supabase Auth did for the address.
 async fn send_link(app: App, caller: Caller, req: Request, link: Link) -> ApiResult {
+    let started = std::time::Instant::now();
     sessions::check_browser_origin(&app, &req)?;
     let body: LinkRequest = input::json_body(&req)?;
     let next = safe_next(&app, body.next.as_deref()).ok_or_else(|| {
@@ -495,7 +540,8 @@ async fn send_link(app: App, caller: Caller, req: Request, link: Link) -> ApiRes
     // New addresses become users only while sign-ups are open (and Supabase Auth's
     // before-user-created hook says the same).
     let create_user = gate.signups_enabled && !gate.maintenance_mode;
-    let confirm = confirm_url(&app, &req, Some(next))?;
+    let flow = LinkFlow::new()?;
+    let confirm = confirm_url(&app, &req, Some(next), &flow)?;
     let sent = match link {
         Link::SignIn => {
             let redirect = confirm.as_str();
@@ -509,18 +555,60 @@ async fn send_link(app: App, caller: Caller, req: Request, link: Link) -> ApiRes
     if !sent {
         tracing::info!("email link not sent (no such user, sign-ups closed, or Auth's own limit)");
     }
+    // Sent or not, the same answer at the same time (policy::answer_time).
+    shared::policy::answer_time::level(&app, started).await;
     let mut response = response::ok(&LinkSent { sent: true })?;
     *response.status_mut() = http::StatusCode::ACCEPTED;
     rate_limit::add_headers(&mut response, &quotas);
-    Ok(response)
+    Ok(cookies::set(response, vec![flow.cookie(&app)]))
 }
 
-/// GET /auth/confirm?token_hash=&type=&next=
+/// An email link's token hash and type, if both are well formed.
+fn link_parts(token_hash: Option<String>, kind: Option<String>) -> Option<(String, String)> {
+    let kind = kind.filter(|t| LINK_TYPES.contains(&t.as_str()))?;
+    let token_hash = token_hash.filter(|t| {
+        (1..=256).contains(&t.len())
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+    })?;
+    Some((token_hash, kind))
+}
+
+/// A sign-up confirmation (GoTrue's `signup`, or `email` for the same link).
+fn confirms_sign_up(kind: &str) -> bool {
+    matches!(kind, "signup" | "email")
+}
+
+/// Before a sign-up link is verified: tells the database which browser confirms (the
+/// flow, when the link was opened where it was asked for), so a password set before
+/// the confirmation survives only its own browser's (`prepare_email_confirmation`).
+/// True when the confirmation will clear a password (the app offers to set one).
+async fn prepare_confirmation(
+    app: &App,
+    token_hash: &str,
+    flow: Option<&str>,
+) -> Result<bool, ApiError> {
+    let service = app
+        .db
+        .as_service()
+        .ok_or_else(|| ApiError::unavailable("confirmation: no service role key configured"))?;
+    shared::clients::postgrest::call(
+        service.rpc(
+            "prepare_email_confirmation",
+            &serde_json::json!({ "p_token_hash": token_hash, "p_flow": flow }),
+        )?,
+        "Confirmation",
+    )
+    .await
+}
+
+/// GET /auth/confirm?token_hash=&type=&next=&flow=
 pub async fn confirm(app: App, caller: Caller, req: Request) -> ApiResult {
     let query = ConfirmQuery {
         token_hash: one(&req, "token_hash"),
         r#type: one(&req, "type"),
         next: one(&req, "next"),
+        flow: one(&req, "flow"),
     };
     let site_root = site_root(&app)?;
     let Some(target) = safe_next(&app, query.next.as_deref()) else {
@@ -531,13 +619,7 @@ pub async fn confirm(app: App, caller: Caller, req: Request) -> ApiResult {
             vec![],
         );
     };
-    let kind = query.r#type.filter(|t| LINK_TYPES.contains(&t.as_str()));
-    let token_hash = query.token_hash.filter(|t| {
-        (1..=256).contains(&t.len())
-            && t.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
-    });
-    let (Some(kind), Some(token_hash)) = (kind, token_hash) else {
+    let Some((token_hash, kind)) = link_parts(query.token_hash, query.r#type) else {
         return fail_to(
             target,
             "invalid_link",
@@ -545,37 +627,126 @@ pub async fn confirm(app: App, caller: Caller, req: Request) -> ApiResult {
             vec![],
         );
     };
+    // Opened in the browser that asked for it? Anywhere else, nothing is verified: the
+    // app's confirmation step (the link's parts in the fragment, never sent to a server).
+    let flow = LinkFlow::of_browser(&app, &req).filter(|f| query.flow.as_deref() == Some(f));
+    let Some(flow) = flow else {
+        let mut step = target;
+        step.set_fragment(Some(&format!(
+            "confirm_token_hash={token_hash}&confirm_type={kind}"
+        )));
+        return redirect(303, &step, vec![]);
+    };
+    let clear_flow = vec![cookies::clear_email_link(
+        &app.config.auth_cookie_name,
+        app.config.cookie_scope(),
+    )];
+    let unavailable = |target| {
+        fail_to(
+            target,
+            "auth_unavailable",
+            "Sign-in is unavailable right now; try again shortly",
+            vec![],
+        )
+    };
+    let clears_password = if confirms_sign_up(&kind) {
+        match prepare_confirmation(&app, &token_hash, Some(&flow)).await {
+            Ok(clears) => clears,
+            // The link is still unused: the person can open it again.
+            Err(_) => return unavailable(target),
+        }
+    } else {
+        false
+    };
     let session = match supabase_auth::verify_email_link(&app, &caller, &kind, &token_hash).await {
         Ok(session) => session,
-        Err(AuthFailure::Unavailable) => {
-            return fail_to(
-                target,
-                "auth_unavailable",
-                "Sign-in is unavailable right now; try again shortly",
-                vec![],
-            )
-        }
+        Err(AuthFailure::Unavailable) => return unavailable(target),
         Err(_) => {
             return fail_to(
                 target,
                 "otp_expired",
                 "The email link is invalid or has expired",
-                vec![],
+                clear_flow,
             )
         }
     };
-    let method = if kind == "email" {
-        "signup"
+    let is_new = record_link_sign_in(&app, &caller, &session, &kind).await;
+    let mut flags = Vec::new();
+    if is_new {
+        flags.push(("new_user", "true"));
+    }
+    if clears_password {
+        flags.push(("set_password", "true"));
+    }
+    let mut set = session_cookies(&app, &req, &session);
+    set.extend(clear_flow);
+    redirect(303, &with_query(target, &flags), set)
+}
+
+/// The SIGN_IN row of an email link (`signup` for a sign-up confirmation); true on a
+/// first sign-in.
+async fn record_link_sign_in(app: &App, caller: &Caller, session: &Session, kind: &str) -> bool {
+    let method = if kind == "email" { "signup" } else { kind };
+    sessions::record_sign_in(app, caller, session.user_id, "email", method).await
+}
+
+/// The confirmation step's request: the email link's parts, from the fragment the app
+/// was sent to.
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LinkConfirmation {
+    /// The link's `token_hash` (the app's `confirm_token_hash`).
+    #[validate(custom(function = "validate::token_hash"))]
+    #[schema(schema_with = validate::schema::token_hash)]
+    token_hash: String,
+    /// The link's `type` (the app's `confirm_type`).
+    #[validate(custom(function = "validate::link_type"))]
+    #[schema(schema_with = validate::schema::link_type)]
+    r#type: String,
+}
+
+/// The person signed in by the confirmation step.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = LinkSignedIn)]
+pub(crate) struct Confirmed {
+    #[serde(flatten)]
+    signed_in: sessions::SignedIn,
+    /// The account's password was set before its address was confirmed, elsewhere, and
+    /// is gone: offer to set one (POST /auth/password).
+    set_password: bool,
+}
+
+/// POST /auth/confirm {tokenHash, type}: the confirmation step of an email link opened in
+/// another browser than the one that asked for it; the person pressed the button. Only a
+/// same-site request (an allowed Origin) or a client that is not a browser gets here.
+pub async fn confirm_here(app: App, caller: Caller, req: Request) -> ApiResult {
+    sessions::check_browser_origin(&app, &req)?;
+    let body: LinkConfirmation = input::json_body(&req)?;
+    let clears_password = if confirms_sign_up(&body.r#type) {
+        prepare_confirmation(&app, &body.token_hash, None).await?
     } else {
-        kind.as_str()
+        false
     };
-    let is_new = sessions::record_sign_in(&app, &caller, session.user_id, "email", method).await;
-    let target = if is_new {
-        with_query(target, &[("new_user", "true")])
-    } else {
-        target
+    let session = supabase_auth::verify_email_link(&app, &caller, &body.r#type, &body.token_hash)
+        .await
+        .map_err(|failure| match failure {
+            AuthFailure::Unavailable | AuthFailure::Unexpected => ApiError::from(failure),
+            _ => ApiError::new(
+                shared::pipeline::error::ErrorCode::Unauthorized,
+                "The email link is invalid or has expired",
+            )
+            .with_cause("otp_expired"),
+        })?;
+    let is_new = record_link_sign_in(&app, &caller, &session, &body.r#type).await;
+    let body = Confirmed {
+        signed_in: sessions::SignedIn::of(&session, is_new),
+        set_password: clears_password,
     };
-    redirect(303, &target, session_cookies(&app, &req, &session))
+    Ok(cookies::set(
+        response::ok(&body)?,
+        session_cookies(&app, &req, &session),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -124,6 +124,8 @@ struct Contract {
     also: Option<(u16, &'static str, Value)>,
     /// The success sets its cookie only sometimes (an email link that is no longer valid).
     cookie_sometimes: bool,
+    /// The cookie the `also` answer sets.
+    also_cookie: Option<&'static str>,
 }
 
 #[derive(Default)]
@@ -208,6 +210,9 @@ impl Contract {
         self
     }
 }
+
+/// The cookie of every request for an email link.
+const EMAIL_LINK_COOKIE: &str = "The email-link cookie (`<session cookie>-email-link`), HttpOnly, SameSite=Lax, one hour: the link signs in at once only in this browser.";
 
 const NOT_MEMBER: (u16, &str) = (
     404,
@@ -313,6 +318,7 @@ fn contract(route: &Route, s: &mut Schemas) -> Contract {
                 (503, "MAINTENANCE: the site is in maintenance mode; see Retry-After"),
             ])
             .cookie("With 201: the session cookie (@supabase/ssr format), HttpOnly, SameSite=Lax.")
+            .tap(|c| c.also_cookie = Some(EMAIL_LINK_COOKIE))
             .security(S::None),
         "oauth-start" => c
             .query::<auth_links::OAuthQuery>()
@@ -339,6 +345,7 @@ fn contract(route: &Route, s: &mut Schemas) -> Contract {
         "magic-link" | "recover" => c
             .body::<auth_links::LinkRequest>(s)
             .tap(|c| c.success = Success::Accepted(s.add::<auth_links::LinkSent>()))
+            .cookie(EMAIL_LINK_COOKIE)
             .fails(&[
                 (403, "CSRF_FAILED: a browser request from an origin that is not allowed"),
                 (429, "RATE_LIMITED: too many links asked for from this address or for this email; see Retry-After"),
@@ -349,11 +356,20 @@ fn contract(route: &Route, s: &mut Schemas) -> Contract {
             .tap(|c| {
                 c.success = Success::Redirect(
                     303,
-                    "To `next` (new_user=true on a first sign-in) with the session cookie; an invalid, used or expired link to `next` with `error=otp_expired`",
+                    "In the browser that asked for the link (its email-link cookie matches `flow`): to `next` with the session cookie (new_user=true on a first sign-in, set_password=true when a password set before the confirmation was cleared), an invalid, used or expired link with `error=otp_expired`. Anywhere else: to `next` with `#confirm_token_hash=...&confirm_type=...`, the confirmation step, nothing verified",
                 )
             })
-            .cookie("With a valid link: the session cookie.")
+            .cookie("In the browser that asked for a valid link: the session cookie, and the email-link cookie cleared.")
             .tap(|c| c.cookie_sometimes = true)
+            .security(S::None),
+        "complete-email-link" => c
+            .body::<auth_links::LinkConfirmation>(s)
+            .ok::<auth_links::Confirmed>(s)
+            .fails(&[
+                (401, "UNAUTHORIZED: the link is invalid, used or expired"),
+                (403, "CSRF_FAILED: a browser request from an origin that is not allowed"),
+            ])
+            .cookie("The session cookie (@supabase/ssr format), HttpOnly, SameSite=Lax.")
             .security(S::None),
         "set-password" => c
             .body::<auth_links::NewPassword>(s)
@@ -557,11 +573,18 @@ impl Contract {
         }
         responses.insert(status.to_string(), success);
         if let Some((status, what, schema)) = &self.also {
+            let mut headers = common_headers();
+            if let Some(cookie) = self.also_cookie {
+                headers.insert(
+                    "Set-Cookie".into(),
+                    json!({ "description": cookie, "required": true, "schema": { "type": "string" } }),
+                );
+            }
             responses.insert(
                 status.to_string(),
                 json!({
                     "description": what,
-                    "headers": common_headers(),
+                    "headers": headers,
                     "content": json_content(json!({
                         "type": "object",
                         "required": ["data"],

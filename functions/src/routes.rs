@@ -187,8 +187,24 @@ pub const CONFIRM_EMAIL_LINK: Route = Route::public(
     "/auth/confirm",
     handler!(auth_links::confirm),
 )
-.query("token_hash=&type=&next=")
-.doc("the browser from an email link (sign-up, magic link, recovery, invite, email change); sets the session cookie, redirects to next");
+.query("token_hash=&type=&next=&flow=")
+.doc(concat!(
+    "the browser from an email link (sign-up, magic link, recovery, invite, email change); ",
+    "in the browser that asked for it, sets the session cookie and redirects to next; ",
+    "anywhere else, redirects to next's confirmation step without signing in"
+));
+
+pub const COMPLETE_EMAIL_LINK: Route = Route::public(
+    "complete-email-link",
+    Method::POST,
+    "/auth/confirm",
+    handler!(auth_links::confirm_here),
+)
+.doc(concat!(
+    "anyone, same-site; `{tokenHash, type}`: the confirmation step of an email link opened ",
+    "in another browser; sets the session cookie"
+))
+.example_body(r#"{"tokenHash":"REPLACE_WITH_TOKEN_HASH","type":"magiclink"}"#);
 
 pub const SET_PASSWORD: Route = Route::user(
     "set-password",
@@ -518,6 +534,7 @@ pub const ALL: &[Route] = &[
     MAGIC_LINK,
     RECOVER,
     CONFIRM_EMAIL_LINK,
+    COMPLETE_EMAIL_LINK,
     SET_PASSWORD,
     REFRESH_SESSION,
     SIGN_OUT,

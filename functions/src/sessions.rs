@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shared::clients::supabase_auth::{self, AuthFailure, Session, SignOutScope};
 use shared::pipeline::response::{self, ApiResult};
+use shared::policy::answer_time;
 use shared::policy::audit::{self, AuditEvent};
 use shared::policy::rate_limit::{self, Limit};
 use shared::{auth::cookies, pipeline::input, ApiError, App, Caller};
@@ -92,6 +93,19 @@ pub(crate) struct SignedIn {
     is_new_user: bool,
 }
 
+impl SignedIn {
+    pub(crate) fn of(session: &Session, is_new_user: bool) -> Self {
+        Self {
+            user: UserSummary {
+                id: session.user_id,
+                email: session.email.clone(),
+            },
+            expires_at: session.expires_at,
+            is_new_user,
+        }
+    }
+}
+
 /// A sign-up that waits for its email to be confirmed.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -141,31 +155,30 @@ fn signed_in(app: &App, req: &Request, session: &Session, is_new_user: bool) -> 
         app.config.cookie_scope(),
         &previous,
     );
-    let body = SignedIn {
-        user: UserSummary {
-            id: session.user_id,
-            email: session.email.clone(),
-        },
-        expires_at: session.expires_at,
-        is_new_user,
-    };
+    let body = SignedIn::of(session, is_new_user);
     Ok(cookies::set(response::ok(&body)?, cookies))
 }
 
 /// POST /auth/sign-in
 pub async fn sign_in(app: App, caller: Caller, req: Request) -> ApiResult {
+    let started = std::time::Instant::now();
     check_browser_origin(&app, &req)?;
     let credentials: Credentials = input::json_body(&req)?;
     let ip = caller.ip.as_deref().unwrap_or("unknown");
-    // Every attempt counts against the address; refused there, nothing else is counted.
-    let mut quotas = rate_limit::hit_subjects(&app, &[(SIGN_IN_PER_IP.rule, ip)]).await?;
-    // This email from this address: refused once its failures are used up, even with
-    // the right password, without asking Supabase Auth.
+    // Every attempt counts against the address. Then a failure is reserved against this
+    // email from this address before Supabase Auth is asked (one atomic upsert: parallel
+    // wrong passwords cannot slip past the limit between a check and a count), and given
+    // back when the password was right. Refused at the address, nothing is reserved;
+    // refused at the email, even the right password waits, without asking Supabase Auth.
     let failures = failure_key(&credentials.email, ip);
-    quotas.push(rate_limit::peek_subject(&app, SIGN_IN_PER_EMAIL.rule, &failures).await?);
-    if quotas.iter().any(|q| !q.allowed) {
-        return Err(rate_limit::refused(&quotas));
-    }
+    let mut quotas = rate_limit::hit_subjects(
+        &app,
+        &[
+            (SIGN_IN_PER_IP.rule, ip),
+            (SIGN_IN_PER_EMAIL.rule, &failures),
+        ],
+    )
+    .await?;
 
     match supabase_auth::sign_in_with_password(
         &app,
@@ -176,6 +189,13 @@ pub async fn sign_in(app: App, caller: Caller, req: Request) -> ApiResult {
     .await
     {
         Ok(session) => {
+            match rate_limit::release_subject(&app, SIGN_IN_PER_EMAIL.rule, &failures).await {
+                Ok(()) => quotas[1].given_back(),
+                Err(e) => tracing::warn!(
+                    cause = e.cause.as_deref(),
+                    "sign-in: failure not given back"
+                ),
+            }
             let is_new_user =
                 record_sign_in(&app, &caller, session.user_id, "email", "password").await;
             let mut response = signed_in(&app, &req, &session, is_new_user)?;
@@ -184,11 +204,11 @@ pub async fn sign_in(app: App, caller: Caller, req: Request) -> ApiResult {
         }
         Err(failure) => {
             if failure == AuthFailure::InvalidCredentials {
-                // A failed check: now it counts.
-                quotas[1] =
-                    rate_limit::count_subject(&app, SIGN_IN_PER_EMAIL.rule, &failures).await?;
                 let metadata = serde_json::json!({ "emailKey": email_key(&credentials.email) });
                 audit_event(&app, &caller, "SIGN_IN_FAILED", None, metadata).await;
+                // A known address with a wrong password and an unknown address take the
+                // same time (policy::answer_time).
+                answer_time::level(&app, started).await;
             }
             let mut error = ApiError::from(failure).with_headers(rate_limit::headers(&quotas));
             error.audited = true;
@@ -231,8 +251,12 @@ pub(crate) async fn hit_auth_limit(
 /// and the `user` role, and whose before-user-created hook refuses while sign-ups are
 /// off). Signed in at once when the project confirms emails itself (201 with the
 /// cookie), else 202: a confirmation email was sent, which is also the answer for an
-/// address that already has an account.
+/// address that already has an account, pending or confirmed, in the same time
+/// (policy::answer_time). The email's link signs in at once only in this browser (the
+/// email-link cookie); the password survives the confirmation only there
+/// (`bind_sign_up`: no pre-registered accounts).
 pub async fn sign_up(app: App, caller: Caller, req: Request) -> ApiResult {
+    let started = std::time::Instant::now();
     check_browser_origin(&app, &req)?;
     let account: NewAccount = input::json_body(&req)?;
     let ip = caller.ip.as_deref().unwrap_or("unknown");
@@ -250,7 +274,8 @@ pub async fn sign_up(app: App, caller: Caller, req: Request) -> ApiResult {
     let email = account.email.trim();
     // The confirmation email's link: this API's GET /auth/confirm, landing on the app.
     // (Without a usable Host or site URL, Supabase Auth's site URL.)
-    let confirm = crate::auth_links::confirm_url(&app, &req, None).ok();
+    let flow = crate::auth_links::LinkFlow::new()?;
+    let confirm = crate::auth_links::confirm_url(&app, &req, None, &flow).ok();
     let outcome = supabase_auth::sign_up(
         &app,
         &caller,
@@ -259,27 +284,54 @@ pub async fn sign_up(app: App, caller: Caller, req: Request) -> ApiResult {
         serde_json::json!({ "full_name": account.name }),
         confirm.as_ref().map(url::Url::as_str),
     )
-    .await
-    .map_err(|f| ApiError::from(f).with_headers(rate_limit::headers(&quotas)))?;
+    .await;
     let mut response = match outcome {
-        supabase_auth::SignUp::SignedIn(session) => {
+        Ok(supabase_auth::SignUp::SignedIn(session)) => {
             let is_new_user =
                 record_sign_in(&app, &caller, session.user_id, "email", "signup").await;
             let mut response = signed_in(&app, &req, &session, is_new_user)?;
             *response.status_mut() = http::StatusCode::CREATED;
             response
         }
-        supabase_auth::SignUp::ConfirmationSent => {
+        // Supabase Auth's limit on emails to one address holds only for an address it
+        // knows: answered as if sent, or the answer would tell.
+        Ok(supabase_auth::SignUp::ConfirmationSent) | Err(AuthFailure::EmailRateLimited) => {
+            bind_sign_up(&app, email, &account.password, &flow).await;
+            answer_time::level(&app, started).await;
             let mut response = response::ok(&ConfirmationSent {
                 email: email.to_owned(),
                 confirmation_sent: true,
             })?;
             *response.status_mut() = http::StatusCode::ACCEPTED;
-            response
+            cookies::set(response, vec![flow.cookie(&app)])
+        }
+        Err(failure) => {
+            if failure == AuthFailure::AlreadyExists {
+                answer_time::level(&app, started).await;
+            }
+            return Err(ApiError::from(failure).with_headers(rate_limit::headers(&quotas)));
         }
     };
     rate_limit::add_headers(&mut response, &quotas);
     Ok(response)
+}
+
+/// Binds the unconfirmed account of `email` to this sign-up's browser when the password
+/// Supabase Auth stored is the one sent (`bind_sign_up`). A failure is logged: without
+/// the binding the password is cleared at confirmation, the safe side.
+async fn bind_sign_up(app: &App, email: &str, password: &str, flow: &crate::auth_links::LinkFlow) {
+    let Some(service) = app.db.as_service() else {
+        return;
+    };
+    let params =
+        serde_json::json!({ "p_email": email, "p_password": password, "p_flow": flow.flow });
+    let result = match service.rpc("bind_sign_up", &params) {
+        Ok(builder) => shared::clients::postgrest::exec(builder, "Sign-up").await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        tracing::warn!(cause = e.cause.as_deref(), "sign-up binding not written");
+    }
 }
 
 /// The SIGN_IN audit row (provider, method, client address) through `record_sign_in`,

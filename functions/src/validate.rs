@@ -134,10 +134,6 @@ impl TextKind {
     }
 }
 
-fn no_rule(_: &str) -> Result<(), ValidationError> {
-    Ok(())
-}
-
 fn email_address(value: &str) -> Result<(), ValidationError> {
     if value.validate_email() {
         Ok(())
@@ -232,25 +228,88 @@ pub const UPLOAD_NAME: TextKind = TextKind {
     pattern: None,
     about: "A plain file name: no path separators or control characters, not . or ..",
 };
-/// A password as sent to Supabase Auth (its own rules apply there).
+/// A password as sent to Supabase Auth (its own rules apply there), without control
+/// characters: a NUL or an escape is a typing accident or an attack, and Supabase Auth
+/// hands the text to Postgres, which cannot hold a NUL.
 pub const PASSWORD: TextKind = TextKind {
     min: 1,
     max: 1024,
-    rule: no_rule,
+    rule: no_control_characters,
     format: Some("password"),
-    pattern: None,
-    about: "Checked by Supabase Auth.",
+    pattern: Some(NO_CONTROL_CHARACTERS),
+    about: "No control characters; checked by Supabase Auth.",
 };
 /// A new password (sign-up, reset): supabase/config.toml's `minimum_password_length`, and
 /// at most 72 characters (bcrypt's limit, which Supabase Auth enforces).
 pub const NEW_PASSWORD: TextKind = TextKind {
     min: 8,
     max: 72,
-    rule: no_rule,
+    rule: no_control_characters,
     format: Some("password"),
-    pattern: None,
-    about: "8 to 72 characters.",
+    pattern: Some(NO_CONTROL_CHARACTERS),
+    about: "8 to 72 characters, no control characters.",
 };
+/// The types of email link Supabase Auth's /verify takes.
+pub const EMAIL_LINK_TYPES: [&str; 6] = [
+    "signup",
+    "email",
+    "magiclink",
+    "recovery",
+    "invite",
+    "email_change",
+];
+/// An email link's token hash (`{{ .TokenHash }}` in Supabase Auth's templates).
+pub const TOKEN_HASH: TextKind = TextKind {
+    min: 1,
+    max: 256,
+    rule: url_safe_token,
+    format: None,
+    pattern: Some("^[A-Za-z0-9_-]+$"),
+    about: "An email link's token_hash: letters, digits, - and _.",
+};
+/// An email link's type.
+pub const LINK_TYPE: TextKind = TextKind {
+    min: 5,
+    max: 12,
+    rule: email_link_type,
+    format: None,
+    pattern: Some("^(signup|email|magiclink|recovery|invite|email_change)$"),
+    about: "signup, email, magiclink, recovery, invite or email_change.",
+};
+
+/// Any character but the control characters (Unicode Cc: C0, DEL, C1).
+const NO_CONTROL_CHARACTERS: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
+
+fn no_control_characters(value: &str) -> Result<(), ValidationError> {
+    if value.chars().any(char::is_control) {
+        Err(ValidationError::new("control_characters")
+            .with_message("must not contain control characters".into()))
+    } else {
+        Ok(())
+    }
+}
+
+fn url_safe_token(value: &str) -> Result<(), ValidationError> {
+    if value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+    {
+        Ok(())
+    } else {
+        Err(ValidationError::new("token")
+            .with_message("must be letters, digits, - and _ only".into()))
+    }
+}
+
+fn email_link_type(value: &str) -> Result<(), ValidationError> {
+    if EMAIL_LINK_TYPES.contains(&value) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("link_type").with_message(
+            "must be signup, email, magiclink, recovery, invite or email_change".into(),
+        ))
+    }
+}
 
 /// A length in characters between `min` and `max`, as the API words it.
 fn chars(value: &str, min: usize, max: usize) -> Result<(), ValidationError> {
@@ -304,6 +363,8 @@ kinds! {
     upload_name upload_name_or_null => UPLOAD_NAME,
     password password_or_null => PASSWORD,
     new_password new_password_or_null => NEW_PASSWORD,
+    token_hash token_hash_or_null => TOKEN_HASH,
+    link_type link_type_or_null => LINK_TYPE,
 }
 
 #[cfg(test)]

@@ -64,6 +64,10 @@ pub struct Config {
     pub jwt_issuer: String,
     /// Time budget for one call to PostgREST before the request answers 503.
     pub upstream_timeout: Duration,
+    /// The answers that must not tell an existing account from an unknown one (a failed
+    /// sign-in, the 202s of sign-up, magic link and recovery) leave no sooner than this
+    /// after the request arrived, and on a multiple of it when slower.
+    pub auth_answer_floor: Duration,
     /// The S3 bucket for uploads (only the upload functions need it).
     pub uploads_bucket: Option<String>,
     /// AWS region (Lambda sets AWS_REGION).
@@ -82,6 +86,11 @@ impl std::fmt::Debug for Config {
             .finish_non_exhaustive()
     }
 }
+
+/// The default of `AUTH_ANSWER_FLOOR_MS`: above the slowest answer of Supabase Auth's
+/// sign-in, sign-up, magic-link and recovery on the happy path (a bcrypt check at cost
+/// 10, a new user and its email).
+pub const DEFAULT_AUTH_ANSWER_FLOOR_MS: u64 = 1000;
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -222,6 +231,19 @@ impl Config {
             },
         };
 
+        let auth_answer_floor = match var("AUTH_ANSWER_FLOOR_MS") {
+            None => Duration::from_millis(DEFAULT_AUTH_ANSWER_FLOOR_MS),
+            Some(v) => match v.parse::<u64>() {
+                Ok(ms) if ms <= 10_000 => Duration::from_millis(ms),
+                _ => {
+                    return Err(ConfigError::new(
+                        "AUTH_ANSWER_FLOOR_MS",
+                        "must be a whole number of milliseconds between 0 and 10000",
+                    ))
+                }
+            },
+        };
+
         let uploads_bucket = match var("UPLOADS_BUCKET") {
             Some(b) => {
                 let valid = (3..=63).contains(&b.len())
@@ -270,6 +292,7 @@ impl Config {
             cookie_domain,
             jwt_issuer,
             upstream_timeout,
+            auth_answer_floor,
         })
     }
 }

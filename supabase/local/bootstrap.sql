@@ -36,6 +36,9 @@ grant anon, authenticated, service_role to authenticator;
 -- Schemas for extensions (kept out of the exposed API schema, as Supabase does).
 create schema if not exists extensions;
 grant usage on schema extensions to anon, authenticated, service_role;
+-- pgcrypto, as every Supabase project has it in schema extensions (crypt(): bcrypt, the
+-- hash Supabase Auth stores passwords as).
+create extension if not exists pgcrypto with schema extensions;
 
 create schema if not exists auth authorization supabase_auth_admin;
 grant usage on schema auth to anon, authenticated, service_role, postgres;
@@ -95,12 +98,14 @@ create table if not exists auth.sessions (
   tag text
 );
 -- A database bootstrapped before these columns were here (make dev keeps its database).
+set client_min_messages = warning;
 alter table auth.sessions add column if not exists factor_id uuid;
 alter table auth.sessions add column if not exists not_after timestamptz;
 alter table auth.sessions add column if not exists refreshed_at timestamp without time zone;
 alter table auth.sessions add column if not exists user_agent text;
 alter table auth.sessions add column if not exists ip inet;
 alter table auth.sessions add column if not exists tag text;
+reset client_min_messages;
 create index if not exists sessions_user_id_idx on auth.sessions (user_id);
 create index if not exists sessions_not_after_idx on auth.sessions (not_after desc);
 alter table auth.sessions owner to supabase_auth_admin;

@@ -2,6 +2,8 @@
 //! `make test` (scripts/test.sh) is described by environment variables; each test makes
 //! its own users and data, so tests run in parallel without seeing each other.
 
+pub mod runtime;
+
 use std::sync::OnceLock;
 
 use chrono::Utc;

@@ -53,11 +53,15 @@ export interface paths {
         };
         /**
          * Confirm email link
-         * @description Who may call it, and what it does: the browser from an email link (sign-up, magic link, recovery, invite, email change); sets the session cookie, redirects to next. (Function `confirm-email-link`.)
+         * @description Who may call it, and what it does: the browser from an email link (sign-up, magic link, recovery, invite, email change); in the browser that asked for it, sets the session cookie and redirects to next; anywhere else, redirects to next's confirmation step without signing in. (Function `confirm-email-link`.)
          */
         get: operations["confirm-email-link"];
         put?: never;
-        post?: never;
+        /**
+         * Complete email link
+         * @description Who may call it, and what it does: anyone, same-site; `{tokenHash, type}`: the confirmation step of an email link opened in another browser; sets the session cookie. (Function `complete-email-link`.)
+         */
+        post: operations["complete-email-link"];
         delete?: never;
         options?: never;
         head?: never;
@@ -731,7 +735,7 @@ export interface components {
             email: string;
             /**
              * Format: password
-             * @description Checked by Supabase Auth.
+             * @description No control characters; checked by Supabase Auth.
              */
             password: string;
         };
@@ -768,6 +772,16 @@ export interface components {
             /** @description The functions' version (Cargo package version). */
             version: string;
         };
+        /**
+         * @description The confirmation step's request: the email link's parts, from the fragment the app
+         *     was sent to.
+         */
+        LinkConfirmation: {
+            /** @description An email link's token_hash: letters, digits, - and _. */
+            tokenHash: string;
+            /** @description signup, email, magiclink, recovery, invite or email_change. */
+            type: string;
+        };
         LinkRequest: {
             /**
              * Format: email
@@ -784,6 +798,14 @@ export interface components {
         LinkSent: {
             /** @description Always true: a link is on its way if the address may sign in. */
             sent: boolean;
+        };
+        /** @description The person signed in by the confirmation step. */
+        LinkSignedIn: components["schemas"]["Session"] & {
+            /**
+             * @description The account's password was set before its address was confirmed, elsewhere, and
+             *     is gone: offer to set one (POST /auth/password).
+             */
+            setPassword: boolean;
         };
         /** @description The caller's own profile, role and what the role permits. */
         Me: components["schemas"]["Profile"] & {
@@ -809,7 +831,7 @@ export interface components {
             name: string;
             /**
              * Format: password
-             * @description 8 to 72 characters.
+             * @description 8 to 72 characters, no control characters.
              */
             password: string;
         };
@@ -821,7 +843,7 @@ export interface components {
         NewPassword: {
             /**
              * Format: password
-             * @description 8 to 72 characters.
+             * @description 8 to 72 characters, no control characters.
              */
             password: string;
         };
@@ -1439,6 +1461,8 @@ export interface operations {
                 type?: string;
                 /** @description Where to land: a path on the app, or a URL on an allowed origin. */
                 next?: string;
+                /** @description The SHA-256 of the secret the asking browser keeps (set by this API in the link). */
+                flow?: string;
             };
             header?: never;
             path?: never;
@@ -1446,7 +1470,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description To `next` (new_user=true on a first sign-in) with the session cookie; an invalid, used or expired link to `next` with `error=otp_expired` */
+            /** @description In the browser that asked for the link (its email-link cookie matches `flow`): to `next` with the session cookie (new_user=true on a first sign-in, set_password=true when a password set before the confirmation was cleared), an invalid, used or expired link with `error=otp_expired`. Anywhere else: to `next` with `#confirm_token_hash=...&confirm_type=...`, the confirmation step, nothing verified */
             303: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -1456,7 +1480,7 @@ export interface operations {
                     Location: string;
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
-                    /** @description With a valid link: the session cookie. */
+                    /** @description In the browser that asked for a valid link: the session cookie, and the email-link cookie cleared. */
                     "Set-Cookie"?: string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
@@ -1514,6 +1538,235 @@ export interface operations {
             };
         };
     };
+    "complete-email-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "tokenHash": "REPLACE_WITH_TOKEN_HASH",
+                 *       "type": "magiclink"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LinkConfirmation"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description The session cookie (@supabase/ssr format), HttpOnly, SameSite=Lax. */
+                    "Set-Cookie": string;
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["LinkSignedIn"];
+                    };
+                };
+            };
+            /** @description BAD_REQUEST: the body is not JSON. */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "BAD_REQUEST";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: the link is invalid, used or expired. */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    /** @description `Bearer`, or `Bearer error="invalid_token"` for a token that was refused */
+                    "WWW-Authenticate": string;
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAUTHORIZED";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description CSRF_FAILED: a browser request from an origin that is not allowed. */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "CSRF_FAILED";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over 64 KiB. */
+            413: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not application/json. */
+            415: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description VALIDATION_ERROR: a field is missing, unknown, of the wrong type or out of bounds (details.fields names it). */
+            422: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "VALIDATION_ERROR";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: an unexpected error (the log has the cause). */
+            500: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL_ERROR";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "SERVICE_UNAVAILABLE";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     "magic-link": {
         parameters: {
             query?: never;
@@ -1541,6 +1794,8 @@ export interface operations {
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description The email-link cookie (`<session cookie>-email-link`), HttpOnly, SameSite=Lax, one hour: the link signs in at once only in this browser. */
+                    "Set-Cookie": string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "X-Frame-Options": components["headers"]["XFrameOptions"];
@@ -2126,6 +2381,8 @@ export interface operations {
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description The email-link cookie (`<session cookie>-email-link`), HttpOnly, SameSite=Lax, one hour: the link signs in at once only in this browser. */
+                    "Set-Cookie": string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "X-Frame-Options": components["headers"]["XFrameOptions"];
@@ -2912,6 +3169,8 @@ export interface operations {
                     "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
                     "Permissions-Policy": components["headers"]["PermissionsPolicy"];
                     "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    /** @description The email-link cookie (`<session cookie>-email-link`), HttpOnly, SameSite=Lax, one hour: the link signs in at once only in this browser. */
+                    "Set-Cookie": string;
                     "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "X-Frame-Options": components["headers"]["XFrameOptions"];

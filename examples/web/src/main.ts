@@ -151,8 +151,55 @@ function readRedirect(): void {
     });
   }
   el("#welcome").hidden = params.get("new_user") !== "true";
-  if (params.has("error") || params.has("new_user")) history.replaceState(null, "", location.pathname);
+  el("#set-password").hidden = params.get("set_password") !== "true";
+  // An email link opened in a browser that did not ask for it: the API signed no one
+  // in and sent its parts here, in the fragment (never sent to a server). Only the
+  // person's own click signs in.
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const tokenHash = fragment.get("confirm_token_hash");
+  const type = fragment.get("confirm_type");
+  if (tokenHash && type) showConfirmStep(tokenHash, type);
+  if (params.has("error") || params.has("new_user") || params.has("set_password") || location.hash) {
+    history.replaceState(null, "", location.pathname);
+  }
 }
+
+function showConfirmStep(tokenHash: string, type: string): void {
+  el("#confirm-step").hidden = false;
+  el<HTMLButtonElement>("#confirm-here").onclick = async () => {
+    clearErrors();
+    // The link's type, as the API's document lists them.
+    const body = { tokenHash, type } as Schema<"LinkConfirmation">;
+    const res = await attempt(() => api.POST("/auth/confirm", { body }));
+    el("#confirm-step").hidden = true;
+    if (!res) return;
+    if (res.error) return showError(res.error);
+    el("#welcome").hidden = !res.data.data.isNewUser;
+    el("#set-password").hidden = !res.data.data.setPassword;
+    await loadMe();
+  };
+  el<HTMLButtonElement>("#confirm-cancel").onclick = () => {
+    el("#confirm-step").hidden = true;
+  };
+}
+
+el<HTMLFormElement>("#set-password").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget as HTMLFormElement;
+  clearErrors(form);
+  const res = await attempt(() =>
+    api.POST("/auth/password", { body: { password: field(form, "password").value } }),
+  );
+  if (!res) return;
+  if (res.error) return showError(res.error, form);
+  form.reset();
+  form.hidden = true;
+});
+el<HTMLFormElement>("#set-password")
+  .querySelector<HTMLButtonElement>('[data-action="skip"]')!
+  .addEventListener("click", () => {
+    el("#set-password").hidden = true;
+  });
 
 el("#sign-out").addEventListener("click", async () => {
   clearErrors();

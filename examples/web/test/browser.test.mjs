@@ -70,6 +70,9 @@ const attackPages = {
   // A plain form needs no preflight; the SameSite=Lax cookie is not sent cross-site.
   "/post-form.html": `<form id="f" method="POST" enctype="text/plain" action=${JSON.stringify(API + "/workspaces")}>
     <input name='{"name":"evil-form","x":"' value='"}'></form><script>document.getElementById("f").submit();</script>`,
+  // Login CSRF: a page of the attacker's leads the browser to an email link of the
+  // attacker's own (a cross-site top-level navigation, in the query as `to`).
+  "/navigate.html": `<script>location.href = new URLSearchParams(location.search).get("to");</script>`,
   // A script on a disallowed origin reads the API: no CORS headers, so the browser hides it.
   "/read.html": `<script>
     fetch(${JSON.stringify(API)} + "/health")
@@ -374,7 +377,17 @@ test("signs in with GitHub: PKCE through the API and Supabase Auth, back with th
     await byTestId("sign-in-form").waitFor({ state: "visible" });
   }));
 
-test("signs in with an email link", () =>
+/** The newest email the Auth stand-in "sent" to `email`: its link, as the template makes it. */
+async function newestLink(email) {
+  const res = await fetch(`${AUTH}/auth/v1/_dev/mailbox?email=${encodeURIComponent(email)}`, {
+    headers: { authorization: `Bearer ${SERVICE_KEY}`, apikey: SERVICE_KEY },
+  });
+  assert.equal(res.status, 200);
+  const [mail] = await res.json();
+  return { mail, link: `${mail.redirectTo}&token_hash=${mail.tokenHash}&type=${mail.type}` };
+}
+
+test("signs in with an email link, at once in the browser that asked for it", () =>
   step("magic-link", async () => {
     await page.goto(APP);
     await byTestId("sign-in-form").waitFor({ state: "visible" });
@@ -392,10 +405,63 @@ test("signs in with an email link", () =>
     await page.goto(`${mail.redirectTo}&token_hash=${mail.tokenHash}&type=magiclink`);
     await page.getByText("(carol@example.com, user)").waitFor();
     assert.equal(new URL(page.url()).origin, new URL(APP).origin);
-    // Used once: the same link again lands with the error, signed out.
+    // The confirmation step was never shown: this browser asked for the link.
+    assert.equal(await byTestId("confirm-step").isVisible(), false);
+    // Used once, and the browser's email-link cookie with it: the same link again is the
+    // confirmation step, where it is refused; still signed out.
     await byTestId("sign-out").click();
     await byTestId("sign-in-form").waitFor({ state: "visible" });
     await page.goto(`${mail.redirectTo}&token_hash=${mail.tokenHash}&type=magiclink`);
+    await byTestId("confirm-step").waitFor({ state: "visible" });
+    await byTestId("confirm-here").click();
     await byTestId("banner").getByText(/invalid or has expired/).waitFor();
     await byTestId("sign-in-form").waitFor({ state: "visible" });
+  }));
+
+test("an email link opened in another browser signs in only when the person confirms", () =>
+  step("confirm-step", async () => {
+    // dave asks for a link in this browser...
+    await page.goto(APP);
+    await byTestId("sign-in-form").waitFor({ state: "visible" });
+    const form = byTestId("magic-link-form");
+    await form.locator("[name=email]").fill("dave@example.com");
+    await form.locator("button[type=submit]").click();
+    await byTestId("link-status").getByText("Check your email").waitFor();
+    const { link } = await newestLink("dave@example.com");
+
+    // ...an attacker's page leads a third browser to it (login CSRF): the confirmation
+    // step, nobody signed in.
+    const victim = await browser.newContext();
+    try {
+      const victimPage = await victim.newPage();
+      await victimPage.goto(`${evilOrigin}/navigate.html?to=${encodeURIComponent(link)}`);
+      await victimPage.getByTestId("confirm-step").waitFor({ state: "visible" });
+      assert.equal(new URL(victimPage.url()).hash, "", "the link's parts are gone from the address bar");
+      const status = await victimPage.evaluate(
+        async (api) => (await fetch(`${api}/me`, { credentials: "include" })).status,
+        API,
+      );
+      assert.equal(status, 401);
+      assert.equal((await victim.cookies(API)).filter((c) => /^sb-.*-auth-token(\.\d+)?$/.test(c.name)).length, 0);
+    } finally {
+      await victim.close();
+    }
+
+    // dave, on his phone (another browser), opens the link: the step, then his click.
+    const phone = await browser.newContext();
+    try {
+      const phonePage = await phone.newPage();
+      await phonePage.goto(link);
+      await phonePage.getByTestId("confirm-step").waitFor({ state: "visible" });
+      await phonePage.getByTestId("sign-in-form").waitFor({ state: "visible" });
+      await phonePage.getByTestId("confirm-here").click();
+      await phonePage.getByText("(dave@example.com, user)").waitFor();
+      assert.equal(await phonePage.getByTestId("confirm-step").isVisible(), false);
+      assert.ok(
+        (await phone.cookies(API)).some((c) => /^sb-.*-auth-token(\.\d+)?$/.test(c.name)),
+        "the phone has the session cookie",
+      );
+    } finally {
+      await phone.close();
+    }
   }));

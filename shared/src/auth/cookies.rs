@@ -230,6 +230,48 @@ pub fn read_code_verifier(req: &Request, name: &str) -> Option<String> {
     well_formed.then_some(verifier)
 }
 
+/// How long an email link waits for its browser: Supabase's default email OTP lifetime.
+pub const EMAIL_LINK_MAX_AGE_SECONDS: i64 = 3600;
+
+/// The cookie that ties an email link to the browser that asked for it (sign-up, magic
+/// link, recovery): `<session cookie name>-email-link`. It holds a random secret; the
+/// link carries only its SHA-256 (`flow`), so the link's reader cannot forge the cookie.
+pub fn email_link_name(name: &str) -> String {
+    format!("{name}-email-link")
+}
+
+/// `Set-Cookie` for the email-link secret: HttpOnly, SameSite=Lax (sent on the top-level
+/// navigation from the email), one hour.
+pub fn write_email_link(name: &str, secret: &str, scope: Scope<'_>) -> String {
+    build(
+        &email_link_name(name),
+        secret,
+        scope,
+        EMAIL_LINK_MAX_AGE_SECONDS,
+    )
+}
+
+/// `Set-Cookie` deleting the email-link cookie (its link was used).
+pub fn clear_email_link(name: &str, scope: Scope<'_>) -> String {
+    build(&email_link_name(name), "", scope, 0)
+}
+
+/// The email-link secret the request's cookie holds, if it is a well-formed one (43
+/// base64url characters).
+pub fn read_email_link(req: &Request, name: &str) -> Option<String> {
+    let wanted = email_link_name(name);
+    let secret = request_cookies(req)
+        .into_iter()
+        .rev()
+        .find(|(n, _)| *n == wanted)
+        .map(|(_, v)| v)?;
+    let well_formed = secret.len() == 43
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+    well_formed.then_some(secret)
+}
+
 /// The response with these `Set-Cookie` headers added (values that are not valid
 /// header text are dropped).
 pub fn set(mut response: Response<Body>, cookies: Vec<String>) -> Response<Body> {

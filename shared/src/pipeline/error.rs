@@ -348,8 +348,10 @@ fn collect_validation_errors(
     }
 }
 
-/// `workspace_id` -> `workspaceId`: validator reports Rust field names, clients send camelCase.
+/// `workspace_id` -> `workspaceId`: validator reports Rust field names, clients send
+/// camelCase (a raw identifier, `r#type`, is the field `type`).
 pub fn camel_case(snake: &str) -> String {
+    let snake = snake.strip_prefix("r#").unwrap_or(snake);
     let mut out = String::with_capacity(snake.len());
     let mut upper = false;
     for c in snake.chars() {
@@ -396,6 +398,7 @@ mod tests {
         assert_eq!(camel_case("workspace_id"), "workspaceId");
         assert_eq!(camel_case("name"), "name");
         assert_eq!(camel_case("page_size"), "pageSize");
+        assert_eq!(camel_case("r#type"), "type");
     }
 
     #[test]

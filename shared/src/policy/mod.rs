@@ -1,4 +1,6 @@
-//! Rules that hold across routes: rate limits (counted in Postgres) and audit events.
+//! Rules that hold across routes: rate limits (counted in Postgres), audit events, and
+//! the answer time of the routes that must not tell accounts apart.
 
+pub mod answer_time;
 pub mod audit;
 pub mod rate_limit;

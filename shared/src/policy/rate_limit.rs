@@ -48,6 +48,14 @@ pub struct Quota {
     pub pass: Option<String>,
 }
 
+impl Quota {
+    /// The quota after its hit was given back ([`release_subject`]).
+    pub fn given_back(&mut self) {
+        self.remaining = (self.remaining + 1).min(self.limit);
+        self.allowed = true;
+    }
+}
+
 /// The header values for one or more quotas (a list, as the draft allows).
 pub fn headers(quotas: &[Quota]) -> Vec<(HeaderName, HeaderValue)> {
     if quotas.is_empty() {
@@ -131,6 +139,24 @@ pub async fn hit_subjects(app: &App, hits: &[(&str, &str)]) -> Result<Vec<Quota>
 /// One hit on a subject-keyed rule (service role), whether or not it is over.
 pub async fn count_subject(app: &App, rule: &str, subject: &str) -> Result<Quota, ApiError> {
     subject_call(app, "hit_subject_limit", rule, subject).await
+}
+
+/// Gives back one hit of a subject-keyed rule in its current window (service role): a
+/// reserved failure that turned out a success.
+pub async fn release_subject(app: &App, rule: &str, subject: &str) -> Result<(), ApiError> {
+    let service = app
+        .db
+        .as_service()
+        .ok_or_else(|| ApiError::unavailable("rate limit: no service role key configured"))?;
+    crate::clients::postgrest::exec(
+        service.rpc(
+            "release_subject_hit",
+            &json!({ "p_rule": rule, "p_subject": subject }),
+        )?,
+        "Rate limit",
+    )
+    .await
+    .map_err(closed)
 }
 
 /// Where a subject stands on a subject-keyed rule, without counting (`allowed` says

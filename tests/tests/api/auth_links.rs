@@ -366,6 +366,33 @@ fn link_of(mail: &Value, kind: &str) -> Req {
     req
 }
 
+/// The email-link cookie a link request set (`name=value`), as the browser that asked
+/// sends it back with the link.
+fn asked_here(res: &Res) -> String {
+    cookie_pair(res, &format!("{}-email-link", cookie_name())).expect("the email-link cookie")
+}
+
+/// A browser's email-link secret and its flow (the SHA-256 the API puts in links), made
+/// up: for links the test makes itself.
+fn made_up_flow() -> (String, String) {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let secret = engine.encode(Uuid::new_v4().as_bytes().repeat(2));
+    let secret = secret[..43].to_owned();
+    let flow = engine.encode(Sha256::digest(secret.as_bytes()));
+    (format!("{}-email-link={secret}", cookie_name()), flow)
+}
+
+/// The app's confirmation step for `mail`'s link: the person's POST /auth/confirm from
+/// the app's origin.
+async fn confirm_here(mail: &Value, kind: &str) -> Res {
+    Req::post("/auth/confirm")
+        .header("origin", APP)
+        .json(json!({ "tokenHash": mail["tokenHash"], "type": kind }))
+        .send(&routes::COMPLETE_EMAIL_LINK)
+        .await
+}
+
 fn magic_link(email: &str, next: &str) -> Req {
     Req::post("/auth/magic-link")
         .header("host", &api_host())
@@ -385,10 +412,13 @@ async fn a_magic_link_signs_in_once() {
         .await;
     assert_eq!(res.status.as_u16(), 202, "{}", res.body);
     assert_eq!(res.body, json!({ "data": { "sent": true } }));
+    let here = asked_here(&res);
     let mail = newest_mail(&user.email).await;
     assert_eq!(mail["type"], "magiclink", "{mail}");
 
+    // Opened in the browser that asked for it.
     let res = link_of(&mail, "magiclink")
+        .cookie(&here)
         .send(&routes::CONFIRM_EMAIL_LINK)
         .await;
     assert_eq!(res.status.as_u16(), 303, "{res:?}");
@@ -404,8 +434,14 @@ async fn a_magic_link_signs_in_once() {
     assert_eq!(rows.last().unwrap()["method"], "magiclink");
     assert_eq!(rows.last().unwrap()["provider"], "email");
 
+    // The email-link cookie is used up with it.
+    assert!(set_cookies(&res).iter().any(|c| c
+        .starts_with(&format!("{}-email-link=;", cookie_name()))
+        && c.contains("Max-Age=0")));
+
     // The link again: used, so it lands with the error and no cookie.
     let res = link_of(&mail, "magiclink")
+        .cookie(&here)
         .send(&routes::CONFIRM_EMAIL_LINK)
         .await;
     assert_eq!(res.status.as_u16(), 303);
@@ -421,6 +457,7 @@ async fn an_unknown_address_gets_the_same_answer_and_a_sign_up_link() {
     let res = magic_link(&email, "/start").send(&routes::MAGIC_LINK).await;
     assert_eq!(res.status.as_u16(), 202, "{}", res.body);
     assert_eq!(res.body, json!({ "data": { "sent": true } }));
+    let here = asked_here(&res);
     let mail = newest_mail(&email).await;
     let kind = mail["type"].as_str().unwrap().to_owned();
     let kind = if kind == "confirmation" {
@@ -429,12 +466,15 @@ async fn an_unknown_address_gets_the_same_answer_and_a_sign_up_link() {
         kind
     };
     let res = link_of(&mail, &kind)
+        .cookie(&here)
         .send(&routes::CONFIRM_EMAIL_LINK)
         .await;
     assert_eq!(res.status.as_u16(), 303, "{res:?}");
+    // A magic link's new user has Supabase Auth's random password, which nobody knows:
+    // cleared at the confirmation, and the app may offer to set one.
     assert_eq!(
         location(&res).as_str(),
-        "http://localhost:3000/start?new_user=true"
+        "http://localhost:3000/start?new_user=true&set_password=true"
     );
     let id = user_id(&email).await.unwrap();
     let role: String = db()
@@ -478,6 +518,7 @@ async fn links_are_limited_per_email_and_refuse_a_foreign_next() {
 
 #[tokio::test]
 async fn a_link_that_is_made_up_or_incomplete_lands_with_an_error() {
+    let (cookie, flow) = made_up_flow();
     for (hash, kind, error) in [
         (
             "0123456789abcdef0123456789abcdef0123456789abcdef01234567",
@@ -489,9 +530,11 @@ async fn a_link_that_is_made_up_or_incomplete_lands_with_an_error() {
     ] {
         let res = Req::get("/auth/confirm")
             .header("host", &api_host())
+            .cookie(&cookie)
             .query("token_hash", hash)
             .query("type", kind)
             .query("next", "/x")
+            .query("flow", &flow)
             .send(&routes::CONFIRM_EMAIL_LINK)
             .await;
         assert_eq!(res.status.as_u16(), 303, "{res:?}");
@@ -523,6 +566,7 @@ async fn a_recovery_link_signs_in_and_the_new_password_replaces_the_old() {
         .await;
     assert_eq!(res.status.as_u16(), 202, "{}", res.body);
     assert_eq!(res.body, json!({ "data": { "sent": true } }));
+    let here = asked_here(&res);
     let unknown = format!("nobody-{}@example.test", Uuid::new_v4());
     let res = Req::post("/auth/recover")
         .header("host", &api_host())
@@ -536,6 +580,7 @@ async fn a_recovery_link_signs_in_and_the_new_password_replaces_the_old() {
     let mail = newest_mail(&user.email).await;
     assert_eq!(mail["type"], "recovery", "{mail}");
     let res = link_of(&mail, "recovery")
+        .cookie(&here)
         .send(&routes::CONFIRM_EMAIL_LINK)
         .await;
     assert_eq!(res.status.as_u16(), 303, "{res:?}");
@@ -598,6 +643,7 @@ async fn an_expired_link_lands_with_otp_expired_and_signs_no_one_in() {
         .send(&routes::MAGIC_LINK)
         .await;
     assert_eq!(res.status.as_u16(), 202, "{}", res.body);
+    let here = asked_here(&res);
     let mail = newest_mail(&user.email).await;
     // An hour and a minute later (AUTH_MAILER_OTP_EXP is an hour): moved back in time.
     db().await
@@ -608,12 +654,17 @@ async fn an_expired_link_lands_with_otp_expired_and_signs_no_one_in() {
         .await
         .unwrap();
     let res = link_of(&mail, "magiclink")
+        .cookie(&here)
         .send(&routes::CONFIRM_EMAIL_LINK)
         .await;
     assert_eq!(res.status.as_u16(), 303, "{res:?}");
     let landed = location(&res);
     assert_eq!(landed.path(), "/dash");
     assert_eq!(query_of(&landed, "error").as_deref(), Some("otp_expired"));
+    assert!(session_cookie(&res).is_none());
+    // At the confirmation step too.
+    let res = confirm_here(&mail, "magiclink").await;
+    res.assert_error(401, "UNAUTHORIZED");
     assert!(session_cookie(&res).is_none());
     assert!(
         sign_in_rows(user.id).await.is_empty(),
@@ -661,11 +712,30 @@ async fn an_email_change_link_applies_the_new_address() {
     assert_eq!(res.status().as_u16(), 200, "{:?}", res.text().await);
     let mail = newest_mail(&new_email).await;
     assert_eq!(mail["type"], "email_change", "{mail}");
+    // Asked for through Supabase Auth directly, not this API: no browser is tied to the
+    // link, so it lands on the confirmation step, and nothing is applied yet.
     let res = link_of(&mail, "email_change")
         .send(&routes::CONFIRM_EMAIL_LINK)
         .await;
     assert_eq!(res.status.as_u16(), 303, "{res:?}");
-    assert_eq!(location(&res).path(), "/account");
+    let step = location(&res);
+    assert_eq!(step.path(), "/account");
+    assert_eq!(
+        step.fragment(),
+        Some(
+            format!(
+                "confirm_token_hash={}&confirm_type=email_change",
+                mail["tokenHash"].as_str().unwrap()
+            )
+            .as_str()
+        )
+    );
+    assert!(set_cookies(&res).is_empty(), "{res:?}");
+    assert_eq!(user_id(&new_email).await, None);
+    // The person confirms on the app's step.
+    let res = confirm_here(&mail, "email_change").await;
+    res.assert_ok(200);
+    assert!(session_cookie(&res).is_some());
     assert_eq!(user_id(&new_email).await, Some(user.id));
     assert_eq!(
         sign_in_rows(user.id).await.last().unwrap()["method"],
@@ -676,9 +746,13 @@ async fn an_email_change_link_applies_the_new_address() {
 #[tokio::test]
 async fn supabase_auth_down_lands_with_auth_unavailable_or_answers_503() {
     let app = app_with_unreachable_auth();
-    // An email link: lands on next with the error, no cookie.
+    // An email link in the browser that asked for it: lands on next with the error, no
+    // cookie.
+    let (cookie, flow) = made_up_flow();
     let req = Req::get("/auth/confirm")
         .header("host", &api_host())
+        .cookie(&cookie)
+        .query("flow", &flow)
         .query(
             "token_hash",
             "0123456789abcdef0123456789abcdef0123456789abcdef01234567",
@@ -712,6 +786,15 @@ async fn supabase_auth_down_lands_with_auth_unavailable_or_answers_503() {
         .starts_with(&format!("{}=;", verifier_cookie_name()))
         && c.contains("Max-Age=0")));
 
+    // The confirmation step: 503.
+    let req = Req::post("/auth/confirm")
+        .header("origin", APP)
+        .json(json!({ "tokenHash": "0123456789abcdef", "type": "magiclink" }))
+        .build();
+    send_with(&app, &routes::COMPLETE_EMAIL_LINK, req)
+        .await
+        .assert_error(503, "SERVICE_UNAVAILABLE");
+
     // A link request and a new password: 503, nothing said about the address.
     let req = magic_link("someone@example.test", "/").build();
     send_with(&app, &routes::MAGIC_LINK, req)
@@ -725,4 +808,386 @@ async fn supabase_auth_down_lands_with_auth_unavailable_or_answers_503() {
     send_with(&app, &routes::SET_PASSWORD, req)
         .await
         .assert_error(503, "SERVICE_UNAVAILABLE");
+}
+
+// ---------------------------------------------------------------------------------------
+// Email links sign in only the browser that asked, or a person who chooses to (issue 22,
+// part 4)
+// ---------------------------------------------------------------------------------------
+
+/// The app's confirmation step in a link's redirect: `next` with the link's parts in
+/// its fragment.
+#[track_caller]
+fn assert_confirmation_step(res: &Res, mail: &Value, kind: &str, path: &str) {
+    assert_eq!(res.status.as_u16(), 303, "{res:?}");
+    let step = location(res);
+    assert_eq!(step.path(), path);
+    assert_eq!(
+        step.fragment().unwrap_or_default(),
+        format!(
+            "confirm_token_hash={}&confirm_type={kind}",
+            mail["tokenHash"].as_str().unwrap()
+        )
+    );
+    assert_eq!(query_of(&step, "error"), None);
+    assert!(
+        session_cookie(res).is_none(),
+        "no sign-in at the step: {res:?}"
+    );
+    assert_security_headers(&res.headers);
+}
+
+#[tokio::test]
+async fn a_link_opened_in_another_browser_signs_in_only_when_the_person_confirms() {
+    // Login CSRF: the attacker asks for a link to their own account, then leads another
+    // browser to it (a cross-site top-level navigation).
+    let attacker = user_with_password("a long enough password").await;
+    let res = magic_link(&attacker.email, "/dash")
+        .send(&routes::MAGIC_LINK)
+        .await;
+    assert_eq!(res.status.as_u16(), 202, "{}", res.body);
+    let mail = newest_mail(&attacker.email).await;
+
+    // The victim's browser, with no email-link cookie, or with one of its own link.
+    let victims_own = {
+        let victim = user_with_password("a long enough password").await;
+        asked_here(
+            &magic_link(&victim.email, "/")
+                .send(&routes::MAGIC_LINK)
+                .await,
+        )
+    };
+    for cookie in [None, Some(victims_own.as_str())] {
+        let mut req = link_of(&mail, "magiclink").header("sec-fetch-site", "cross-site");
+        if let Some(cookie) = cookie {
+            req = req.cookie(cookie);
+        }
+        let res = req.send(&routes::CONFIRM_EMAIL_LINK).await;
+        assert_confirmation_step(&res, &mail, "magiclink", "/dash");
+    }
+    assert!(
+        sign_in_rows(attacker.id).await.is_empty(),
+        "nobody signed in"
+    );
+
+    // A page of the attacker's cannot press the button: a cross-site POST is refused.
+    for (origin, site) in [("https://evil.example", None), (APP, Some("cross-site"))] {
+        let mut req = Req::post("/auth/confirm")
+            .header("origin", origin)
+            .json(json!({ "tokenHash": mail["tokenHash"], "type": "magiclink" }));
+        if let Some(site) = site {
+            req = req.header("sec-fetch-site", site);
+        }
+        let res = req.send(&routes::COMPLETE_EMAIL_LINK).await;
+        res.assert_error(403, "CSRF_FAILED");
+        assert!(session_cookie(&res).is_none());
+    }
+    assert!(
+        sign_in_rows(attacker.id).await.is_empty(),
+        "nobody signed in"
+    );
+
+    // The link still works where it was meant to: the person on another device confirms
+    // on the app's step (a same-site POST), and is signed in.
+    let res = Req::post("/auth/confirm")
+        .header("origin", APP)
+        .header("sec-fetch-site", "same-site")
+        .json(json!({ "tokenHash": mail["tokenHash"], "type": "magiclink" }))
+        .send(&routes::COMPLETE_EMAIL_LINK)
+        .await;
+    res.assert_ok(200);
+    assert_eq!(res.body["data"]["user"]["id"], json!(attacker.id));
+    assert_eq!(res.body["data"]["setPassword"], false);
+    assert!(res.body["data"]["expiresAt"].is_i64());
+    assert!(
+        res.body["data"].get("access_token").is_none(),
+        "tokens stay in the cookie"
+    );
+    let session = session_cookie(&res).expect("the session cookie");
+    let me = Req::get("/me").cookie(&session).send(&routes::ME).await;
+    assert_eq!(me.assert_ok(200)["email"], attacker.email);
+    assert_eq!(
+        sign_in_rows(attacker.id).await.last().unwrap()["method"],
+        "magiclink"
+    );
+    // Used: again, it is refused.
+    let res = Req::post("/auth/confirm")
+        .header("origin", APP)
+        .json(json!({ "tokenHash": mail["tokenHash"], "type": "magiclink" }))
+        .send(&routes::COMPLETE_EMAIL_LINK)
+        .await;
+    res.assert_error(401, "UNAUTHORIZED");
+}
+
+#[tokio::test]
+async fn a_mail_scanner_opening_the_link_uses_nothing_up() {
+    let user = user_with_password("a long enough password").await;
+    let res = magic_link(&user.email, "/").send(&routes::MAGIC_LINK).await;
+    let here = asked_here(&res);
+    let mail = newest_mail(&user.email).await;
+    // The scanner: no cookie.
+    let res = link_of(&mail, "magiclink")
+        .send(&routes::CONFIRM_EMAIL_LINK)
+        .await;
+    assert_confirmation_step(&res, &mail, "magiclink", "/");
+    // The person, in the browser that asked: signed in at once.
+    let res = link_of(&mail, "magiclink")
+        .cookie(&here)
+        .send(&routes::CONFIRM_EMAIL_LINK)
+        .await;
+    assert_eq!(res.status.as_u16(), 303, "{res:?}");
+    assert_eq!(query_of(&location(&res), "error"), None, "{res:?}");
+    assert!(session_cookie(&res).is_some());
+}
+
+#[tokio::test]
+async fn the_confirmation_step_refuses_what_is_not_a_link() {
+    for (body, field) in [
+        (
+            json!({ "tokenHash": "a/b", "type": "magiclink" }),
+            "tokenHash",
+        ),
+        (json!({ "tokenHash": "", "type": "magiclink" }), "tokenHash"),
+        (
+            json!({ "tokenHash": "a".repeat(257), "type": "magiclink" }),
+            "tokenHash",
+        ),
+        (json!({ "tokenHash": "abc", "type": "sms" }), "type"),
+        (json!({ "tokenHash": "abc" }), "type"),
+        (
+            json!({ "tokenHash": "abc", "type": "magiclink", "next": "/" }),
+            "next",
+        ),
+    ] {
+        let res = Req::post("/auth/confirm")
+            .header("origin", APP)
+            .json(body)
+            .send(&routes::COMPLETE_EMAIL_LINK)
+            .await;
+        res.assert_invalid(field);
+    }
+    // A well-formed link that Supabase Auth does not know: 401, no cookie.
+    let res = Req::post("/auth/confirm")
+        .header("origin", APP)
+        .json(json!({ "tokenHash": "0123456789abcdef0123456789abcdef0123456789abcdef01234567", "type": "magiclink" }))
+        .send(&routes::COMPLETE_EMAIL_LINK)
+        .await;
+    res.assert_error(401, "UNAUTHORIZED");
+    assert!(session_cookie(&res).is_none());
+}
+
+// ---------------------------------------------------------------------------------------
+// No pre-registered accounts (issue 22, part 3): a password set before the address was
+// confirmed survives only a confirmation in the browser that set it
+// ---------------------------------------------------------------------------------------
+
+const ATTACKERS: &str = "the attacker's password";
+const OWNERS: &str = "the owner's own password";
+
+fn sign_up_req(email: &str, password: &str) -> Req {
+    Req::post("/auth/sign-up")
+        .header("host", &api_host())
+        .ip(&format!("198.19.{}.{}", rand_octet(), rand_octet()))
+        .json(json!({ "email": email, "password": password, "name": "Some One" }))
+}
+
+/// Signs up `email` with `password` (202) and returns the browser's email-link cookie.
+async fn signed_up(email: &str, password: &str) -> String {
+    let res = sign_up_req(email, password).send(&routes::SIGN_UP).await;
+    assert_eq!(res.status.as_u16(), 202, "{}", res.body);
+    asked_here(&res)
+}
+
+/// The status of a sign-in with this email and password.
+async fn sign_in_status(email: &str, password: &str) -> u16 {
+    Req::post("/auth/sign-in")
+        .ip(&format!("198.18.{}.{}", rand_octet(), rand_octet()))
+        .json(json!({ "email": email, "password": password }))
+        .send(&routes::SIGN_IN)
+        .await
+        .status
+        .as_u16()
+}
+
+async fn cleared_audits(email: &str) -> i64 {
+    db().await
+        .query_one(
+            "select count(*) from public.audit_log a join auth.users u on u.id = a.actor_id \
+             where a.action = 'PASSWORD_CLEARED' and u.email = $1",
+            &[&email],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// The owner, signed in by their confirmation, sets a password and signs in with it.
+async fn owner_sets_a_password(session: &str, email: &str) {
+    let res = Req::post("/auth/password")
+        .cookie(session)
+        .header("origin", APP)
+        .json(json!({ "password": OWNERS }))
+        .send(&routes::SET_PASSWORD)
+        .await;
+    assert_eq!(res.status.as_u16(), 204, "{}", res.body);
+    assert_eq!(sign_in_status(email, OWNERS).await, 200);
+    assert_eq!(sign_in_status(email, ATTACKERS).await, 401);
+}
+
+fn victim() -> String {
+    format!("victim-{}@example.test", Uuid::new_v4())
+}
+
+#[tokio::test]
+async fn a_pre_registration_does_not_survive_the_owners_own_sign_up() {
+    let email = victim();
+    let _attackers_browser = signed_up(&email, ATTACKERS).await;
+    // The owner signs up too: the same answer as for any address.
+    let res = sign_up_req(&email, OWNERS).send(&routes::SIGN_UP).await;
+    assert_eq!(res.status.as_u16(), 202, "{}", res.body);
+    assert_eq!(
+        res.body,
+        json!({ "data": { "email": email, "confirmationSent": true } })
+    );
+    let owners_browser = asked_here(&res);
+    // Supabase Auth kept the first password and mailed the owner a new confirmation; they
+    // open it in the browser they signed up in.
+    let mail = newest_mail(&email).await;
+    assert_eq!(mail["type"], "confirmation", "{mail}");
+    let res = link_of(&mail, "signup")
+        .cookie(&owners_browser)
+        .send(&routes::CONFIRM_EMAIL_LINK)
+        .await;
+    assert_eq!(res.status.as_u16(), 303, "{res:?}");
+    assert_eq!(
+        query_of(&location(&res), "set_password").as_deref(),
+        Some("true"),
+        "the app is told to offer a new password: {res:?}"
+    );
+    let session = session_cookie(&res).expect("the owner is signed in");
+    // The attacker's password is gone (and the owner's was never stored).
+    assert_eq!(sign_in_status(&email, ATTACKERS).await, 401);
+    assert_eq!(cleared_audits(&email).await, 1);
+    owner_sets_a_password(&session, &email).await;
+}
+
+#[tokio::test]
+async fn a_pre_registration_does_not_survive_a_magic_link() {
+    let email = victim();
+    signed_up(&email, ATTACKERS).await;
+    let res = magic_link(&email, "/").send(&routes::MAGIC_LINK).await;
+    let owners_browser = asked_here(&res);
+    let mail = newest_mail(&email).await;
+    // For an unconfirmed address Supabase Auth's magic link is the sign-up confirmation.
+    assert_eq!(mail["type"], "confirmation", "{mail}");
+    let res = link_of(&mail, "signup")
+        .cookie(&owners_browser)
+        .send(&routes::CONFIRM_EMAIL_LINK)
+        .await;
+    assert_eq!(res.status.as_u16(), 303, "{res:?}");
+    let session = session_cookie(&res).expect("the owner is signed in");
+    assert_eq!(sign_in_status(&email, ATTACKERS).await, 401);
+    owner_sets_a_password(&session, &email).await;
+}
+
+#[tokio::test]
+async fn a_pre_registration_does_not_survive_a_recovery_link() {
+    let email = victim();
+    signed_up(&email, ATTACKERS).await;
+    let res = Req::post("/auth/recover")
+        .header("host", &api_host())
+        .ip(&format!("198.19.{}.{}", rand_octet(), rand_octet()))
+        .json(json!({ "email": email, "next": "/account/password" }))
+        .send(&routes::RECOVER)
+        .await;
+    assert_eq!(res.status.as_u16(), 202, "{}", res.body);
+    let owners_browser = asked_here(&res);
+    let mail = newest_mail(&email).await;
+    assert_eq!(mail["type"], "recovery", "{mail}");
+    let res = link_of(&mail, "recovery")
+        .cookie(&owners_browser)
+        .send(&routes::CONFIRM_EMAIL_LINK)
+        .await;
+    assert_eq!(res.status.as_u16(), 303, "{res:?}");
+    let session = session_cookie(&res).expect("the owner is signed in");
+    assert_eq!(sign_in_status(&email, ATTACKERS).await, 401);
+    assert_eq!(cleared_audits(&email).await, 1);
+    owner_sets_a_password(&session, &email).await;
+}
+
+#[tokio::test]
+async fn a_pre_registration_does_not_survive_an_oauth_sign_in_with_the_address() {
+    let email = victim();
+    signed_up(&email, ATTACKERS).await;
+    let (res, verifier) = start("github", "/").await;
+    let back = at_the_provider(&location(&res), &email, false).await;
+    let res = callback(&back, Some(&verifier)).await;
+    assert_eq!(res.status.as_u16(), 303, "{res:?}");
+    assert!(session_cookie(&res).is_some(), "{res:?}");
+    assert_eq!(sign_in_status(&email, ATTACKERS).await, 401);
+}
+
+#[tokio::test]
+async fn a_pre_registration_does_not_survive_the_owner_confirming_the_attackers_link() {
+    let email = victim();
+    signed_up(&email, ATTACKERS).await;
+    // The attacker's sign-up mailed the owner; the owner opens it in their own browser:
+    // the confirmation step, then their choice.
+    let mail = newest_mail(&email).await;
+    let res = link_of(&mail, "signup")
+        .send(&routes::CONFIRM_EMAIL_LINK)
+        .await;
+    assert_confirmation_step(&res, &mail, "signup", "/");
+    let res = confirm_here(&mail, "signup").await;
+    res.assert_ok(200);
+    assert_eq!(res.body["data"]["setPassword"], true);
+    assert_eq!(res.body["data"]["isNewUser"], true);
+    let session = session_cookie(&res).expect("the owner is signed in");
+    assert_eq!(sign_in_status(&email, ATTACKERS).await, 401);
+    owner_sets_a_password(&session, &email).await;
+}
+
+#[tokio::test]
+async fn a_sign_up_confirmed_in_its_own_browser_keeps_its_password() {
+    let email = victim();
+    let browser = signed_up(&email, OWNERS).await;
+    let mail = newest_mail(&email).await;
+    let res = link_of(&mail, "signup")
+        .cookie(&browser)
+        .send(&routes::CONFIRM_EMAIL_LINK)
+        .await;
+    assert_eq!(res.status.as_u16(), 303, "{res:?}");
+    assert_eq!(
+        location(&res).as_str(),
+        "http://localhost:3000/?new_user=true"
+    );
+    assert!(session_cookie(&res).is_some());
+    assert_eq!(sign_in_status(&email, OWNERS).await, 200);
+    assert_eq!(cleared_audits(&email).await, 0);
+}
+
+#[tokio::test]
+async fn a_sign_up_confirmed_on_another_device_asks_for_a_new_password() {
+    let email = victim();
+    signed_up(&email, OWNERS).await;
+    let mail = newest_mail(&email).await;
+    // Opened on the phone: the step, then the person's choice.
+    let res = link_of(&mail, "signup")
+        .send(&routes::CONFIRM_EMAIL_LINK)
+        .await;
+    assert_confirmation_step(&res, &mail, "signup", "/");
+    let res = confirm_here(&mail, "signup").await;
+    res.assert_ok(200);
+    assert_eq!(res.body["data"]["setPassword"], true);
+    let session = session_cookie(&res).expect("signed in on the phone");
+    // The password chosen elsewhere did not survive; the owner sets one here.
+    assert_eq!(sign_in_status(&email, OWNERS).await, 401);
+    let res = Req::post("/auth/password")
+        .cookie(&session)
+        .header("origin", APP)
+        .json(json!({ "password": "a new password here" }))
+        .send(&routes::SET_PASSWORD)
+        .await;
+    assert_eq!(res.status.as_u16(), 204, "{}", res.body);
+    assert_eq!(sign_in_status(&email, "a new password here").await, 200);
 }

@@ -11,6 +11,7 @@ mod auth;
 mod auth_links;
 mod browser;
 mod direct_postgrest;
+mod enumeration;
 mod health;
 mod http_watch;
 mod idempotency;

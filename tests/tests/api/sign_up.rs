@@ -67,7 +67,21 @@ async fn a_sign_up_sends_a_confirmation_and_creates_an_unconfirmed_user() {
         res.body,
         json!({ "data": { "email": email, "confirmationSent": true } })
     );
-    assert!(res.headers.get("set-cookie").is_none(), "no session yet");
+    // No session yet: the one cookie ties the confirmation link to this browser.
+    let cookies: Vec<&str> = res
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    assert!(
+        cookies[0].starts_with(&format!("{}-email-link=", cookie_name()))
+            && cookies[0].contains("HttpOnly")
+            && cookies[0].contains("SameSite=Lax")
+            && cookies[0].contains("Max-Age=3600"),
+        "{cookies:?}"
+    );
     assert_security_headers(&res.headers);
     // The profile trigger and the role trigger did their work: the user role, the name.
     assert_eq!(

@@ -22,6 +22,22 @@ impl Launcher {
         Self { dir, env, log_dir }
     }
 
+    /// The same launcher, with `name=value` added to (or replacing in) the configuration.
+    pub fn with_env(&self, name: &str, value: &str) -> Self {
+        let mut env: Vec<(String, String)> = self
+            .env
+            .iter()
+            .filter(|(k, _)| k != name)
+            .cloned()
+            .collect();
+        env.push((name.to_owned(), value.to_owned()));
+        Self {
+            dir: self.dir.clone(),
+            env,
+            log_dir: self.log_dir.clone(),
+        }
+    }
+
     pub fn binary(&self, function: &str) -> PathBuf {
         self.dir.join(function)
     }

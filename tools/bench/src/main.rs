@@ -29,6 +29,7 @@ mod emulator;
 mod error;
 mod event;
 mod function;
+mod identity;
 mod measure;
 mod report;
 mod seed;
@@ -43,7 +44,9 @@ use error::{bail, Context, Result};
 use event::{EventTemplate, HttpRequest};
 use function::Launcher;
 use measure::{FloorRequest, Stats};
-use report::{thousands, CaseRow, Machine, MemoryRow, Report, ScalePoint, ScaleRow};
+use report::{
+    thousands, CaseRow, Machine, MemoryRow, Report, ScalePoint, ScaleRow, SessionCheckRow,
+};
 use settings::{Settings, MEMORY_SHORT, USAGE};
 
 #[tokio::main(flavor = "current_thread")]
@@ -52,9 +55,11 @@ async fn main() -> ExitCode {
         print!("{USAGE}");
         return ExitCode::SUCCESS;
     }
-    // The binaries the cases run, for scripts/bench.sh to build only those.
+    // The binaries the cases and the sign-in answers run, for scripts/bench.sh to build
+    // only those.
     if std::env::args().skip(1).any(|a| a == "--functions") {
         let mut functions: Vec<&str> = CASES.iter().map(|c| c.function).collect();
+        functions.extend(identity::FUNCTIONS);
         functions.sort_unstable();
         functions.dedup();
         println!("{}", functions.join(" "));
@@ -137,10 +142,12 @@ async fn run() -> Result<()> {
             ));
         }
     }
+    let session_check = bench.session_check(&db, &prepared).await?;
     let mut memory = Vec::new();
     for p in prepared.iter().filter(|p| p.case.memory) {
         memory.push(bench.memory(p).await?);
     }
+    let enumeration = bench.enumeration(&db).await?;
 
     let mut large_scale = None;
     if settings.large && !scales.is_empty() {
@@ -165,6 +172,8 @@ async fn run() -> Result<()> {
         cases,
         scales: scales.into_iter().map(|(_, row)| row).collect(),
         memory,
+        session_check,
+        enumeration,
         warnings: bench.warnings,
     };
     let text = report.render();
@@ -334,6 +343,61 @@ impl Bench<'_> {
                 floor,
             },
         })
+    }
+
+    /// The selected cases with the request gate's session check and without it, back
+    /// to back (the check is restored whatever happens).
+    async fn session_check(
+        &mut self,
+        db: &seed::Database,
+        prepared: &[Prepared<'_>],
+    ) -> Result<Vec<SessionCheckRow>> {
+        let mut saved = None;
+        let mut rows = Vec::new();
+        for p in prepared.iter().filter(|p| {
+            self.settings
+                .session_check_cases
+                .iter()
+                .any(|n| n == p.case.name)
+        }) {
+            progress(&format!("{}: with the session check", p.case.name));
+            let with = self.point(p).await?;
+            db.session_check(false, &mut saved).await?;
+            progress(&format!("{}: without the session check", p.case.name));
+            let without = self.point(p).await;
+            db.session_check(true, &mut saved).await?;
+            let without = without?;
+            rows.push(SessionCheckRow {
+                name: p.case.name,
+                with: (with.warm, with.floor),
+                without: (without.warm, without.floor),
+            });
+        }
+        Ok(rows)
+    }
+
+    /// The answers that must not tell accounts apart, with the default answer floor and
+    /// without one.
+    async fn enumeration(&mut self, db: &seed::Database) -> Result<Vec<identity::EnumerationRow>> {
+        let samples = self.settings.enumeration_samples;
+        if samples == 0 {
+            return Ok(Vec::new());
+        }
+        let addresses = identity::Addresses {
+            known: db
+                .account_with_password("the known account's password")
+                .await?,
+        };
+        let mut rows = Vec::new();
+        // The functions' default floor (not set), then none.
+        for floor in [None, Some(0)] {
+            progress(&format!(
+                "sign-in answers, {samples} per address kind, floor {}",
+                floor.map_or("default".to_owned(), |f| format!("{f} ms"))
+            ));
+            rows.extend(identity::enumeration(&self.launcher, &addresses, samples, floor).await?);
+        }
+        Ok(rows)
     }
 
     /// VmRSS after 1,000 and after `BENCH_LONG` warm invocations.

@@ -129,6 +129,34 @@ impl Instance {
         })
     }
 
+    /// As [`Instance::invoke`], whatever the answer's status (a refusal is a result
+    /// here): the latency and the status.
+    pub async fn invoke_any(&mut self, event: Vec<u8>) -> Result<(Duration, u16)> {
+        supervised(
+            &mut self.process,
+            "waiting for it to poll /next",
+            self.emulator.wait_for_poll(),
+        )
+        .await?;
+        let mut invocation = self.emulator.enqueue(Bytes::from(event));
+        let outcome = supervised(
+            &mut self.process,
+            "handling an invocation",
+            invocation.outcome(),
+        )
+        .await??;
+        let (at, response) = answered(self.process.function(), outcome)?;
+        if response.status >= 500 {
+            bail!(
+                "{} answered {}: {}",
+                self.process.function(),
+                response.status,
+                response.body
+            );
+        }
+        Ok((at.duration_since(invocation.enqueued_at), response.status))
+    }
+
     pub fn memory(&self) -> Result<Memory> {
         self.process.memory()
     }
@@ -161,12 +189,18 @@ async fn supervised<F: Future>(process: &mut Process, doing: &str, future: F) ->
 
 /// A 2xx response, else the error the run stops with.
 fn accept(function: &str, outcome: Outcome) -> Result<(Instant, FunctionResponse)> {
+    let (at, response) = answered(function, outcome)?;
+    if !response.is_success() {
+        bail!("{function} answered {}: {}", response.status, response.body);
+    }
+    Ok((at, response))
+}
+
+/// A response of any status, else the error the run stops with.
+fn answered(function: &str, outcome: Outcome) -> Result<(Instant, FunctionResponse)> {
     match outcome {
         Outcome::Response { body, at } => {
             let response = FunctionResponse::parse(&body).context(function)?;
-            if !response.is_success() {
-                bail!("{function} answered {}: {}", response.status, response.body);
-            }
             Ok((at, response))
         }
         Outcome::Error { body } => bail!(

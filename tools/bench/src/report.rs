@@ -63,6 +63,13 @@ pub struct ScaleRow {
     pub large: Option<ScalePoint>,
 }
 
+/// One case with the request gate's session check and without it, back to back.
+pub struct SessionCheckRow {
+    pub name: &'static str,
+    pub with: (Stats, Option<Stats>),
+    pub without: (Stats, Option<Stats>),
+}
+
 pub struct MemoryRow {
     pub name: &'static str,
     /// (invocations so far, VmRSS bytes), ascending.
@@ -79,6 +86,8 @@ pub struct Report {
     pub cases: Vec<CaseRow>,
     pub scales: Vec<ScaleRow>,
     pub memory: Vec<MemoryRow>,
+    pub session_check: Vec<SessionCheckRow>,
+    pub enumeration: Vec<crate::identity::EnumerationRow>,
     pub warnings: Vec<String>,
 }
 
@@ -161,6 +170,69 @@ impl Report {
             }
         }
 
+        if !self.session_check.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n## The session check: with and without ({})\n",
+                self.small_scale
+            );
+            out.push_str(
+                "The request gate's `private.session_is_live` (the token's session in auth.sessions, \
+                 its user neither banned nor deleted) against the same gate with the check replaced by \
+                 `true`, each case's warm function and floor measured back to back.\n\n\
+                 | case | function p50 with | without | difference | floor p50 with | without | difference | function p99 with | without |\n\
+                 |---|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+            );
+            for row in &self.session_check {
+                let floor = |s: &Option<Stats>| s.map_or("-".into(), |f| ms(f.p50));
+                let floor_difference = match (row.with.1, row.without.1) {
+                    (Some(a), Some(b)) => signed_ms(a.p50, b.p50),
+                    _ => "-".into(),
+                };
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    row.name,
+                    ms(row.with.0.p50),
+                    ms(row.without.0.p50),
+                    signed_ms(row.with.0.p50, row.without.0.p50),
+                    floor(&row.with.1),
+                    floor(&row.without.1),
+                    floor_difference,
+                    self.p99(&row.with.0),
+                    self.p99(&row.without.0),
+                );
+            }
+        }
+
+        if !self.enumeration.is_empty() {
+            out.push_str(
+                "\n## The same answer for an address with an account and one without\n\n\
+                 Each answer kind in one warm instance, an address with an account (a confirmed \
+                 user, bcrypt cost 10) and one without interleaved, against the Supabase Auth \
+                 stand-in; with the answer floor (`AUTH_ANSWER_FLOOR_MS`) and without it. \
+                 Noise: the largest gap between the medians of a series' two halves.\n\n\
+                 | answer | floor | account p50 | p90 | no account p50 | p90 | difference of p50s | noise |\n\
+                 |---|--:|--:|--:|--:|--:|--:|--:|\n",
+            );
+            for row in &self.enumeration {
+                let (a, b) = (&row.variants[0].1, &row.variants[1].1);
+                let _ = writeln!(
+                    out,
+                    "| POST {} | {} | {} | {} | {} | {} | {} | {} |",
+                    row.route,
+                    row.floor_ms
+                        .map_or("default".to_owned(), |f| format!("{f} ms")),
+                    fine_ms(crate::measure::median(a.clone())),
+                    fine_ms(crate::identity::EnumerationRow::p90(a)),
+                    fine_ms(crate::measure::median(b.clone())),
+                    fine_ms(crate::identity::EnumerationRow::p90(b)),
+                    fine_ms(row.difference()),
+                    fine_ms(row.noise()),
+                );
+            }
+        }
+
         if !self.memory.is_empty() {
             let checkpoints: Vec<usize> = self.memory[0].readings.iter().map(|r| r.0).collect();
             let _ = writeln!(
@@ -213,6 +285,17 @@ pub fn ms(d: Duration) -> String {
     } else {
         format!("{:.2} s", ms / 1000.0)
     }
+}
+
+/// Milliseconds with one decimal, however long (near a one-second floor, `ms` would round).
+fn fine_ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// `a - b` in milliseconds, signed.
+fn signed_ms(a: Duration, b: Duration) -> String {
+    let diff = a.as_secs_f64() * 1000.0 - b.as_secs_f64() * 1000.0;
+    format!("{diff:+.2} ms")
 }
 
 fn ratio(a: Duration, b: Duration) -> String {

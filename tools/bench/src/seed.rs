@@ -140,6 +140,54 @@ impl Database {
             .context("raising the rate limits")
     }
 
+    /// Turns the request gate's session check off (`private.session_is_live` answers
+    /// true) or back on (its definition as the migration left it, kept from the first
+    /// call), in the bench's own database.
+    pub async fn session_check(&self, on: bool, saved: &mut Option<String>) -> Result<()> {
+        if saved.is_none() {
+            let row = self
+                .client
+                .query_one(
+                    "select pg_get_functiondef('private.session_is_live(jsonb)'::regprocedure)",
+                    &[],
+                )
+                .await
+                .context("reading private.session_is_live")?;
+            *saved = Some(row.get(0));
+        }
+        let sql = if on {
+            saved.clone().unwrap_or_default()
+        } else {
+            "create or replace function private.session_is_live(p_claims jsonb)
+             returns boolean language sql stable security definer set search_path = ''
+             as $$ select true $$"
+                .to_owned()
+        };
+        self.client
+            .batch_execute(&sql)
+            .await
+            .context("replacing private.session_is_live")
+    }
+
+    /// A confirmed account with a password as Supabase Auth stores one (bcrypt, cost 10,
+    /// GoTrue's default), for the answers that must not tell accounts apart. Returns its
+    /// email.
+    pub async fn account_with_password(&self, password: &str) -> Result<String> {
+        let email = format!("known-{}@bench.example", uuid::Uuid::new_v4().simple());
+        self.client
+            .execute(
+                "insert into auth.users (id, aud, role, email, encrypted_password, email_confirmed_at,
+                                         raw_app_meta_data, raw_user_meta_data)
+                 values (gen_random_uuid(), 'authenticated', 'authenticated', $1,
+                         extensions.crypt($2, extensions.gen_salt('bf', 10)), now(),
+                         '{\"provider\": \"email\", \"providers\": [\"email\"]}', '{}')",
+                &[&email, &password],
+            )
+            .await
+            .context("creating the account with a password")?;
+        Ok(email)
+    }
+
     /// The small scale: 1,000 users, 102 workspaces, 1,001 projects.
     pub async fn seed_small(&self) -> Result<()> {
         self.users(1, USERS_SMALL).await?;

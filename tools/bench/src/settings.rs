@@ -28,6 +28,11 @@ Optional:
   BENCH_LONG            invocations of the long memory run (default 100000)
   BENCH_SCALES          small,large (default) or small
   BENCH_CASES           comma-separated case names or function names (default: all)
+  BENCH_SESSION_CHECK_CASES  the cases measured with and without the session check
+                        (default: list-projects (one workspace),get-project,create-project;
+                        empty: none)
+  BENCH_ENUMERATION_SAMPLES  invocations per address kind of each sign-in answer, with
+                        and without the answer floor (default 20; 0: none)
   BENCH_LOG_DIR         function logs (default .local/logs/bench)
   BENCH_OUTPUT          the markdown report (default .local/bench.md)
   BENCH_GIT_COMMIT      shown in the header
@@ -51,6 +56,8 @@ pub struct Settings {
     pub long: usize,
     pub large: bool,
     pub cases: Option<Vec<String>>,
+    pub session_check_cases: Vec<String>,
+    pub enumeration_samples: usize,
     pub log_dir: PathBuf,
     pub output: PathBuf,
     pub commit: String,
@@ -100,6 +107,15 @@ impl Settings {
             large,
             cases: optional("BENCH_CASES")
                 .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect()),
+            session_check_cases: std::env::var("BENCH_SESSION_CHECK_CASES")
+                .unwrap_or_else(|_| {
+                    "list-projects (one workspace),get-project,create-project".into()
+                })
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            enumeration_samples: count("BENCH_ENUMERATION_SAMPLES", 20, 0)?,
             log_dir: optional("BENCH_LOG_DIR")
                 .unwrap_or_else(|| ".local/logs/bench".into())
                 .into(),
