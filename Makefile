@@ -1,4 +1,4 @@
-.PHONY: dev test lint fmt token bench routes fuzz
+.PHONY: dev test lint fmt token bench routes fuzz contract
 
 # Run the API locally on a real stack (PostgreSQL, PostgREST, S3) with cargo lambda watch.
 # RESET=1 make dev drops and re-seeds the dev database.
@@ -22,6 +22,12 @@ routes:
 	cargo xtask routes $(if $(CHECK),--check)
 	@bash scripts/setup.sh client
 	cd clients/typescript && npm run --silent $(if $(CHECK),check,generate)
+
+# The long contract run: schemathesis alone on a stack of its own, 100 examples per
+# operation (make test runs 10), once for each of three random seeds (printed).
+# CONTRACT_EXAMPLES=N, CONTRACT_SEEDS="1 2 3".
+contract:
+	CONTRACT_ONLY=1 FAST=1 bash scripts/test.sh
 
 # The long fuzz run: 300 s for each target (make test runs 15 s each). FUZZ_SECONDS=N.
 fuzz:

@@ -4,7 +4,8 @@
 # template linters, and the Rust unit and integration tests (in parallel, against the
 # real PostgREST, and over HTTP through `cargo lambda watch`).
 # FAST=1 skips pgTAP, the template linters, the TypeScript client, the browser tests,
-# schemathesis and fuzzing;
+# schemathesis and fuzzing; CONTRACT_ONLY=1 (`make contract`) runs a long schemathesis
+# run alone;
 # arguments go to `cargo test -p
 # integration-tests` (for example `--test api projects::`).
 set -euo pipefail
@@ -105,6 +106,21 @@ RUST_LOG=info,cargo_lambda=warn,cargo_lambda_watch=warn,watchexec=warn,watchexec
   spawn cargo-lambda-watch cargo lambda watch --disable-cors --invoke-address 127.0.0.1 --invoke-port "$watch_port" --ignore-changes
 export LOCAL_API_URL="http://127.0.0.1:$watch_port" LOCAL_API_LOG="$STACK_LOGS/cargo-lambda-watch.log"
 wait_http "$LOCAL_API_URL/" cargo-lambda-watch 120
+
+# `make contract`: schemathesis alone, longer (CONTRACT_EXAMPLES, default 100 examples
+# per operation), once per seed (CONTRACT_SEEDS, default three random ones), on this
+# stack with the seed loaded; every finding fails the run.
+if [ "${CONTRACT_ONLY:-0}" = 1 ]; then
+  psql_db -f supabase/seed.sql >/dev/null
+  for seed in ${CONTRACT_SEEDS:-$RANDOM $RANDOM $RANDOM}; do
+    # A run may have changed alice's password (POST /auth/password is an operation too).
+    psql_db -c "update auth.users set encrypted_password = extensions.crypt('password123', extensions.gen_salt('bf')) where email = 'alice@example.com'" >/dev/null
+    log "schemathesis: seed $seed, ${CONTRACT_EXAMPLES:-100} examples per operation"
+    CONTRACT_SEED=$seed CONTRACT_EXAMPLES=${CONTRACT_EXAMPLES:-100} bash scripts/contract.sh
+  done
+  rm -rf "$STACK_LOGS"
+  exit 0
+fi
 
 log "cargo test"
 export TEST_DATABASE_URL=$DB_URL

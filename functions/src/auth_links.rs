@@ -60,8 +60,6 @@ pub const MAGIC_LINK_PER_EMAIL: Limit = Limit {
     window_seconds: 300,
 };
 
-use crate::validate::EMAIL_LINK_TYPES as LINK_TYPES;
-
 // ---------------------------------------------------------------------------------------
 // Where a redirect may go
 // ---------------------------------------------------------------------------------------
@@ -563,14 +561,11 @@ async fn send_link(app: App, caller: Caller, req: Request, link: Link) -> ApiRes
     Ok(cookies::set(response, vec![flow.cookie(&app)]))
 }
 
-/// An email link's token hash and type, if both are well formed.
+/// An email link's token hash and type, if both are well formed (the rules of the
+/// confirmation step's body).
 fn link_parts(token_hash: Option<String>, kind: Option<String>) -> Option<(String, String)> {
-    let kind = kind.filter(|t| LINK_TYPES.contains(&t.as_str()))?;
-    let token_hash = token_hash.filter(|t| {
-        (1..=256).contains(&t.len())
-            && t.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
-    })?;
+    let kind = kind.filter(|t| validate::LINK_TYPE.check(t).is_ok())?;
+    let token_hash = token_hash.filter(|t| validate::TOKEN_HASH.check(t).is_ok())?;
     Some((token_hash, kind))
 }
 

@@ -385,7 +385,10 @@ fn contract(route: &Route, s: &mut Schemas) -> Contract {
             .security(S::Cookie),
         "sign-out" => c
             .query::<sessions::SignOutQuery>()
-            .fails(&[(403, "CSRF_FAILED: not from an allowed origin")])
+            .fails(&[
+                (401, "UNAUTHORIZED: an Authorization header without a valid access token"),
+                (403, "CSRF_FAILED: not from an allowed origin"),
+            ])
             .cookie("Clears the session cookie (Max-Age=0), but with scope=others.")
             .tap(|c| c.cookie_sometimes = true)
             .security(S::OptionalCookie),

@@ -250,7 +250,7 @@ pub const NEW_PASSWORD: TextKind = TextKind {
     about: "8 to 72 characters, no control characters.",
 };
 /// The types of email link Supabase Auth's /verify takes.
-pub const EMAIL_LINK_TYPES: [&str; 6] = [
+const EMAIL_LINK_TYPES: [&str; 6] = [
     "signup",
     "email",
     "magiclink",

@@ -129,6 +129,14 @@ pub async fn user() -> TestUser {
     TestUser { id, email, token }
 }
 
+/// A client address of the calling test alone, from 198.18.0.0/15 (the benchmarking
+/// range), so the address-keyed rate limits and audit rows of one test never meet
+/// another's.
+pub fn test_ip() -> String {
+    let b = *Uuid::new_v4().as_bytes();
+    format!("198.{}.{}.{}", 18 + (b[0] & 1), b[1], b[2].max(1))
+}
+
 /// Another live session of `user` (a second device), and an access token of it.
 pub async fn new_session(user: &TestUser) -> (Uuid, String) {
     let session = Uuid::new_v4();

@@ -1191,3 +1191,33 @@ async fn a_sign_up_confirmed_on_another_device_asks_for_a_new_password() {
     assert_eq!(res.status.as_u16(), 204, "{}", res.body);
     assert_eq!(sign_in_status(&email, "a new password here").await, 200);
 }
+
+#[tokio::test]
+async fn a_sign_up_link_waits_when_the_database_cannot_say_which_browser_confirms() {
+    // The browser that signed up opens its link while PostgREST is down: nothing is
+    // verified (the password's fate would be undecided), the link stays usable.
+    let email = victim();
+    let browser = signed_up(&email, OWNERS).await;
+    let mail = newest_mail(&email).await;
+    let req = link_of(&mail, "signup").cookie(&browser).build();
+    let res = send_with(
+        &app_with_unreachable_postgrest(),
+        &routes::CONFIRM_EMAIL_LINK,
+        req,
+    )
+    .await;
+    assert_eq!(res.status.as_u16(), 303, "{res:?}");
+    assert_eq!(
+        query_of(&location(&res), "error").as_deref(),
+        Some("auth_unavailable")
+    );
+    assert!(session_cookie(&res).is_none());
+    // Back up: the same link, the same browser, signed in with the password kept.
+    let res = link_of(&mail, "signup")
+        .cookie(&browser)
+        .send(&routes::CONFIRM_EMAIL_LINK)
+        .await;
+    assert_eq!(res.status.as_u16(), 303, "{res:?}");
+    assert!(session_cookie(&res).is_some());
+    assert_eq!(sign_in_status(&email, OWNERS).await, 200);
+}

@@ -21,11 +21,6 @@ use uuid::Uuid;
 
 const PASSWORD: &str = "a long enough password";
 
-fn test_ip() -> String {
-    let b = *Uuid::new_v4().as_bytes();
-    format!("198.{}.{}.{}", 18 + (b[0] & 1), b[1], b[2].max(1))
-}
-
 fn unknown() -> String {
     format!("nobody-{}@example.test", Uuid::new_v4())
 }

@@ -17,12 +17,6 @@ use uuid::Uuid;
 const ALLOWED: &str = "http://localhost:3000";
 const PASSWORD: &str = "correct horse battery staple";
 
-/// A client address of this test alone, from 198.18.0.0/15.
-fn test_ip() -> String {
-    let b = *Uuid::new_v4().as_bytes();
-    format!("198.{}.{}.{}", 18 + (b[0] & 1), b[1], b[2].max(1))
-}
-
 /// Signs `user` in through POST /auth/sign-in from a browser with `agent`: the access
 /// token of the new session, and the session cookie's value.
 async fn sign_in(user: &TestUser, agent: &str) -> (String, String) {

@@ -34,12 +34,6 @@ const MAX_AGE: &str = "34560000";
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-/// A client address of this test alone, from 198.18.0.0/15.
-fn test_ip() -> String {
-    let b = *Uuid::new_v4().as_bytes();
-    format!("198.{}.{}.{}", 18 + (b[0] & 1), b[1], b[2].max(1))
-}
-
 fn unknown_email() -> String {
     format!("nobody-{}@example.test", Uuid::new_v4())
 }

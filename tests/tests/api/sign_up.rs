@@ -13,12 +13,6 @@ use uuid::Uuid;
 
 const PASSWORD: &str = "a fine new password";
 
-/// A client address of this test alone, from 198.18.0.0/15.
-fn test_ip() -> String {
-    let b = *Uuid::new_v4().as_bytes();
-    format!("198.{}.{}.{}", 18 + (b[0] & 1), b[1], b[2].max(1))
-}
-
 fn new_email() -> String {
     format!("new-{}@example.test", Uuid::new_v4())
 }

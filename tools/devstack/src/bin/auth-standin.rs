@@ -48,7 +48,11 @@
 //!   AUTH_HOOK_BEFORE_USER_CREATED_URI   pg-functions://postgres/<schema>/<function>
 //! The database needs supabase/local/bootstrap.sql and supabase/local/auth-standin.sql.
 //!
-//! As GoTrue does: writes and hooks run as supabase_auth_admin; refresh tokens rotate, a
+//! As GoTrue does: writes and hooks run as supabase_auth_admin; each sign-in is a row of
+//! auth.sessions with the client's User-Agent and address (the first X-Forwarded-For
+//! entry, else the peer), which a refresh updates with refreshed_at (UTC, without a zone);
+//! a refresh of a session past its not_after is 400 session_expired; logout ends this
+//! session, all of them or all others (scope local, global, others); refresh tokens rotate, a
 //! rotated token stays usable while it is the parent of the session's active token or
 //! within the reuse interval, and any other reuse revokes the session's tokens (400
 //! refresh_token_already_used); the before-user-created hook runs before sign-up, OTP
