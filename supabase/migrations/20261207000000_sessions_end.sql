@@ -29,13 +29,13 @@
 -- ---------------------------------------------------------------------------------------
 
 -- A UUID from a claim, or null when the claim is missing or not one (a cast error would
--- be a 422 where a 401 is meant).
+-- be a 422 where a 401 is meant). No `set search_path` (it names nothing outside
+-- pg_catalog): a function with one is never inlined, and this one runs on every request.
 create or replace function private.claim_uuid(p_claims jsonb, p_name text)
 returns uuid
 language sql
 immutable
 parallel safe
-set search_path = ''
 as $$
   select case
     when p_claims ->> p_name ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
@@ -43,14 +43,19 @@ as $$
   end;
 $$;
 
+-- PL/pgSQL, not SQL: a SQL function called from the gate is planned on every call (it is
+-- never inlined: security definer), where PL/pgSQL keeps its plan for the connection's
+-- life. Measured with pgbench on this function alone, against `select true`: 0.14 ms
+-- more as SQL with a non-inlined claim_uuid, 0.05 ms as it is.
 create or replace function private.session_is_live(p_claims jsonb)
 returns boolean
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select exists (
+begin
+  return exists (
     select 1
     from auth.sessions s
     join auth.users u on u.id = s.user_id
@@ -60,6 +65,7 @@ as $$
       and (u.banned_until is null or u.banned_until <= now())
       and u.deleted_at is null
   );
+end;
 $$;
 
 comment on function private.session_is_live(jsonb) is

@@ -2,8 +2,8 @@
 //!
 //! - the session check: the same cases with the request gate's `private.session_is_live`
 //!   and with it replaced by `true` in the bench's own database (restored after), warm
-//!   function and floor back to back, so the difference is the check's cost on one
-//!   machine in one run;
+//!   function and floor in alternating rounds (main.rs, `Bench::session_check`), so the
+//!   difference is the check's cost on one machine in one run;
 //! - the answers that must not tell accounts apart: sign-in with a wrong password,
 //!   sign-up, magic link and recovery, for an address with an account and one without,
 //!   interleaved in one warm instance each, with the functions' answer floor

@@ -187,6 +187,27 @@ async fn run() -> Result<()> {
     Ok(())
 }
 
+/// A case's latencies at one scale: the warm function's and the floor's.
+#[derive(Default)]
+struct Samples {
+    warm: Vec<Duration>,
+    floor: Option<Vec<Duration>>,
+    rows: Option<u64>,
+    peak_rss: u64,
+}
+
+impl Samples {
+    /// Pools another series of the same case.
+    fn extend(&mut self, more: Samples) {
+        self.warm.extend(more.warm);
+        if let Some(floor) = more.floor {
+            self.floor.get_or_insert_with(Vec::new).extend(floor);
+        }
+        self.rows = more.rows;
+        self.peak_rss = self.peak_rss.max(more.peak_rss);
+    }
+}
+
 /// The tokens of the seeded callers.
 struct Tokens {
     a: String,
@@ -307,6 +328,23 @@ impl Bench<'_> {
 
     /// The warm series, then the floor's, at the data as it is now.
     async fn point(&mut self, p: &Prepared<'_>) -> Result<Point> {
+        let samples = self.samples(p).await?;
+        let warm = Stats::of(samples.warm);
+        let floor = samples.floor.map(Stats::of);
+        Ok(Point {
+            warm,
+            floor,
+            peak_rss: samples.peak_rss,
+            scale: ScalePoint {
+                rows: samples.rows,
+                warm,
+                floor,
+            },
+        })
+    }
+
+    /// The warm series' and the floor's latencies, at the data as it is now.
+    async fn samples(&mut self, p: &Prepared<'_>) -> Result<Samples> {
         let case = p.case;
         let series = self.settings.series();
         progress(&format!("{}: warm", case.name));
@@ -329,29 +367,26 @@ impl Bench<'_> {
                         ));
                     }
                 }
-                Some(Stats::of(floor.latencies))
+                Some(floor.latencies)
             }
         };
-        let warm_stats = Stats::of(warm.latencies);
-        Ok(Point {
-            warm: warm_stats,
+        Ok(Samples {
+            warm: warm.latencies,
             floor,
+            rows,
             peak_rss: warm.peak_rss,
-            scale: ScalePoint {
-                rows,
-                warm: warm_stats,
-                floor,
-            },
         })
     }
 
-    /// The selected cases with the request gate's session check and without it, back
-    /// to back (the check is restored whatever happens).
+    /// The selected cases with the request gate's session check and without it, in
+    /// alternating rounds whose samples are pooled (the machine's drift meets both
+    /// alike); the check is restored whatever happens.
     async fn session_check(
         &mut self,
         db: &seed::Database,
         prepared: &[Prepared<'_>],
     ) -> Result<Vec<SessionCheckRow>> {
+        const ROUNDS: usize = 3;
         let mut saved = None;
         let mut rows = Vec::new();
         for p in prepared.iter().filter(|p| {
@@ -360,17 +395,26 @@ impl Bench<'_> {
                 .iter()
                 .any(|n| n == p.case.name)
         }) {
-            progress(&format!("{}: with the session check", p.case.name));
-            let with = self.point(p).await?;
-            db.session_check(false, &mut saved).await?;
-            progress(&format!("{}: without the session check", p.case.name));
-            let without = self.point(p).await;
-            db.session_check(true, &mut saved).await?;
-            let without = without?;
+            let (mut with, mut without) = (Samples::default(), Samples::default());
+            for round in 1..=ROUNDS {
+                progress(&format!(
+                    "{}: with the session check ({round}/{ROUNDS})",
+                    p.case.name
+                ));
+                with.extend(self.samples(p).await?);
+                db.session_check(false, &mut saved).await?;
+                progress(&format!(
+                    "{}: without the session check ({round}/{ROUNDS})",
+                    p.case.name
+                ));
+                let off = self.samples(p).await;
+                db.session_check(true, &mut saved).await?;
+                without.extend(off?);
+            }
             rows.push(SessionCheckRow {
                 name: p.case.name,
-                with: (with.warm, with.floor),
-                without: (without.warm, without.floor),
+                with: (Stats::of(with.warm), with.floor.map(Stats::of)),
+                without: (Stats::of(without.warm), without.floor.map(Stats::of)),
             });
         }
         Ok(rows)

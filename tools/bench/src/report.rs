@@ -179,7 +179,8 @@ impl Report {
             out.push_str(
                 "The request gate's `private.session_is_live` (the token's session in auth.sessions, \
                  its user neither banned nor deleted) against the same gate with the check replaced by \
-                 `true`, each case's warm function and floor measured back to back.\n\n\
+                 `true`, each case's warm function and floor in three alternating rounds (with, \
+                 without, ...), their samples pooled.\n\n\
                  | case | function p50 with | without | difference | floor p50 with | without | difference | function p99 with | without |\n\
                  |---|--:|--:|--:|--:|--:|--:|--:|--:|\n",
             );
