@@ -1034,6 +1034,21 @@ async fn owner_sets_a_password(session: &str, email: &str) {
     assert_eq!(sign_in_status(email, ATTACKERS).await, 401);
 }
 
+/// `mail`'s sign-up link opened in another browser than the one that signed up: the
+/// confirmation step, then the person's click. Signed in, told to set a password (the
+/// one set before is gone); the session cookie.
+async fn confirmed_elsewhere(mail: &Value) -> String {
+    let res = link_of(mail, "signup")
+        .send(&routes::CONFIRM_EMAIL_LINK)
+        .await;
+    assert_confirmation_step(&res, mail, "signup", "/");
+    let res = confirm_here(mail, "signup").await;
+    res.assert_ok(200);
+    assert_eq!(res.body["data"]["setPassword"], true);
+    assert_eq!(res.body["data"]["isNewUser"], true);
+    session_cookie(&res).expect("signed in where the link was opened")
+}
+
 fn victim() -> String {
     format!("victim-{}@example.test", Uuid::new_v4())
 }
@@ -1133,16 +1148,7 @@ async fn a_pre_registration_does_not_survive_the_owner_confirming_the_attackers_
     signed_up(&email, ATTACKERS).await;
     // The attacker's sign-up mailed the owner; the owner opens it in their own browser:
     // the confirmation step, then their choice.
-    let mail = newest_mail(&email).await;
-    let res = link_of(&mail, "signup")
-        .send(&routes::CONFIRM_EMAIL_LINK)
-        .await;
-    assert_confirmation_step(&res, &mail, "signup", "/");
-    let res = confirm_here(&mail, "signup").await;
-    res.assert_ok(200);
-    assert_eq!(res.body["data"]["setPassword"], true);
-    assert_eq!(res.body["data"]["isNewUser"], true);
-    let session = session_cookie(&res).expect("the owner is signed in");
+    let session = confirmed_elsewhere(&newest_mail(&email).await).await;
     assert_eq!(sign_in_status(&email, ATTACKERS).await, 401);
     owner_sets_a_password(&session, &email).await;
 }
@@ -1170,16 +1176,8 @@ async fn a_sign_up_confirmed_in_its_own_browser_keeps_its_password() {
 async fn a_sign_up_confirmed_on_another_device_asks_for_a_new_password() {
     let email = victim();
     signed_up(&email, OWNERS).await;
-    let mail = newest_mail(&email).await;
     // Opened on the phone: the step, then the person's choice.
-    let res = link_of(&mail, "signup")
-        .send(&routes::CONFIRM_EMAIL_LINK)
-        .await;
-    assert_confirmation_step(&res, &mail, "signup", "/");
-    let res = confirm_here(&mail, "signup").await;
-    res.assert_ok(200);
-    assert_eq!(res.body["data"]["setPassword"], true);
-    let session = session_cookie(&res).expect("signed in on the phone");
+    let session = confirmed_elsewhere(&newest_mail(&email).await).await;
     // The password chosen elsewhere did not survive; the owner sets one here.
     assert_eq!(sign_in_status(&email, OWNERS).await, 401);
     let res = Req::post("/auth/password")
