@@ -1219,3 +1219,37 @@ async fn a_sign_up_link_waits_when_the_database_cannot_say_which_browser_confirm
     assert!(session_cookie(&res).is_some());
     assert_eq!(sign_in_status(&email, OWNERS).await, 200);
 }
+
+#[tokio::test]
+async fn only_the_service_role_binds_prepares_or_gives_back_straight_through_postgrest() {
+    // A user (or anon) calling the functions behind the pre-registration rule and the
+    // sign-in limit directly: refused, nothing bound or given back.
+    let user = user_with_password(OWNERS).await;
+    let flow = made_up_flow().1;
+    for (function, body) in [
+        (
+            "bind_sign_up",
+            json!({ "p_email": user.email, "p_password": OWNERS, "p_flow": flow }),
+        ),
+        (
+            "prepare_email_confirmation",
+            json!({ "p_token_hash": "abc", "p_flow": flow }),
+        ),
+        (
+            "release_subject_hit",
+            json!({ "p_rule": "sign-in:email", "p_subject": "x" }),
+        ),
+    ] {
+        let path = format!("rpc/{function}");
+        let as_user = postgrest_direct(
+            reqwest::Method::POST,
+            &path,
+            Some(&user.token),
+            Some(body.clone()),
+        )
+        .await;
+        as_user.assert_refused(403, "42501");
+        let as_anon = postgrest_direct(reqwest::Method::POST, &path, None, Some(body)).await;
+        as_anon.assert_refused(401, "42501");
+    }
+}
