@@ -31,7 +31,7 @@ pub enum Access {
 /// rate limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteLimit {
-    /// By the pipeline before the handler runs (`hit_route_limit(<function>)`, one
+    /// By the pipeline before the handler runs (`hit_route_limit_for(<claims>, <function>)`, one
     /// request more): for handlers whose first side effect is not a PostgREST write
     /// (Supabase Auth, S3) or that write with the service role.
     BeforeHandler,

@@ -1,9 +1,11 @@
 //! One limiter for every route that asks for one: fixed windows counted atomically in
 //! Postgres (where all Lambda instances meet), with the limits in `rate_limit_rules`.
 //!
-//! - Writes (POST, PUT, PATCH, DELETE) of signed-in users: the pipeline calls
-//!   `hit_route_limit(<function name>)` as the user; the key is derived in SQL from
-//!   auth.uid() (a rule per function where one exists, else `write`).
+//! - Writes (POST, PUT, PATCH, DELETE) of signed-in users whose first side effect is
+//!   not a PostgREST write: the pipeline calls `hit_route_limit_for(<claims>, <function
+//!   name>)` through the service role (the only caller that gets a pass); the key is
+//!   derived in SQL from the claims' user (a rule per function where one exists, else
+//!   `write`).
 //! - Before sign-in: `hit_subject_limit(rule, subject)` through the service role, by
 //!   address or by a hash of the email.
 //!
@@ -104,12 +106,20 @@ fn closed(e: ApiError) -> ApiError {
     }
 }
 
-/// A user-keyed hit on `rule` (the route's function name).
+/// A user-keyed hit on `rule` (the route's function name), with the pass of an allowed
+/// hit. Through the service role (`hit_route_limit_for`), which alone mints passes: with
+/// the claims of the token the pipeline verified, whose session the database checks as
+/// the request gate does.
 pub async fn hit_route(app: &App, user: &AuthUser, rule: &str) -> Result<Quota, ApiError> {
+    let service = app
+        .db
+        .as_service()
+        .ok_or_else(|| ApiError::unavailable("rate limit: no service role key configured"))?;
     let quota: Quota = crate::clients::postgrest::one(
-        app.db
-            .as_user(user)
-            .rpc("hit_route_limit", &json!({ "p_rule": rule }))?,
+        service.rpc(
+            "hit_route_limit_for",
+            &json!({ "p_claims": user.claims, "p_rule": rule }),
+        )?,
         "Rate limit",
     )
     .await

@@ -1239,3 +1239,61 @@ async fn every_length_limit_is_the_same_at_the_api_and_in_the_database() {
         }
     }
 }
+
+#[tokio::test]
+async fn no_client_gets_a_rate_limit_pass_or_steers_the_gate_by_spelling() {
+    let user = user().await;
+    // A user's own hit counts, and hands out no pass to replay on direct writes.
+    let own = postgrest_direct(
+        reqwest::Method::POST,
+        "rpc/hit_route_limit",
+        Some(&user.token),
+        Some(json!({ "p_rule": "write" })),
+    )
+    .await;
+    assert_eq!(own.status, 200, "{own:?}");
+    assert!(own.body.get("pass").is_none(), "{own:?}");
+    // The pipeline's entry point, which mints passes, is the service role's alone.
+    let claims = json!({ "sub": user.id, "session_id": user.id, "role": "authenticated" });
+    let minted = postgrest_direct(
+        reqwest::Method::POST,
+        "rpc/hit_route_limit_for",
+        Some(&user.token),
+        Some(json!({ "p_claims": claims, "p_rule": "write" })),
+    )
+    .await;
+    minted.assert_refused(403, "42501");
+    let counted: i64 = db()
+        .await
+        .query_one(
+            "select count(*) from private.rate_limit_passes where user_id = $1",
+            &[&user.id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(counted, 0, "no pass exists for the user");
+
+    // create_upload spelled with a percent-encoded name still runs create_upload, and
+    // is counted under create-upload, as PostgREST routes it.
+    let id = Uuid::new_v4();
+    let upload = postgrest_direct(
+        reqwest::Method::POST,
+        "rpc/create%5Fupload",
+        Some(&user.token),
+        Some(json!({
+            "p_id": id,
+            "p_original_name": "cat.png",
+            "p_content_type": "image/png",
+            "p_size_bytes": 1000
+        })),
+    )
+    .await;
+    assert_eq!(upload.status, 200, "{upload:?}");
+    assert!(
+        upload
+            .header("ratelimit-policy")
+            .is_some_and(|p| p.starts_with("\"create-upload\"")),
+        "{upload:?}"
+    );
+}
