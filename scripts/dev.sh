@@ -87,6 +87,15 @@ echo "Emails the Auth stand-in would have sent (sign-up confirmations, magic lin
 echo "      curl -s '$SUPABASE_URL/auth/v1/_dev/mailbox?email=bob@example.com' -H 'Authorization: Bearer $SUPABASE_SERVICE_ROLE_KEY'"
 echo
 
+# The storage sweep (template.yaml: every 5 minutes), here every minute through the same
+# cargo lambda watch: objects whose upload rows are gone leave the local bucket, expired
+# pending uploads and bookkeeping go. Its summaries go to its log.
+spawn sweep-storage bash -c "sleep 30; while true; do
+  cargo lambda invoke sweep-storage --invoke-address 127.0.0.1 --invoke-port $PORT \
+    --data-file functions/events/sweep-storage.json; echo; sleep 60; done"
+echo "Storage sweep: every minute (log $STACK_LOGS/sweep-storage.log)"
+echo
+
 # In its own process group (stopped by the EXIT trap), output on this terminal.
 setsid cargo lambda watch --disable-cors --invoke-address 127.0.0.1 --invoke-port "$PORT" < /dev/null &
 STACK_PGIDS+=($!)

@@ -15,6 +15,7 @@ pub mod routes;
 pub mod sessions;
 pub mod settings;
 pub mod stream;
+pub mod sweep;
 pub mod uploads;
 pub mod users;
 pub mod validate;

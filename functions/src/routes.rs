@@ -9,12 +9,13 @@
 //! one entry here (and in [`ALL`]), and `make routes` (README, Routes).
 
 use lambda_http::http::Method;
+use shared::pipeline::job::{Job, MetricAlarm};
 use shared::pipeline::route::S3Grant;
-use shared::{handler, producer, Route};
+use shared::{handler, job, producer, Route};
 
 use crate::{
     audit_log, auth_links, health, not_found, openapi, posts, projects, sessions, settings, stream,
-    uploads, users, workspaces,
+    sweep, uploads, users, workspaces,
 };
 
 pub const HEALTH: Route =
@@ -513,6 +514,37 @@ pub const STREAM: Route = Route::stream(
 .example_query("count=3&intervalMs=100");
 /// Routes behind Function URLs (template.yaml FunctionUrlConfig).
 pub const STREAMING: &[Route] = &[STREAM];
+
+pub const SWEEP_STORAGE: Job = Job::scheduled(
+    "sweep-storage",
+    "rate(5 minutes)",
+    job!(sweep::sweep_storage),
+)
+.doc(concat!(
+    "deletes from S3 the objects whose upload rows are gone (queued by the database in ",
+    "the row's own transaction), removes expired pending uploads and bookkeeping"
+))
+.s3(
+    "Deletes the queued objects, under pending/ and files/ only.",
+    &[S3Grant {
+        sid: "DeleteQueuedObjects",
+        actions: &["s3:DeleteObject"],
+        prefixes: &["pending/", "files/"],
+    }],
+)
+.timeout(120)
+.alarm(MetricAlarm {
+    metric: shared::pipeline::metrics::STORAGE_BACKLOG,
+    threshold: "StorageBacklogThreshold",
+    description: concat!(
+        "Objects queued for deletion from the uploads bucket after the sweep: ",
+        "S3 keeps refusing the deletes, or the sweep stopped running"
+    ),
+});
+
+/// Scheduled functions (EventBridge Scheduler), not HTTP routes: `make routes` writes
+/// their binaries and template.yaml functions too.
+pub const JOBS: &[Job] = &[SWEEP_STORAGE];
 
 /// The HttpApi's routes, in README's order.
 pub const ALL: &[Route] = &[

@@ -3,6 +3,7 @@
 //! its own users and data, so tests run in parallel without seeing each other.
 
 pub mod runtime;
+pub mod s3;
 
 use std::sync::OnceLock;
 

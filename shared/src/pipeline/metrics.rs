@@ -13,6 +13,9 @@
 //! | `errors` | Count | a 5xx with dimension `code` (`INTERNAL_ERROR`, `SERVICE_UNAVAILABLE`), or an invocation the runtime failed (`Runtime.Panic`, `Runtime.InvalidEvent`, ...) |
 //! | `rate_limited` | Count | a 429 (also a `refusals` with code `RATE_LIMITED`) |
 //! | `cold_starts` | Count | the process's first invocation |
+//! | `storage_backlog` | Count | sweep-storage: objects still queued for deletion after its run |
+//! | `storage_deleted` | Count | sweep-storage: objects deleted from S3 |
+//! | `storage_delete_failures` | Count | sweep-storage: deletes S3 refused or could not answer |
 //!
 //! The runtime loop flushes after each invocation, once its response has been posted
 //! (the client never waits for it): one EMF document a line per dimension set, with the
@@ -41,6 +44,9 @@ pub const REFUSALS: &str = "refusals";
 pub const ERRORS: &str = "errors";
 pub const RATE_LIMITED: &str = "rate_limited";
 pub const COLD_STARTS: &str = "cold_starts";
+pub const STORAGE_BACKLOG: &str = "storage_backlog";
+pub const STORAGE_DELETED: &str = "storage_deleted";
+pub const STORAGE_DELETE_FAILURES: &str = "storage_delete_failures";
 
 static COLLECTOR: OnceLock<&'static Collector> = OnceLock::new();
 
@@ -94,6 +100,9 @@ fn describe() {
     ::metrics::describe_counter!(ERRORS, Unit::Count, "5xx answers and failed invocations");
     ::metrics::describe_counter!(RATE_LIMITED, Unit::Count, "429 answers");
     ::metrics::describe_counter!(COLD_STARTS, Unit::Count, "first invocations");
+    ::metrics::describe_gauge!(STORAGE_BACKLOG, Unit::Count, "objects queued for deletion");
+    ::metrics::describe_counter!(STORAGE_DELETED, Unit::Count, "objects deleted");
+    ::metrics::describe_counter!(STORAGE_DELETE_FAILURES, Unit::Count, "deletes that failed");
 }
 
 /// One request through the pipeline: its status, time, and the code of its error
@@ -115,6 +124,13 @@ pub fn record_request(status: u16, latency: Duration, code: Option<&'static str>
 /// line was logged for it.
 pub fn record_failed_invocation(kind: &'static str) {
     ::metrics::counter!(ERRORS, "code" => kind).increment(1);
+}
+
+/// One run of the storage sweep: what it deleted, what failed, what is left queued.
+pub fn record_storage_sweep(deleted: u64, failed: u64, backlog: u64) {
+    ::metrics::counter!(STORAGE_DELETED).increment(deleted);
+    ::metrics::counter!(STORAGE_DELETE_FAILURES).increment(failed);
+    ::metrics::gauge!(STORAGE_BACKLOG).set(backlog as f64);
 }
 
 pub fn record_cold_start() {

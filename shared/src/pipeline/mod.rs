@@ -12,6 +12,7 @@
 
 pub mod error;
 pub mod input;
+pub mod job;
 pub mod metrics;
 pub mod response;
 pub mod route;

@@ -146,7 +146,7 @@ pub struct Route {
     pub idempotent: bool,
 }
 
-const DEFAULT_DEPLOY: Deploy = Deploy {
+pub(crate) const DEFAULT_DEPLOY: Deploy = Deploy {
     secrets: true,
     s3: &[],
     s3_why: "",

@@ -38,7 +38,6 @@ use http_body_util::BodyExt;
 use lambda_http::lambda_runtime::{
     Config, Context, Diagnostic, FunctionResponse, IntoFunctionResponse, LambdaEvent,
 };
-use lambda_http::request::LambdaRequest;
 use lambda_http::{Error, Service};
 use lambda_runtime_api_client::body::Body;
 use lambda_runtime_api_client::{build_request, Client};
@@ -62,10 +61,12 @@ const NEXT: &str = "/2018-06-01/runtime/invocation/next";
 const REQUEST_ID: &str = "lambda-runtime-aws-request-id";
 
 /// Serves invocations until the Runtime API goes away: each event through `service`,
-/// its response (buffered or streamed) posted back.
-pub async fn serve<S, R, B, St, D, E>(mut service: S) -> Result<(), Error>
+/// its response (buffered or streamed) posted back. The event is an HTTP one
+/// (`LambdaRequest`) for a route, a scheduled one for a job ([`crate::pipeline::job`]).
+pub async fn serve<Ev, S, R, B, St, D, E>(mut service: S) -> Result<(), Error>
 where
-    S: Service<LambdaEvent<LambdaRequest>, Response = R>,
+    Ev: serde::de::DeserializeOwned,
+    S: Service<LambdaEvent<Ev>, Response = R>,
     S::Error: Debug,
     S::Future: Future<Output = Result<R, S::Error>>,
     R: IntoFunctionResponse<B, St>,
@@ -116,16 +117,18 @@ where
             metrics::record_cold_start();
         }
         let span = invocation.span();
-        let event: LambdaRequest = match serde_json::from_slice(&body) {
+        let event: Ev = match serde_json::from_slice(&body) {
             Ok(event) => event,
             Err(_) => {
-                span.in_scope(|| tracing::error!("the invocation's event is not an HTTP event"));
+                span.in_scope(|| {
+                    tracing::error!("the invocation's event is not one this function takes")
+                });
                 metrics::record_failed_invocation("Runtime.InvalidEvent");
                 let reported = report(
                     &client,
                     &request_id,
                     "Runtime.InvalidEvent",
-                    "not an HTTP event",
+                    "not an event this function takes",
                 )
                 .await;
                 end(&invocation);

@@ -134,9 +134,10 @@ fn binary_of(name: &str, resource: &yaml_rust2::Yaml) -> String {
         "{name} is built by the Makefile"
     );
     xtask::routes()
-        .find(|r| format!("{}Function", xtask::logical_id(r)) == name)
-        .unwrap_or_else(|| panic!("{name} is no route's function"))
-        .function
+        .map(|r| r.function)
+        .chain(xtask::JOBS.iter().map(|j| j.function))
+        .find(|f| format!("{}Function", xtask::logical_id_of(f)) == name)
+        .unwrap_or_else(|| panic!("{name} is no route's or job's function"))
         .to_owned()
 }
 
@@ -212,8 +213,62 @@ fn template_watch_router_binaries_and_code_list_the_same_routes() {
         code,
         "template.yaml HttpApi vs routes::ALL"
     );
-    let functions: BTreeSet<String> = local.iter().map(|(_, _, f)| f.clone()).collect();
-    assert_eq!(binaries(), functions, "functions/src/bin vs routes");
+    // The binaries: every route's, and every scheduled function's.
+    let functions: BTreeSet<String> = local
+        .iter()
+        .map(|(_, _, f)| f.clone())
+        .chain(routes::JOBS.iter().map(|j| j.function.to_owned()))
+        .collect();
+    assert_eq!(
+        binaries(),
+        functions,
+        "functions/src/bin vs routes and jobs"
+    );
+}
+
+#[test]
+fn every_job_has_its_schedule_and_builds_its_own_binary() {
+    let text = std::fs::read_to_string(repo().join("template.yaml")).unwrap();
+    let docs = YamlLoader::load_from_str(&text).unwrap();
+    let resources = &docs[0]["Resources"];
+    for job in routes::JOBS {
+        let id = xtask::logical_id_of(job.function);
+        let function = &resources[format!("{id}Function").as_str()];
+        let schedule = &function["Properties"]["Events"]["Schedule"];
+        assert_eq!(
+            schedule["Type"].as_str(),
+            Some("ScheduleV2"),
+            "{}",
+            job.function
+        );
+        assert_eq!(
+            schedule["Properties"]["ScheduleExpression"].as_str(),
+            Some(job.schedule)
+        );
+        assert!(
+            !resources[format!("{id}ErrorsAlarm").as_str()].is_badvalue(),
+            "{} has its errors alarm",
+            job.function
+        );
+        let out = std::process::Command::new("make")
+            .args([
+                "-n",
+                "-s",
+                &format!("build-{id}Function"),
+                "ARTIFACTS_DIR=/artifacts",
+            ])
+            .current_dir(repo())
+            .output()
+            .expect("make runs");
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            script.contains(&format!(
+                "target/lambda/{}/bootstrap /artifacts/bootstrap",
+                job.function
+            )),
+            "{script}"
+        );
+    }
 }
 
 #[test]

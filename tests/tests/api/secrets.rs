@@ -212,6 +212,6 @@ fn no_function_configuration_holds_a_secret_and_only_users_of_secrets_may_read_t
     }
     assert_eq!(
         functions,
-        routes::ALL.len() + routes::FALLBACKS.len() + routes::STREAMING.len()
+        routes::ALL.len() + routes::FALLBACKS.len() + routes::STREAMING.len() + routes::JOBS.len()
     );
 }

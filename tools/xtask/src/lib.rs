@@ -1,12 +1,12 @@
-//! `cargo xtask routes` (`make routes`): every file that lists the routes, written from
-//! the one route table, `functions::routes`.
+//! `cargo xtask routes` (`make routes`): every file that lists the routes (and the
+//! scheduled functions, `JOBS`), written from the one route table, `functions::routes`.
 //!
 //! | file | what is written |
 //! |---|---|
 //! | `functions/src/bin/<function>.rs` | the binary: one line that serves its route |
 //! | `functions/Cargo.toml` | a `[[bin]]` entry per binary (between markers) |
 //! | `Cargo.toml` | the `cargo lambda watch` router (between markers) |
-//! | `template.yaml` | each route's function, events, log group and IAM (between markers) |
+//! | `template.yaml` | each route's and job's function, events or schedule, log group, IAM and alarms (between markers) |
 //! | `functions/events/<function>.json` | an example event for `cargo lambda invoke` |
 //! | `README.md` | the route table (between markers) |
 //! | `openapi.json` | the OpenAPI 3.1 document (`functions::openapi`) |
@@ -23,9 +23,10 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use shared::pipeline::route::{Access, Route};
+use shared::pipeline::job::Job;
+use shared::pipeline::route::{Access, Deploy, Route};
 
-pub use functions::routes::{ALL, FALLBACKS, STREAMING};
+pub use functions::routes::{ALL, FALLBACKS, JOBS, STREAMING};
 
 /// Every route of the table: the HttpApi's, its `$default` one, then the streaming ones.
 pub fn routes() -> impl Iterator<Item = &'static Route> {
@@ -78,6 +79,16 @@ pub fn outputs() -> Vec<Output> {
         out.push(whole(
             format!("functions/events/{}.json", route.function),
             event(route, index),
+        ));
+    }
+    for job in JOBS {
+        out.push(whole(
+            format!("functions/src/bin/{}.rs", job.function),
+            job_binary(job),
+        ));
+        out.push(whole(
+            format!("functions/events/{}.json", job.function),
+            job_event(job),
         ));
     }
     out.push(section(
@@ -258,13 +269,22 @@ fn extras(repo: &Path, outputs: &[Output]) -> io::Result<Vec<PathBuf>> {
 /// `get-project` -> `GET_PROJECT`: the constant the binary names (the table's
 /// convention; a constant named otherwise makes the binary fail to compile).
 pub fn constant(route: &Route) -> String {
-    route.function.to_uppercase().replace('-', "_")
+    constant_of(route.function)
+}
+
+/// `sweep-storage` -> `SWEEP_STORAGE`: a function's constant in the table.
+fn constant_of(function: &str) -> String {
+    function.to_uppercase().replace('-', "_")
 }
 
 /// `get-project` -> `GetProject`: the function's logical id stem in template.yaml.
 pub fn logical_id(route: &Route) -> String {
-    route
-        .function
+    logical_id_of(route.function)
+}
+
+/// `sweep-storage` -> `SweepStorage`: any function's logical id stem (a route's or a job's).
+pub fn logical_id_of(function: &str) -> String {
+    function
         .split('-')
         .map(|word| {
             let mut chars = word.chars();
@@ -299,13 +319,43 @@ fn binary(route: &Route) -> String {
     )
 }
 
+/// A scheduled function's binary.
+fn job_binary(job: &Job) -> String {
+    format!(
+        "//! `{function}` Lambda (scheduled, {schedule}): see [`functions::routes::{constant}`].\n\
+         //! Written by `make routes` from the route table (functions/src/routes.rs).\n\
+         \n\
+         fn main() -> Result<(), lambda_http::Error> {{\n    \
+         shared::pipeline::job::serve(functions::routes::{constant})\n\
+         }}\n",
+        function = job.function,
+        schedule = job.schedule,
+        constant = constant_of(job.function),
+    )
+}
+
+/// An EventBridge Scheduler event, as it invokes a scheduled function.
+fn job_event(job: &Job) -> String {
+    format!(
+        "{{\n  \"version\": \"0\",\n  \"id\": \"6f2c3a5e-0000-4000-8000-000000000001\",\n  \
+         \"detail-type\": \"Scheduled Event\",\n  \"source\": \"aws.scheduler\",\n  \
+         \"account\": \"123456789012\",\n  \"time\": \"2026-03-12T19:05:00Z\",\n  \
+         \"region\": \"us-east-1\",\n  \"resources\": [\n    \
+         \"arn:aws:scheduler:us-east-1:123456789012:schedule/default/{function}\"\n  ],\n  \
+         \"detail\": {{}}\n}}\n",
+        function = job.function
+    )
+}
+
 fn bins() -> String {
     let mut out = String::new();
-    for route in routes() {
+    let functions = routes()
+        .map(|r| r.function)
+        .chain(JOBS.iter().map(|j| j.function));
+    for function in functions {
         let _ = write!(
             out,
-            "[[bin]]\nname = \"{f}\"\npath = \"src/bin/{f}.rs\"\ntest = false\n\n",
-            f = route.function
+            "[[bin]]\nname = \"{function}\"\npath = \"src/bin/{function}.rs\"\ntest = false\n\n"
         );
     }
     out.pop();
@@ -436,6 +486,10 @@ fn template() -> String {
         out.push('\n');
         out.push_str(&function_resource(route));
     }
+    for job in JOBS {
+        out.push('\n');
+        out.push_str(&job_resource(job));
+    }
     out.push('\n');
     out
 }
@@ -459,7 +513,7 @@ fn lambda_metric(id: &str, metric: &str, function: &str) -> String {
 /// The function's alarm: errors (a panic, a timeout, running out of memory, a cold start
 /// refusing its configuration) plus throttles (no concurrency left), one alarm per
 /// function so that the stack stays far below CloudFormation's 500 resources.
-fn alarm_resource(route: &Route, id: &str, description: &str) -> String {
+fn alarm_resource(function: &str, id: &str, description: &str) -> String {
     let mut y = format!(
         "\n  {id}ErrorsAlarm:\n    Type: AWS::CloudWatch::Alarm\n    Properties:\n      \
          AlarmDescription: >-\n{}      \
@@ -470,7 +524,7 @@ fn alarm_resource(route: &Route, id: &str, description: &str) -> String {
                 "{description} ({}): invocations that failed (Errors: a panic, a timeout, out \
                  of memory, a cold start refusing its configuration) or never ran (Throttles: \
                  no concurrency left).",
-                route.function
+                function
             ),
             "        ",
             "",
@@ -486,41 +540,10 @@ fn alarm_resource(route: &Route, id: &str, description: &str) -> String {
     y
 }
 
-fn function_resource(route: &Route) -> String {
-    let id = logical_id(route);
-    let deploy = &route.deploy;
+/// A function's Environment (the secrets' ARNs, the bucket), Policies (its statements
+/// on the bucket, reading the secrets) and Timeout, from its deployment needs.
+fn environment_and_policies(deploy: &Deploy) -> String {
     let mut y = String::new();
-    let streaming = route.is_streaming();
-    if streaming {
-        y.push_str(&comment(
-            &format!(
-                "{} {}: server-sent events need Lambda response streaming, which API Gateway \
-                 HTTP APIs do not support: a Function URL with RESPONSE_STREAM serves it, \
-                 behind CloudFront (StreamDistribution, on StreamDomainName). AuthType \
-                 AWS_IAM: only that distribution may invoke it, signing each request (origin \
-                 access control); the function verifies the Supabase session itself, as \
-                 every route does. Reserved concurrency: long-lived streams cannot take the \
-                 concurrency the HttpApi's functions share.",
-                route.method, route.path
-            ),
-            "  ",
-        ));
-    }
-    let description = if route.fallback {
-        "The $default route, 404 for every method and path no other route serves".to_owned()
-    } else if streaming {
-        format!(
-            "{} {} (server-sent events, Function URL)",
-            route.method, route.path
-        )
-    } else {
-        format!("{} {}", route.method, route.path)
-    };
-    let _ = write!(
-        y,
-        "  {id}Function:\n    Type: AWS::Serverless::Function\n    Metadata:\n      \
-         BuildMethod: makefile\n    Properties:\n      CodeUri: .\n      Description: {description}\n"
-    );
     let bucket = !deploy.s3.is_empty();
     if deploy.secrets || bucket {
         y.push_str("      Environment:\n        Variables:\n");
@@ -593,6 +616,45 @@ fn function_resource(route: &Route) -> String {
     if let Some(timeout) = deploy.timeout {
         let _ = writeln!(y, "      Timeout: {timeout}");
     }
+    y
+}
+
+fn function_resource(route: &Route) -> String {
+    let id = logical_id(route);
+    let deploy = &route.deploy;
+    let mut y = String::new();
+    let streaming = route.is_streaming();
+    if streaming {
+        y.push_str(&comment(
+            &format!(
+                "{} {}: server-sent events need Lambda response streaming, which API Gateway \
+                 HTTP APIs do not support: a Function URL with RESPONSE_STREAM serves it, \
+                 behind CloudFront (StreamDistribution, on StreamDomainName). AuthType \
+                 AWS_IAM: only that distribution may invoke it, signing each request (origin \
+                 access control); the function verifies the Supabase session itself, as \
+                 every route does. Reserved concurrency: long-lived streams cannot take the \
+                 concurrency the HttpApi's functions share.",
+                route.method, route.path
+            ),
+            "  ",
+        ));
+    }
+    let description = if route.fallback {
+        "The $default route, 404 for every method and path no other route serves".to_owned()
+    } else if streaming {
+        format!(
+            "{} {} (server-sent events, Function URL)",
+            route.method, route.path
+        )
+    } else {
+        format!("{} {}", route.method, route.path)
+    };
+    let _ = write!(
+        y,
+        "  {id}Function:\n    Type: AWS::Serverless::Function\n    Metadata:\n      \
+         BuildMethod: makefile\n    Properties:\n      CodeUri: .\n      Description: {description}\n"
+    );
+    y.push_str(&environment_and_policies(deploy));
     if streaming {
         y.push_str("      ReservedConcurrentExecutions: !Ref StreamReservedConcurrency\n");
         let _ = write!(
@@ -632,7 +694,65 @@ fn function_resource(route: &Route) -> String {
     } else {
         format!("{} {}", route.method, route.path)
     };
-    y.push_str(&alarm_resource(route, &id, &what));
+    y.push_str(&alarm_resource(route.function, &id, &what));
+    y
+}
+
+/// A scheduled function: its schedule (EventBridge Scheduler), environment, policies,
+/// log group, errors alarm, and for the storage sweep the alarm on its backlog.
+fn job_resource(job: &Job) -> String {
+    let id = logical_id_of(job.function);
+    let mut y = comment(
+        &format!(
+            "{} (scheduled, {}): {}.",
+            job.function, job.schedule, job.doc
+        ),
+        "  ",
+    );
+    let _ = write!(
+        y,
+        "  {id}Function:\n    Type: AWS::Serverless::Function\n    Metadata:\n      \
+         BuildMethod: makefile\n    Properties:\n      CodeUri: .\n      Description: {} (scheduled)\n",
+        job.function
+    );
+    y.push_str(&environment_and_policies(&job.deploy));
+    let _ = write!(
+        y,
+        "      Events:\n        Schedule:\n          Type: ScheduleV2\n          Properties:\n            \
+         ScheduleExpression: {}\n            RetryPolicy:\n              MaximumRetryAttempts: 2\n",
+        job.schedule
+    );
+    let _ = write!(
+        y,
+        "\n  {id}LogGroup:\n    Type: AWS::Logs::LogGroup\n    DeletionPolicy: Delete\n    \
+         UpdateReplacePolicy: Delete\n    Properties:\n      LogGroupName: !Sub /aws/lambda/${{{id}Function}}\n      \
+         RetentionInDays: !Ref LogRetentionInDays\n"
+    );
+    y.push_str(&alarm_resource(job.function, &id, "A scheduled run"));
+    if let Some(alarm) = &job.alarm {
+        let _ = write!(
+            y,
+            "\n  {id}{metric}Alarm:\n    Type: AWS::CloudWatch::Alarm\n    Properties:\n      \
+             AlarmDescription: >-\n{description}      Namespace: {namespace}\n      MetricName: {name}\n      \
+             Dimensions:\n        - Name: function\n          Value: {function}\n      Statistic: Minimum\n      \
+             Period: 900\n      EvaluationPeriods: 2\n      Threshold: !Ref {threshold}\n      \
+             ComparisonOperator: GreaterThanThreshold\n      TreatMissingData: breaching\n",
+            metric = logical_id_of(&alarm.metric.replace('_', "-")),
+            description = wrap(
+                &format!(
+                    "{} ({}: {}, over {} for 30 minutes, or not reported).",
+                    alarm.description, job.function, alarm.metric, alarm.threshold
+                ),
+                "        ",
+                ""
+            ),
+            namespace = shared::pipeline::metrics::DEFAULT_NAMESPACE,
+            name = alarm.metric,
+            function = job.function,
+            threshold = alarm.threshold,
+        );
+        y.push_str(ALARM_ACTIONS);
+    }
     y
 }
 

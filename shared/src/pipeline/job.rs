@@ -1,0 +1,124 @@
+//! Scheduled functions: a Lambda an EventBridge schedule invokes (not an HTTP route),
+//! with the same cold start (telemetry, the clients, the secrets) and runtime loop as the
+//! routes. A job's handler takes the app and answers a summary of its run (the
+//! invocation's response, also logged); an error fails the invocation (EventBridge
+//! Scheduler retries it, and the function's errors alarm counts it).
+//!
+//! `functions::routes::JOBS` is their table; `make routes` writes each one's binary,
+//! `[[bin]]` entry, template.yaml function (schedule, IAM, alarms) and event fixture.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use lambda_http::lambda_runtime::LambdaEvent;
+use lambda_http::service_fn;
+
+use crate::pipeline::error::ApiError;
+use crate::pipeline::route::Deploy;
+use crate::App;
+
+/// The future a job's handler returns, boxed so the table holds a function pointer.
+pub type JobFuture = Pin<Box<dyn Future<Output = Result<serde_json::Value, ApiError>> + Send>>;
+/// A job's handler.
+pub type JobHandler = fn(App) -> JobFuture;
+
+/// `job!(module::function)`: a job's handler from an `async fn(App) -> Result<Value,
+/// ApiError>`.
+#[macro_export]
+macro_rules! job {
+    ($f:path) => {
+        |app| ::std::boxed::Box::pin($f(app))
+    };
+}
+
+/// An alarm on one of the job's own metrics (embedded metric format, dimension
+/// `function`): over the template parameter `threshold` for two periods of 15 minutes,
+/// or missing (the job stopped running).
+#[derive(Debug, Clone, Copy)]
+pub struct MetricAlarm {
+    pub metric: &'static str,
+    /// The template.yaml parameter that holds the threshold.
+    pub threshold: &'static str,
+    pub description: &'static str,
+}
+
+/// One scheduled function.
+#[derive(Debug, Clone, Copy)]
+pub struct Job {
+    /// The binary and template.yaml function name.
+    pub function: &'static str,
+    /// EventBridge Scheduler's expression: `rate(5 minutes)`.
+    pub schedule: &'static str,
+    /// What it does, for template.yaml and README.
+    pub doc: &'static str,
+    pub handler: JobHandler,
+    pub deploy: Deploy,
+    pub alarm: Option<MetricAlarm>,
+}
+
+impl Job {
+    pub const fn scheduled(
+        function: &'static str,
+        schedule: &'static str,
+        handler: JobHandler,
+    ) -> Self {
+        Self {
+            function,
+            schedule,
+            doc: "",
+            handler,
+            deploy: crate::pipeline::route::DEFAULT_DEPLOY,
+            alarm: None,
+        }
+    }
+
+    pub const fn alarm(mut self, alarm: MetricAlarm) -> Self {
+        self.alarm = Some(alarm);
+        self
+    }
+
+    pub const fn doc(mut self, doc: &'static str) -> Self {
+        self.doc = doc;
+        self
+    }
+
+    /// Its statements on the uploads bucket, and why it needs them.
+    pub const fn s3(
+        mut self,
+        why: &'static str,
+        grants: &'static [crate::pipeline::route::S3Grant],
+    ) -> Self {
+        self.deploy.s3 = grants;
+        self.deploy.s3_why = why;
+        self
+    }
+
+    pub const fn timeout(mut self, seconds: u32) -> Self {
+        self.deploy.timeout = Some(seconds);
+        self
+    }
+}
+
+/// Starts the Lambda runtime for `job`: the cold start as a route's (a bad configuration
+/// stops it with a message naming the variable), then each scheduled event through the
+/// handler. Its binary's whole `main`.
+pub fn serve(job: Job) -> Result<(), lambda_http::Error> {
+    crate::pipeline::runtime::start(async move {
+        crate::pipeline::telemetry::init(job.function);
+        let app = App::from_env_and_secrets().await.inspect_err(|e| {
+            tracing::error!(job = job.function, error = %e, "cold start failed");
+        })?;
+        let app = &app;
+        let service = service_fn(move |_event: LambdaEvent<serde_json::Value>| async move {
+            let summary = (job.handler)(app.clone()).await;
+            match &summary {
+                Ok(summary) => tracing::info!(job = job.function, %summary, "job run"),
+                Err(e) => {
+                    tracing::error!(job = job.function, cause = e.cause.as_deref(), "job failed")
+                }
+            }
+            summary.map_err(|e| lambda_http::Error::from(e.code.as_str()))
+        });
+        crate::pipeline::runtime::serve(service).await
+    })
+}
