@@ -465,6 +465,7 @@ fn contract(route: &Route, s: &mut Schemas) -> Contract {
         "create-upload" => c
             .body::<uploads::NewUpload>(s)
             .created::<uploads::CreatedUpload>(s)
+            .fails(&[(409, "CONFLICT: 20 uploads are in progress already; complete or delete one")])
             .links(upload_links),
         "list-uploads" => c.page::<uploads::Upload>(s),
         "get-upload" => c.ok::<uploads::Upload>(s).fails(&[NO_UPLOAD]),

@@ -178,7 +178,17 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
         )?,
         "Upload",
     )
-    .await?;
+    .await
+    .map_err(|e| {
+        // The database's cap on uploads in progress (private.cap_pending_uploads).
+        if e.upstream_code.as_deref() == Some("PT409") {
+            ApiError::conflict(
+                "Too many uploads in progress: complete or delete one first (at most 20)",
+            )
+        } else {
+            e
+        }
+    })?;
     // From the row: a replay answers the first upload's id, type and size.
     let key = storage::pending_key(user.id, row.id);
     let upload_request = storage

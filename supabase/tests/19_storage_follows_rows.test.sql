@@ -52,8 +52,8 @@ select results_eq($$ select pg_temp.queued('%0000000000d1') $$,
 
 -- Expired rows: a pending upload never completed, an old idempotency key, a past window.
 insert into private.idempotency_keys (user_id, key, operation, request_hash, created_at) values
-  ('19000000-0000-4000-8000-00000000000a', 'old-key', 'create_workspace', 'h', now() - interval '25 hours'),
-  ('19000000-0000-4000-8000-00000000000a', 'new-key', 'create_workspace', 'h', now());
+  ('19000000-0000-4000-8000-00000000000a', 'old-key', 'create_workspace', repeat('0', 64), now() - interval '25 hours'),
+  ('19000000-0000-4000-8000-00000000000a', 'new-key', 'create_workspace', repeat('0', 64), now());
 insert into private.rate_limit_counters (key, window_start, window_seconds, expires_at, hits) values
   ('user:write:19000000-0000-4000-8000-00000000000a', now() - interval '1 hour', 60, now() - interval '59 minutes', 3);
 set local role service_role;

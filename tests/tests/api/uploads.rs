@@ -1435,3 +1435,49 @@ async fn the_copy_keeps_only_the_version_that_was_checked() {
         .expect("the version that is there");
     assert_eq!(object(&target).await, Some(other));
 }
+
+#[tokio::test]
+async fn at_most_twenty_uploads_are_in_progress_through_the_api_or_straight_to_postgrest() {
+    let u = user().await;
+    // Twenty pending uploads (arranged directly: the create-upload rate limit is also 20 a
+    // minute).
+    db().await
+        .execute(
+            "insert into public.uploads (id, owner_id, object_key, original_name, content_type, size_bytes) \
+             select x.id, $1::uuid, 'pending/' || $1::uuid || '/' || x.id, 'f.png', 'image/png', 10 \
+             from (select gen_random_uuid() as id from generate_series(1, 20)) x",
+            &[&u.id],
+        )
+        .await
+        .unwrap();
+    let res = create(&u, "one-more.png", "image/png", 10).await;
+    res.assert_error(409, "CONFLICT");
+    assert!(
+        res.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("uploads in progress")),
+        "{}",
+        res.body
+    );
+    assert_eq!(count_for(u.id).await, 20, "nothing inserted");
+    let id = Uuid::new_v4();
+    let (status, body) = rest(
+        reqwest::Method::POST,
+        "uploads",
+        &u.token,
+        Some(json!({
+            "id": id,
+            "object_key": pending_key(u.id, id),
+            "original_name": "direct.png",
+            "content_type": "image/png",
+            "size_bytes": 10
+        })),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("PT409")),
+        "{body}"
+    );
+    assert_eq!(count_for(u.id).await, 20);
+}
