@@ -8,7 +8,10 @@
 # without the security headers (tests/contract/hooks.py).
 #
 # A token is refused once its session ends, and sign-out ends it: every operation but
-# sign-out runs first with one token; sign-out runs last, alone, with a token of its own.
+# sign-out and delete-my-account runs first with one token; then delete-my-account,
+# alone, as a user made for it through Supabase Auth's admin API (SUPABASE_SERVICE_ROLE_KEY,
+# which make test and make contract export; without it, it is skipped); sign-out last,
+# alone, with a token of its own.
 #
 # `make test` runs it on its own stack after the Rust tests (the database then holds
 # supabase/seed.sql); `make contract` runs a longer one (more examples, other seeds) on
@@ -67,7 +70,26 @@ run() { # TOKEN, then filters
     --report-dir "$report" \
     --warnings off
 }
-run "$token" --exclude-operation-id stream --exclude-operation-id sign-out
+run "$token" --exclude-operation-id stream --exclude-operation-id sign-out \
+  --exclude-operation-id delete-my-account
+# A fresh, confirmed account with a password, signed in: what DELETE /me may delete.
+throwaway_token() {
+  local auth=${SUPABASE_URL:-http://127.0.0.1:54321}/auth/v1 key=$SUPABASE_SERVICE_ROLE_KEY
+  local email="leaver-$RANDOM$RANDOM@example.com" password="throwaway-$RANDOM-$RANDOM"
+  curl -sf -X POST "$auth/admin/users" -H "apikey: $key" -H "Authorization: Bearer $key" \
+    -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$email\",\"password\":\"$password\",\"email_confirm\":true}" >/dev/null
+  curl -sf -X POST "$auth/token?grant_type=password" \
+    -H "apikey: ${SUPABASE_ANON_KEY:-local-anon-key-not-a-secret}" -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$email\",\"password\":\"$password\"}" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])'
+}
+if [ -n "${SUPABASE_SERVICE_ROLE_KEY:-}" ]; then
+  run "$(throwaway_token)" --include-operation-id delete-my-account \
+    --phases examples,coverage,fuzzing
+else
+  echo "contract: delete-my-account skipped (no SUPABASE_SERVICE_ROLE_KEY to make a user to delete)" >&2
+fi
 # Alone, it has no links to follow: no stateful phase.
 run "$(bash "$ROOT/scripts/seed-token.sh")" --include-operation-id sign-out \
   --phases examples,coverage,fuzzing

@@ -126,6 +126,8 @@ struct Contract {
     cookie_sometimes: bool,
     /// The cookie the `also` answer sets.
     also_cookie: Option<&'static str>,
+    /// The body may be left out.
+    body_optional: bool,
 }
 
 #[derive(Default)]
@@ -223,6 +225,10 @@ const NO_PROJECT: (u16, &str) = (404, "NOT_FOUND: no such project the caller can
 const NO_POST: (u16, &str) = (404, "NOT_FOUND: no such post the caller can see");
 const NO_USER: (u16, &str) = (404, "NOT_FOUND: no such user the caller can see");
 const NO_UPLOAD: (u16, &str) = (404, "NOT_FOUND: no such upload of the caller's");
+const LAST_ADMIN: (u16, &str) = (
+    409,
+    "CONFLICT: the account is the last admin of workspaces that have other members (details.workspaces names them)",
+);
 const PERMISSION: (u16, &str) = (403, "FORBIDDEN: the caller's role lacks the permission");
 
 /// Each route's contract, by function name. A route without one fails `make routes`.
@@ -432,9 +438,20 @@ fn contract(route: &Route, s: &mut Schemas) -> Contract {
                 NO_USER,
             ]),
         "delete-user" => c.fails(&[
-            (403, "FORBIDDEN: needs users.delete, and no one deletes themselves"),
+            (403, "FORBIDDEN: needs users.delete, and no one deletes themselves here"),
             NO_USER,
+            LAST_ADMIN,
         ]),
+        "delete-my-account" => c
+            .body::<users::accounts::AccountDeletion>(s)
+            .tap(|c| c.body_optional = true)
+            .fails(&[
+                (403, "REAUTHENTICATION_NEEDED: the session signed in over 10 minutes ago and no password, or a wrong one, was sent"),
+                LAST_ADMIN,
+                (429, "RATE_LIMITED: too many wrong passwords for this account from this address; see Retry-After"),
+            ])
+            .cookie("Clears the session cookie (Max-Age=0) when the request carried it.")
+            .tap(|c| c.cookie_sometimes = true),
         "list-posts" => c.page::<posts::Post>(s),
         "create-post" => c
             .body::<posts::NewPost>(s)
@@ -652,7 +669,7 @@ impl Contract {
                     serde_json::from_str(example).expect("a route's example body is JSON");
             }
             op["requestBody"] = json!({
-                "required": true,
+                "required": !self.body_optional,
                 "content": { "application/json": content }
             });
         }

@@ -262,6 +262,18 @@ pub const REVOKE_MY_SESSION: Route = Route::user(
     "signed in; ends one of their own sessions (its tokens are refused from the next request); 204",
 );
 
+pub const DELETE_MY_ACCOUNT: Route = Route::user(
+    "delete-my-account",
+    Method::DELETE,
+    "/me",
+    handler!(users::delete_own),
+)
+.doc(concat!(
+    "signed in within 10 minutes, or body `{password}`; deletes the account, its rows ",
+    "and files; 409 while the last admin of a workspace with other members; 204, the ",
+    "cookie cleared"
+));
+
 pub const LIST_USERS: Route =
     Route::user("list-users", Method::GET, "/users", handler!(users::list))
         .query("page=&pageSize=&search=")
@@ -309,7 +321,7 @@ pub const DELETE_USER: Route = Route::user(
     "/users/{id}",
     handler!(users::delete),
 )
-.doc("users.delete; not oneself; 204");
+.doc("users.delete; not oneself; 409 while the last admin of a workspace with other members; 204");
 
 pub const LIST_POSTS: Route =
     Route::user("list-posts", Method::GET, "/posts", handler!(posts::list))
@@ -573,6 +585,7 @@ pub const ALL: &[Route] = &[
     ME,
     LIST_MY_SESSIONS,
     REVOKE_MY_SESSION,
+    DELETE_MY_ACCOUNT,
     LIST_USERS,
     CREATE_USER,
     GET_USER,

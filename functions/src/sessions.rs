@@ -137,6 +137,71 @@ fn failure_key(email: &str, ip: &str) -> String {
     format!("{:x}", hasher.finalize())
 }
 
+/// The password again, from a signed-in user (before a change that cannot be undone):
+/// Supabase Auth's password grant for the account's own email. A wrong password counts
+/// as a failed sign-in for this email and address (SIGN_IN_PER_EMAIL, so it is no way
+/// around that limit) and is 403 REAUTHENTICATION_NEEDED. The grant opens a session:
+/// its access token is returned for [`end_session`] once it is not needed.
+pub(crate) async fn password_again(
+    app: &App,
+    caller: &Caller,
+    user: &shared::AuthUser,
+    password: &str,
+) -> Result<String, ApiError> {
+    let wrong = || ApiError::reauthenticate("That is not this account's password");
+    let Some(email) = user.email.as_deref() else {
+        return Err(ApiError::reauthenticate(
+            "This account has no email to check a password against: sign in again",
+        ));
+    };
+    let ip = caller.ip.as_deref().unwrap_or("unknown");
+    let failures = failure_key(email, ip);
+    let quotas = rate_limit::hit_subjects(app, &[(SIGN_IN_PER_EMAIL.rule, &failures)]).await?;
+    match supabase_auth::sign_in_with_password(app, caller, email, password).await {
+        Ok(session) => {
+            let token = session.json["access_token"].as_str().map(str::to_owned);
+            match (session.user_id == user.id, token) {
+                (true, Some(token)) => {
+                    if let Err(e) =
+                        rate_limit::release_subject(app, SIGN_IN_PER_EMAIL.rule, &failures).await
+                    {
+                        tracing::warn!(
+                            cause = e.cause.as_deref(),
+                            "password check: failure not given back"
+                        );
+                    }
+                    Ok(token)
+                }
+                // The address now belongs to another account: not this one's password.
+                (false, Some(token)) => {
+                    end_session(app, &token).await;
+                    Err(wrong())
+                }
+                (_, None) => Err(ApiError::from(AuthFailure::Unexpected)),
+            }
+        }
+        Err(AuthFailure::InvalidCredentials) => {
+            let event = AuditEvent::new("REAUTHENTICATION_FAILED", caller).actor(user.id);
+            audit::record(app, event).await;
+            let mut error = wrong().with_headers(rate_limit::headers(&quotas));
+            error.audited = true;
+            Err(error)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Ends one session by its access token (scope local), logging a failure: for sessions
+/// this API opened only to check something.
+pub(crate) async fn end_session(app: &App, access_token: &str) {
+    if supabase_auth::sign_out(app, access_token, SignOutScope::Local)
+        .await
+        .is_err()
+    {
+        tracing::warn!("a session opened to check a password was not ended");
+    }
+}
+
 /// Login CSRF: a browser request (it sends Origin or Sec-Fetch-Site) must come from an
 /// allowed origin. Clients that are not browsers send neither and are not at risk.
 pub(crate) fn check_browser_origin(app: &App, req: &Request) -> Result<(), ApiError> {

@@ -217,7 +217,10 @@ select is_empty(
   'deleting A removed its projects'
 );
 
--- The creator leaving Supabase keeps the workspace, without a creator.
+-- The creator leaving Supabase keeps the workspace, without a creator, while someone else
+-- is in it (a workspace only its leaving user belongs to goes too: 21_accounts_leave).
+insert into public.workspace_members (workspace_id, user_id, role) values
+  ('02000000-0000-4000-9000-00000000000b', '02000000-0000-4000-8000-00000000000c', 'admin');
 delete from auth.users where id = '02000000-0000-4000-8000-00000000000d';
 select results_eq(
   $$ select name, created_by from public.workspaces where id = '02000000-0000-4000-9000-00000000000b' $$,

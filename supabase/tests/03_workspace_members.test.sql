@@ -1,8 +1,9 @@
 -- workspace_members: "members read", "admins add", "admins change roles", "admins remove",
--- the column grants, the last-admin rule (PT409) and the cascades it must let through.
+-- the column grants, the last-admin rule (PT409) and the cascades it must let through
+-- (or, for the auth user of a last admin, refuse).
 begin;
 set search_path = extensions, public;
-select plan(39);
+select plan(40);
 
 -- Users (ids unique to this file):
 --   alice 03000000-0000-4000-8000-00000000000a  admin of A
@@ -268,13 +269,18 @@ select results_eq(
 -- (Deleting a user while that same user's claims are set trips an RBAC audit trigger
 -- bug; 06_rbac asserts the correct behaviour as a TODO.)
 select set_config('request.jwt.claims', '', true);
-select lives_ok(
+select throws_ok(
   $$ delete from auth.users where id = '03000000-0000-4000-8000-00000000000b' $$,
-  'deleting the auth user of A''s last admin is not blocked'
+  'PT409', null,
+  'deleting the auth user of A''s last admin is refused while A has other members (20261208000300)'
+);
+select lives_ok(
+  $$ delete from auth.users where id = '03000000-0000-4000-8000-00000000000c' $$,
+  'deleting the auth user of a member of A is not blocked'
 );
 select results_eq(
   $$ select user_id from public.workspace_members where workspace_id = '03000000-0000-4000-9000-00000000000a' order by user_id $$,
-  $$ values ('03000000-0000-4000-8000-00000000000a'::uuid), ('03000000-0000-4000-8000-00000000000c'::uuid) $$,
+  $$ values ('03000000-0000-4000-8000-00000000000a'::uuid), ('03000000-0000-4000-8000-00000000000b'::uuid) $$,
   'the deleted user''s membership is gone, the others stay'
 );
 

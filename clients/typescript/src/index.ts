@@ -68,7 +68,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
  * named that field: `fieldError(error, "name")`.
  */
 export function fieldError(error: ApiError | undefined, field: string): string | undefined {
-  return error?.error.details?.fields[field]?.join("; ");
+  return error?.error.details?.fields?.[field]?.join("; ");
 }
 
 /** True when the error is the API refusing for too many requests; wait `retryAfter` s. */

@@ -33,6 +33,12 @@ export async function calls(): Promise<void> {
   const role: "admin" | "editor" | "user" | undefined = me.data?.data.role;
   void role;
 
+  // Leaving: the password is optional; a 409 names the workspaces in the way.
+  await api.DELETE("/me");
+  const left = await api.DELETE("/me", { body: { password: "the password" } });
+  const blocking: Schema<"WorkspaceRef">[] | undefined = left.error?.error.details?.workspaces;
+  void blocking;
+
   // @ts-expect-error: name is required
   await api.POST("/projects", { body: { workspaceId: id } });
   // @ts-expect-error: a project's name cannot be cleared
@@ -45,6 +51,8 @@ export async function calls(): Promise<void> {
   await api.GET("/projects/{id}", {});
   // @ts-expect-error: PUT /projects is not an operation
   await api.PUT("/projects", { body: {} });
+  // @ts-expect-error: the password is text
+  await api.DELETE("/me", { body: { password: 1234 } });
   // @ts-expect-error: an upload is an image of a listed type
   await api.POST("/uploads", { body: { filename: "a.gif", contentType: "image/gif", size: 1 } });
 }

@@ -1,10 +1,20 @@
-//! Accounts through Supabase Auth's admin API: POST /users (with its undo) and DELETE
-//! /users/{id}.
+//! Accounts through Supabase Auth's admin API: POST /users (with its undo), DELETE
+//! /users/{id} and DELETE /me.
+//!
+//! Whatever deletes an auth user (these routes, Supabase Auth's dashboard, SQL), the
+//! database's trigger on auth.users (supabase/migrations/*_accounts_leave.sql) refuses
+//! it while the user is the last admin of a workspace with other members, and otherwise
+//! takes with it the workspaces only they belong to, their rows (by cascade), their
+//! files (the uploads trigger queues them for the sweep) and the addresses in their
+//! audit events. Supabase Auth answers such a refusal with a 500; the routes then ask
+//! the database which workspaces stand in the way and answer 409 naming them.
 
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
+use shared::auth::cookies;
 use shared::auth::permissions::{self, Permission, Role};
 use shared::clients::supabase_auth;
+use shared::pipeline::error::WorkspaceRef;
 use shared::pipeline::input;
 use shared::pipeline::response::{self, ApiResult};
 use shared::policy::audit::{self, AuditEvent};
@@ -127,22 +137,100 @@ fn answer(finished: FinishedUser) -> ApiResult {
 }
 
 /// DELETE /users/{id}: through the Auth admin API (the profile, role and posts go with
-/// the auth user, by cascade).
+/// the auth user, by cascade); 409 naming the workspaces it is the last admin of.
 pub async fn delete(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let user = &caller.user;
     user.require(Permission::UsersDelete)?;
     let id = input::path_id(&req, "id", "User")?;
     if id == user.id {
         return Err(ApiError::forbidden(
-            "You cannot delete your own account here",
+            "You cannot delete your own account here: use DELETE /me",
         ));
     }
     // Runs as the service role: confirm the caller's role in the database first.
     permissions::confirm(&app, user, Permission::UsersDelete).await?;
-    supabase_auth::admin_delete_user(&app, id).await?;
+    delete_auth_user(&app, id).await?;
     let event = AuditEvent::new("USER_DELETED", &caller)
         .actor(user.id)
         .target(format!("user:{id}"));
     audit::record(&app, event).await;
     response::no_content()
+}
+
+/// How long after signing in a session may delete its account without the password.
+pub const RECENT_SIGN_IN_SECONDS: i64 = 10 * 60;
+
+/// DELETE /me's optional body.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AccountDeletion {
+    /// The account's password, when the session signed in more than 10 minutes ago.
+    #[validate(custom(function = "validate::password"))]
+    #[schema(schema_with = validate::schema::password)]
+    password: Option<String>,
+}
+
+/// DELETE /me: the caller deletes their own account. The session must have signed in
+/// within [`RECENT_SIGN_IN_SECONDS`] (the token's `amr`), or the body carries the
+/// password; then as DELETE /users/{id}. The audit event keeps no personal data: no
+/// actor, address or user agent, only the deleted id. The session cookie is cleared.
+pub async fn delete_own(app: App, caller: SignedIn, req: Request) -> ApiResult {
+    let user = &caller.user;
+    let body: Option<AccountDeletion> = input::optional_json_body(&req)?;
+    let recent = user
+        .claims
+        .authenticated_at()
+        .is_some_and(|at| chrono::Utc::now().timestamp() - at <= RECENT_SIGN_IN_SECONDS);
+    let check_session =
+        match body.and_then(|b| b.password) {
+            _ if recent => None,
+            Some(password) => {
+                Some(crate::sessions::password_again(&app, &caller, user, &password).await?)
+            }
+            None => return Err(ApiError::reauthenticate(
+                "Deleting the account needs a recent sign-in: sign in again, or send the password",
+            )),
+        };
+    if let Err(e) = delete_auth_user(&app, user.id).await {
+        if let Some(token) = check_session {
+            crate::sessions::end_session(&app, &token).await;
+        }
+        return Err(e);
+    }
+    let mut event = AuditEvent::new("ACCOUNT_DELETED", &caller).target(format!("user:{}", user.id));
+    event.ip = None;
+    event.user_agent = None;
+    audit::record(&app, event).await;
+    Ok(cookies::set(
+        response::no_content()?,
+        cookies::clearing(&app.config, &req),
+    ))
+}
+
+/// The auth user deleted through the Auth admin API. When that fails and the database
+/// names workspaces the user is the last admin of, 409 naming them (the trigger's
+/// refusal reaches us as Supabase Auth's 500).
+async fn delete_auth_user(app: &App, id: uuid::Uuid) -> Result<(), ApiError> {
+    let failure = match supabase_auth::admin_delete_user(app, id).await {
+        Ok(()) => return Ok(()),
+        Err(failure) => ApiError::from(failure),
+    };
+    if failure.code == shared::pipeline::error::ErrorCode::NotFound {
+        return Err(failure);
+    }
+    let Some(service) = app.db.as_service() else {
+        return Err(failure);
+    };
+    let blockers: Result<Vec<WorkspaceRef>, ApiError> = postgrest::call(
+        service.rpc(
+            "account_deletion_blockers",
+            &serde_json::json!({ "p_user": id }),
+        )?,
+        "User",
+    )
+    .await;
+    match blockers {
+        Ok(workspaces) if !workspaces.is_empty() => Err(ApiError::last_admin(workspaces)),
+        _ => Err(failure),
+    }
 }

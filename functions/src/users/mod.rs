@@ -6,6 +6,7 @@
 //! GET    /users/{id}                 self, a public profile, or users.read; 5 newest posts
 //! PATCH  /users/{id}                 self or users.write; name, bio, website, publicProfile
 //! DELETE /users/{id}                 users.delete; not oneself
+//! DELETE /me                         oneself, after a recent sign-in or with the password
 //! GET    /me/sessions, DELETE /me/sessions/{id}   own sessions (`sessions`)
 //!
 //! A private profile of someone else is 404, not 403, so ids cannot be probed.
@@ -18,7 +19,7 @@ pub(crate) mod accounts;
 pub(crate) mod profiles;
 pub(crate) mod sessions;
 
-pub use accounts::{create, delete};
+pub use accounts::{create, delete, delete_own};
 pub use profiles::{get, list, me, update};
 
 use chrono::{DateTime, Utc};

@@ -48,6 +48,56 @@ pub struct Claims {
     /// Supabase Auth's anonymous sign-ins: such users read, never write.
     #[serde(default)]
     pub is_anonymous: bool,
+    /// How and when the session authenticated (GoTrue's `amr`: one entry per method,
+    /// its time the sign-in's, kept across refreshes). Entries of another shape (a
+    /// third-party issuer's RFC 8176 strings) are ignored, never a refusal.
+    #[serde(
+        default,
+        deserialize_with = "lenient_amr",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub amr: Vec<AuthMethod>,
+}
+
+/// One `amr` entry of a Supabase access token.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AuthMethod {
+    /// password, otp, oauth, anonymous, ...
+    pub method: String,
+    /// When the session authenticated this way, in seconds since the epoch.
+    pub timestamp: i64,
+}
+
+impl Claims {
+    /// When the session last authenticated (the newest `amr` entry), if the token says.
+    pub fn authenticated_at(&self) -> Option<i64> {
+        self.amr.iter().map(|m| m.timestamp).max()
+    }
+}
+
+fn lenient_amr<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<AuthMethod>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Entry {
+        Method(AuthMethod),
+        Other(serde::de::IgnoredAny),
+    }
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Amr {
+        List(Vec<Entry>),
+        Other(serde::de::IgnoredAny),
+    }
+    Ok(match Amr::deserialize(d)? {
+        Amr::List(entries) => entries
+            .into_iter()
+            .filter_map(|e| match e {
+                Entry::Method(m) => Some(m),
+                Entry::Other(_) => None,
+            })
+            .collect(),
+        Amr::Other(_) => Vec::new(),
+    })
 }
 
 /// A verified caller. The raw token is kept to call PostgREST as this user and is
@@ -349,5 +399,42 @@ impl TokenVerifier {
             rate_limit_pass: None,
             idempotency_key: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(amr: serde_json::Value) -> Claims {
+        serde_json::from_value(serde_json::json!({
+            "sub": "00000000-0000-4000-8000-000000000001",
+            "role": "authenticated",
+            "amr": amr,
+        }))
+        .expect("claims with any amr deserialize")
+    }
+
+    #[test]
+    fn the_newest_amr_entry_is_when_the_session_authenticated() {
+        let c = claims(serde_json::json!([
+            { "method": "password", "timestamp": 1_700_000_000 },
+            { "method": "otp", "timestamp": 1_700_000_600 },
+        ]));
+        assert_eq!(c.authenticated_at(), Some(1_700_000_600));
+    }
+
+    #[test]
+    fn an_amr_of_another_shape_is_ignored_not_refused() {
+        for amr in [
+            serde_json::json!(["pwd", "mfa"]),
+            serde_json::json!("pwd"),
+            serde_json::json!([{ "method": "password", "timestamp": "yesterday" }]),
+            serde_json::json!(null),
+        ] {
+            assert_eq!(claims(amr.clone()).authenticated_at(), None, "{amr}");
+        }
+        let mixed = claims(serde_json::json!(["pwd", { "method": "otp", "timestamp": 5 }]));
+        assert_eq!(mixed.authenticated_at(), Some(5));
     }
 }

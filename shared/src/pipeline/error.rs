@@ -18,6 +18,9 @@ pub enum ErrorCode {
     BadRequest,
     Unauthorized,
     Forbidden,
+    /// 403: the session signed in too long ago for this; sign in again or send the
+    /// password.
+    ReauthenticationNeeded,
     NotFound,
     MethodNotAllowed,
     Conflict,
@@ -43,6 +46,7 @@ impl ErrorCode {
             Self::BadRequest => "BAD_REQUEST",
             Self::Unauthorized => "UNAUTHORIZED",
             Self::Forbidden => "FORBIDDEN",
+            Self::ReauthenticationNeeded => "REAUTHENTICATION_NEEDED",
             Self::NotFound => "NOT_FOUND",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Conflict => "CONFLICT",
@@ -63,7 +67,7 @@ impl ErrorCode {
         match self {
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::ReauthenticationNeeded => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
@@ -82,13 +86,24 @@ impl ErrorCode {
 /// Field name -> what is wrong with it, as the `details` of a VALIDATION_ERROR.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
-/// The `details` of a VALIDATION_ERROR: `fields` names each field that is wrong
-/// (camelCase, `body` for the body as a whole, `a.b` or `a[0]` inside it) with what is
-/// wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+/// The `details` of an error. A VALIDATION_ERROR's `fields` names each field that is
+/// wrong (camelCase, `body` for the body as a whole, `a.b` or `a[0]` inside it) with
+/// what is wrong with it; a CONFLICT about workspaces (an account that is the last
+/// admin of some) names them in `workspaces`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ErrorDetails {
+    #[serde(skip_serializing_if = "FieldErrors::is_empty")]
     #[schema(inline)]
     pub fields: FieldErrors,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub workspaces: Vec<WorkspaceRef>,
+}
+
+/// A workspace an error is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+pub struct WorkspaceRef {
+    pub id: uuid::Uuid,
+    pub name: String,
 }
 
 /// The body of every error response: `{"error": {code, message, requestId, details?}}`.
@@ -230,7 +245,27 @@ impl ApiError {
     /// 422 with per-field messages.
     pub fn validation(fields: FieldErrors) -> Self {
         let mut e = Self::new(ErrorCode::ValidationError, "The request is not valid");
-        e.details = Some(Box::new(ErrorDetails { fields }));
+        e.details = Some(Box::new(ErrorDetails {
+            fields,
+            ..ErrorDetails::default()
+        }));
+        e
+    }
+
+    /// 403 REAUTHENTICATION_NEEDED with the message for this case.
+    pub fn reauthenticate(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::ReauthenticationNeeded, message)
+    }
+
+    /// 409: the account is the last admin of these workspaces, which have other members.
+    pub fn last_admin(workspaces: Vec<WorkspaceRef>) -> Self {
+        let mut e = Self::conflict(
+            "This account is the last admin of workspaces that have other members: make someone else an admin there, or remove the members, first",
+        );
+        e.details = Some(Box::new(ErrorDetails {
+            workspaces,
+            ..ErrorDetails::default()
+        }));
         e
     }
 

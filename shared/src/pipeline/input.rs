@@ -67,6 +67,23 @@ pub fn json_body<T: DeserializeOwned + Validate>(req: &Request) -> Result<T, Api
     Ok(value)
 }
 
+/// A body the route may go without: none (no bytes, whatever the Content-Type) is
+/// `None`, anything else is read as [`json_body`] reads it.
+pub fn optional_json_body<T: DeserializeOwned + Validate>(
+    req: &Request,
+) -> Result<Option<T>, ApiError> {
+    let empty = match req.body() {
+        Body::Empty => true,
+        Body::Text(text) => text.is_empty(),
+        Body::Binary(bytes) => bytes.is_empty(),
+        _ => true,
+    };
+    if empty {
+        return Ok(None);
+    }
+    json_body(req).map(Some)
+}
+
 /// Turns a serde data error into a 422 naming the field, without echoing the input.
 fn field_error(path: &str, message: &str) -> ApiError {
     let quoted = message.split('`').nth(1).map(str::to_owned);

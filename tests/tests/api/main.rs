@@ -6,6 +6,7 @@
 //! `stream_hangup` is a binary of its own, run after this one: nothing may use the
 //! stream function after its hang-up.
 
+mod accounts;
 mod attacks;
 mod auth;
 mod auth_links;
