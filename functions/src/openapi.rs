@@ -135,6 +135,8 @@ enum Success {
     Ok(Value),
     Created(Value),
     Page(Value),
+    /// A page whose `data` is an object naming what its items are (with `pagination`).
+    PageOf(Value),
     #[default]
     NoContent,
     Events(Value),
@@ -442,6 +444,9 @@ fn contract(route: &Route, s: &mut Schemas) -> Contract {
             NO_USER,
             LAST_ADMIN,
         ]),
+        "export-my-data" => c
+            .query::<users::export::ExportQuery>()
+            .tap(|c| c.success = Success::PageOf(s.add::<users::export::ExportItems>())),
         "delete-my-account" => c
             .body::<users::accounts::AccountDeletion>(s)
             .tap(|c| c.body_optional = true)
@@ -713,6 +718,19 @@ impl Contract {
                     "required": ["data", "pagination"],
                     "properties": {
                         "data": { "type": "array", "items": schema },
+                        "pagination": { "$ref": "#/components/schemas/Pagination" }
+                    },
+                    "additionalProperties": false
+                }))),
+            ),
+            Success::PageOf(schema) => (
+                200,
+                "One page",
+                Some(json_content(json!({
+                    "type": "object",
+                    "required": ["data", "pagination"],
+                    "properties": {
+                        "data": schema,
                         "pagination": { "$ref": "#/components/schemas/Pagination" }
                     },
                     "additionalProperties": false

@@ -262,6 +262,28 @@ pub const REVOKE_MY_SESSION: Route = Route::user(
     "signed in; ends one of their own sessions (its tokens are refused from the next request); 204",
 );
 
+pub const EXPORT_MY_DATA: Route = Route::user(
+    "export-my-data",
+    Method::GET,
+    "/me/export",
+    handler!(users::export::export),
+)
+.query("part=&page=&pageSize=")
+.doc(concat!(
+    "signed in; a copy of everything they own or wrote, one part a page (at most 50): ",
+    "account (with each part's count), memberships, workspaces they administer, ",
+    "projects they created, posts, uploads (fresh download URLs), their audit events"
+))
+.s3(
+    "Presigns the download (GET of files/<user>/<id>) of each ready upload exported.",
+    &[S3Grant {
+        sid: "PresignFilesGet",
+        actions: &["s3:GetObject"],
+        prefixes: &["files/"],
+    }],
+)
+.example_query("part=posts&page=1&pageSize=50");
+
 pub const DELETE_MY_ACCOUNT: Route = Route::user(
     "delete-my-account",
     Method::DELETE,
@@ -585,6 +607,7 @@ pub const ALL: &[Route] = &[
     ME,
     LIST_MY_SESSIONS,
     REVOKE_MY_SESSION,
+    EXPORT_MY_DATA,
     DELETE_MY_ACCOUNT,
     LIST_USERS,
     CREATE_USER,

@@ -46,7 +46,7 @@ const UPLOADS: Table = Table {
 };
 
 #[derive(Debug, Clone, Deserialize)]
-struct Row {
+pub(crate) struct Row {
     id: Uuid,
     owner_id: Uuid,
     original_name: String,
@@ -331,6 +331,26 @@ pub async fn get(app: App, caller: SignedIn, req: Request) -> ApiResult {
         None
     };
     response::ok(&Upload::from_row(row, download))
+}
+
+/// Rows as the API answers them, each ready one with a fresh download URL (presigned
+/// here: no request to S3).
+pub(crate) async fn with_downloads(app: &App, rows: Vec<Row>) -> Result<Vec<Upload>, ApiError> {
+    let mut answered = Vec::with_capacity(rows.len());
+    for row in rows {
+        let download = if row.status == "ready" {
+            let key = storage::file_key(row.owner_id, row.id);
+            Some(
+                storage(app)?
+                    .presign_download(&key, &row.original_name)
+                    .await?,
+            )
+        } else {
+            None
+        };
+        answered.push(Upload::from_row(row, download));
+    }
+    Ok(answered)
 }
 
 /// GET /uploads?page=&pageSize=

@@ -171,7 +171,7 @@ select results_eq(
            ('public.create_project'), ('public.create_upload'),
            ('public.create_workspace'), ('public.current_app_role'),
            ('public.delete_post'), ('public.delete_project'),
-           ('public.finish_user_creation'), ('public.get_settings'), ('public.get_user'),
+           ('public.export_my_data'), ('public.finish_user_creation'), ('public.get_settings'), ('public.get_user'),
            ('public.hit_route_limit'), ('public.list_audit_log'),
            ('public.list_my_sessions'), ('public.list_posts'),
            ('public.list_projects'), ('public.list_users'), ('public.me'),
@@ -180,7 +180,7 @@ select results_eq(
            ('public.search_users'),
            ('public.update_post'), ('public.update_project')
   $$,
-  'authenticated may execute exactly these functions in public and private (hit_route_limit keys by auth.uid() itself; the text rules run in CHECK constraints as the writer; the route functions of migrations 20261202000000 and 20261203000000 run as the caller; the session functions of 20261207000000 read auth.sessions for the caller alone)'
+  'authenticated may execute exactly these functions in public and private (hit_route_limit keys by auth.uid() itself; the text rules run in CHECK constraints as the writer; the route functions of migrations 20261202000000 and 20261203000000 run as the caller; the session functions of 20261207000000 read auth.sessions for the caller alone; export_my_data of 20261208000400 reads the caller''s own rows)'
 );
 
 -- The rate-limit rules are read only by the definer functions (and the service role):

@@ -272,6 +272,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export my data
+         * @description Who may call it, and what it does: signed in; a copy of everything they own or wrote, one part a page (at most 50): account (with each part's count), memberships, workspaces they administer, projects they created, posts, uploads (fresh download URLs), their audit events. (Function `export-my-data`.)
+         */
+        get: operations["export-my-data"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me/sessions": {
         parameters: {
             query?: never;
@@ -779,6 +799,104 @@ export interface components {
             message: string;
             /** @description The `x-request-id` of the response, to quote to support. */
             requestId: string;
+        };
+        ExportCounts: {
+            /** Format: int64 */
+            audit: number;
+            /** Format: int64 */
+            memberships: number;
+            /** Format: int64 */
+            posts: number;
+            /** Format: int64 */
+            projects: number;
+            /** Format: int64 */
+            uploads: number;
+            /** Format: int64 */
+            workspaces: number;
+        };
+        /** @description One page of a part: which part, and its items. */
+        ExportPage: {
+            items: components["schemas"]["ExportedAccount"][];
+            /** @enum {string} */
+            part: "account";
+        } | {
+            items: components["schemas"]["ExportedMembership"][];
+            /** @enum {string} */
+            part: "memberships";
+        } | {
+            items: components["schemas"]["ExportedWorkspace"][];
+            /** @enum {string} */
+            part: "workspaces";
+        } | {
+            items: components["schemas"]["Project"][];
+            /** @enum {string} */
+            part: "projects";
+        } | {
+            items: components["schemas"]["Post"][];
+            /** @enum {string} */
+            part: "posts";
+        } | {
+            items: components["schemas"]["Upload"][];
+            /** @enum {string} */
+            part: "uploads";
+        } | {
+            items: components["schemas"]["AuditEntry"][];
+            /** @enum {string} */
+            part: "audit";
+        };
+        /** @description The account part's one item. */
+        ExportedAccount: {
+            /** @description How many items each other part has. */
+            counts: components["schemas"]["ExportCounts"];
+            /** Format: date-time */
+            createdAt: string;
+            email?: string | null;
+            /** Format: date-time */
+            emailConfirmedAt?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            lastSignInAt?: string | null;
+            phone?: string | null;
+            profile: components["schemas"]["ExportedProfile"];
+            /** @description The app role (`user_roles`). */
+            role: components["schemas"]["Role"];
+        };
+        /** @description A workspace the user belongs to. */
+        ExportedMembership: {
+            /** Format: date-time */
+            joinedAt: string;
+            role: components["schemas"]["WorkspaceRole"];
+            /** Format: uuid */
+            workspaceId: string;
+            workspaceName: string;
+        };
+        ExportedProfile: {
+            bio?: string | null;
+            /** Format: date-time */
+            createdAt?: string | null;
+            name?: string | null;
+            publicProfile: boolean;
+            /** Format: date-time */
+            updatedAt?: string | null;
+            website?: string | null;
+        };
+        /** @description A workspace the user administers. */
+        ExportedWorkspace: {
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: uuid */
+            createdBy?: string | null;
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: int64
+             * @description Its members, the user included.
+             */
+            members: number;
+            name: string;
+            /** Format: date-time */
+            updatedAt: string;
         };
         Health: {
             /** @description Always `ok`. */
@@ -3841,6 +3959,162 @@ export interface operations {
                         error?: {
                             /** @enum {unknown} */
                             code?: "MAINTENANCE" | "SERVICE_UNAVAILABLE";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "export-my-data": {
+        parameters: {
+            query?: {
+                /** @description Which part (default `account`). */
+                part?: "account" | "memberships" | "workspaces" | "projects" | "posts" | "uploads" | "audit";
+                /** @description The page of the part, from 1. */
+                page?: number;
+                /** @description Items per page. */
+                pageSize?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ExportPage"];
+                        pagination: components["schemas"]["Pagination"];
+                    };
+                };
+            };
+            /** @description BAD_REQUEST: the query string is malformed. */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "BAD_REQUEST";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no credentials, or a token that is invalid or expired. */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    /** @description `Bearer`, or `Bearer error="invalid_token"` for a token that was refused */
+                    "WWW-Authenticate": string;
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAUTHORIZED";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description VALIDATION_ERROR: a query parameter is unknown, repeated or out of bounds (details.fields names it). */
+            422: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "VALIDATION_ERROR";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: an unexpected error (the log has the cause). */
+            500: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL_ERROR";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: Postgres, PostgREST, Supabase Auth or S3 did not answer in time. */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    "Cross-Origin-Resource-Policy": components["headers"]["CrossOriginResourcePolicy"];
+                    "Permissions-Policy": components["headers"]["PermissionsPolicy"];
+                    "Referrer-Policy": components["headers"]["ReferrerPolicy"];
+                    "Strict-Transport-Security": components["headers"]["StrictTransportSecurity"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "X-Frame-Options": components["headers"]["XFrameOptions"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "SERVICE_UNAVAILABLE";
                         };
                     } & components["schemas"]["Error"];
                 };

@@ -33,6 +33,13 @@ export async function calls(): Promise<void> {
   const role: "admin" | "editor" | "user" | undefined = me.data?.data.role;
   void role;
 
+  // A copy of one's data, a part a page at a time; the part names its items' type.
+  const part = await api.GET("/me/export", { params: { query: { part: "posts", pageSize: 50 } } });
+  if (part.data?.data.part === "posts") {
+    const posts: Schema<"Post">[] = part.data.data.items;
+    void posts;
+  }
+
   // Leaving: the password is optional; a 409 names the workspaces in the way.
   await api.DELETE("/me");
   const left = await api.DELETE("/me", { body: { password: "the password" } });
@@ -51,6 +58,8 @@ export async function calls(): Promise<void> {
   await api.GET("/projects/{id}", {});
   // @ts-expect-error: PUT /projects is not an operation
   await api.PUT("/projects", { body: {} });
+  // @ts-expect-error: an export has no such part
+  await api.GET("/me/export", { params: { query: { part: "passwords" } } });
   // @ts-expect-error: the password is text
   await api.DELETE("/me", { body: { password: 1234 } });
   // @ts-expect-error: an upload is an image of a listed type

@@ -165,6 +165,8 @@ pub const RECENT_SIGN_IN_SECONDS: i64 = 10 * 60;
 #[serde(deny_unknown_fields)]
 pub(crate) struct AccountDeletion {
     /// The account's password, when the session signed in more than 10 minutes ago.
+    /// Absent or a string (`null` is refused, like any mistyped field).
+    #[serde(default, deserialize_with = "input::present")]
     #[validate(custom(function = "validate::password"))]
     #[schema(schema_with = validate::schema::password)]
     password: Option<String>,

@@ -7,6 +7,7 @@
 //! PATCH  /users/{id}                 self or users.write; name, bio, website, publicProfile
 //! DELETE /users/{id}                 users.delete; not oneself
 //! DELETE /me                         oneself, after a recent sign-in or with the password
+//! GET    /me/export?part=&page=&pageSize=   a copy of everything they own or wrote (`export`)
 //! GET    /me/sessions, DELETE /me/sessions/{id}   own sessions (`sessions`)
 //!
 //! A private profile of someone else is 404, not 403, so ids cannot be probed.
@@ -16,6 +17,7 @@
 //! admin API, with the undo that keeps a failed create from leaving half a user.
 
 pub(crate) mod accounts;
+pub mod export;
 pub(crate) mod profiles;
 pub(crate) mod sessions;
 

@@ -73,6 +73,18 @@ pub fn page<T: Serialize>(query: &PageQuery, page: &Page<T>) -> ApiResult {
     ))
 }
 
+/// `{"data": <data>, "pagination": ...}`: a page whose `data` is an object (that names
+/// what its items are) rather than the items themselves.
+pub fn page_of<T: Serialize>(query: &PageQuery, data: &T, total: u64) -> ApiResult {
+    let data = serde_json::to_value(data)
+        .map_err(|_| ApiError::internal("response serialization failed"))?;
+    let pagination = Pagination::new(query, total);
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "data": data, "pagination": pagination }),
+    ))
+}
+
 pub fn no_content() -> ApiResult {
     let mut response = Response::new(Body::Empty);
     *response.status_mut() = StatusCode::NO_CONTENT;

@@ -1,4 +1,5 @@
-//! An account leaving: DELETE /me, and DELETE /users/{id}'s last-admin rule (issue 23).
+//! An account's copy and its leaving (issue 23): GET /me/export, DELETE /me, and
+//! DELETE /users/{id}'s last-admin rule.
 //!
 //! Deleting goes through Supabase Auth's admin API, and the password check through its
 //! password grant: here the stand-in (tools/devstack/src/bin/auth-standin.rs), which
@@ -421,6 +422,12 @@ async fn a_bad_body_is_refused_before_anything_is_deleted() {
             Some("password"),
         ),
         (
+            delete_me(&recent).json(json!({ "password": null })),
+            422,
+            "VALIDATION_ERROR",
+            Some("password"),
+        ),
+        (
             delete_me(&recent).json(json!({ "password": "" })),
             422,
             "VALIDATION_ERROR",
@@ -586,4 +593,266 @@ async fn straight_to_postgrest_no_one_asks_about_or_leaves_a_workspace_as_its_la
         .unwrap()
         .get(0);
     assert_eq!(role, "admin", "the last admin is still the admin");
+}
+
+// ---------------------------------------------------------------------------------------
+// GET /me/export
+// ---------------------------------------------------------------------------------------
+
+fn export(u: &TestUser, part: &str) -> Req {
+    Req::get("/me/export").as_user(u).query("part", part)
+}
+
+/// One page of a part: its items (checking the part is named).
+#[track_caller]
+fn items<'a>(res: &'a Res, part: &str) -> &'a Vec<Value> {
+    let data = res.assert_ok(200);
+    assert_eq!(data["part"], json!(part), "{data}");
+    data["items"].as_array().expect("items")
+}
+
+#[tokio::test]
+async fn an_export_holds_everything_the_user_owns_or_wrote_and_nothing_else() {
+    let me = user_with_role("editor").await;
+    let other = user().await;
+    db().await
+        .execute(
+            "update public.profiles set full_name = 'Ivy Export', bio = '<p>hi</p>' where id = $1",
+            &[&me.id],
+        )
+        .await
+        .unwrap();
+    let mine = workspace(&me).await;
+    join(mine, &other, "member").await;
+    let theirs = workspace(&other).await;
+    join(theirs, &me, "editor").await;
+    let my_project = project(theirs, &me, "Mine in theirs").await;
+    let their_project = project(theirs, &other, "Theirs").await;
+    let published = post(&me, "Published", true).await;
+    let draft = post(&me, "Draft", false).await;
+    let their_post = post(&other, "Not mine", true).await;
+    let ready = s3::ready_by_hand(&me, "photo.png", "image/png", &s3::png()).await;
+    let pending = s3::create_ok(&me, "later.png", "image/png", 10).await.id;
+    db().await
+        .execute(
+            "insert into public.audit_log (action, actor_id, ip, user_agent) values \
+             ('SIGN_IN', $1, '192.0.2.31', 'my browser'), ('SIGN_IN', $2, '192.0.2.32', 'their browser')",
+            &[&me.id, &other.id],
+        )
+        .await
+        .unwrap();
+
+    let res = Req::get("/me/export")
+        .as_user(&me)
+        .send(&routes::EXPORT_MY_DATA)
+        .await;
+    let account = &items(&res, "account")[0];
+    assert_eq!(account["id"], json!(me.id));
+    assert_eq!(account["email"], json!(me.email));
+    assert_eq!(account["role"], json!("editor"));
+    assert_eq!(account["profile"]["name"], json!("Ivy Export"));
+    assert_eq!(account["profile"]["bio"], json!("<p>hi</p>"));
+    assert_eq!(
+        account["counts"],
+        json!({ "memberships": 2, "workspaces": 1, "projects": 1, "posts": 2, "uploads": 2, "audit": 1 })
+    );
+    assert_eq!(res.body["pagination"]["total"], json!(1));
+
+    let res = export(&me, "memberships")
+        .send(&routes::EXPORT_MY_DATA)
+        .await;
+    let memberships: Vec<(Value, Value)> = items(&res, "memberships")
+        .iter()
+        .map(|m| (m["workspaceId"].clone(), m["role"].clone()))
+        .collect();
+    assert_eq!(
+        memberships,
+        [
+            (json!(mine), json!("admin")),
+            (json!(theirs), json!("editor"))
+        ]
+    );
+
+    let res = export(&me, "workspaces")
+        .send(&routes::EXPORT_MY_DATA)
+        .await;
+    let workspaces = items(&res, "workspaces");
+    assert_eq!(workspaces.len(), 1);
+    assert_eq!(workspaces[0]["id"], json!(mine));
+    assert_eq!(workspaces[0]["members"], json!(2));
+
+    let res = export(&me, "projects").send(&routes::EXPORT_MY_DATA).await;
+    let projects: Vec<&Value> = items(&res, "projects").iter().map(|p| &p["id"]).collect();
+    assert_eq!(projects, [&json!(my_project)]);
+    assert!(!res.body.to_string().contains(&their_project.to_string()));
+
+    let res = export(&me, "posts").send(&routes::EXPORT_MY_DATA).await;
+    let posts: Vec<&Value> = items(&res, "posts").iter().map(|p| &p["id"]).collect();
+    assert_eq!(
+        posts,
+        [&json!(published), &json!(draft)],
+        "oldest first, drafts included"
+    );
+    assert!(!res.body.to_string().contains(&their_post.to_string()));
+
+    let res = export(&me, "uploads").send(&routes::EXPORT_MY_DATA).await;
+    let uploads = items(&res, "uploads");
+    assert_eq!(uploads.len(), 2);
+    let ready_item = uploads.iter().find(|u| u["id"] == json!(ready)).unwrap();
+    let got = s3::send_presigned(&ready_item["download"], Vec::new()).await;
+    assert_eq!(got.status, 200, "the exported download URL works");
+    assert_eq!(got.body, s3::png());
+    let pending_item = uploads.iter().find(|u| u["id"] == json!(pending)).unwrap();
+    assert_eq!(pending_item["status"], json!("pending"));
+    assert!(pending_item.get("download").is_none());
+
+    let res = export(&me, "audit").send(&routes::EXPORT_MY_DATA).await;
+    let audit = items(&res, "audit");
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0]["ip"], json!("192.0.2.31"));
+    assert_eq!(audit[0]["userAgent"], json!("my browser"));
+    assert_eq!(audit[0]["actorId"], json!(me.id));
+}
+
+#[tokio::test]
+async fn a_part_comes_a_page_at_a_time() {
+    let me = user_with_role("editor").await;
+    let mut ids = Vec::new();
+    for n in 0..3_i32 {
+        let id = post(&me, &format!("Post {n}"), true).await;
+        db().await
+            .execute(
+                "update public.posts set created_at = now() - make_interval(hours => 10 - $2) where id = $1",
+                &[&id, &n],
+            )
+            .await
+            .unwrap();
+        ids.push(json!(id));
+    }
+    let page = |n: u32| export(&me, "posts").query("page", n).query("pageSize", 2);
+    let res = page(1).send(&routes::EXPORT_MY_DATA).await;
+    let first: Vec<Value> = items(&res, "posts")
+        .iter()
+        .map(|p| p["id"].clone())
+        .collect();
+    assert_eq!(first, ids[..2]);
+    assert_eq!(
+        res.body["pagination"],
+        json!({ "page": 1, "pageSize": 2, "total": 3, "totalPages": 2 })
+    );
+    let res = page(2).send(&routes::EXPORT_MY_DATA).await;
+    let second: Vec<Value> = items(&res, "posts")
+        .iter()
+        .map(|p| p["id"].clone())
+        .collect();
+    assert_eq!(second, ids[2..]);
+    let res = page(3).send(&routes::EXPORT_MY_DATA).await;
+    assert!(items(&res, "posts").is_empty());
+}
+
+#[tokio::test]
+async fn the_largest_page_of_the_largest_posts_stays_under_lambdas_response_limit() {
+    let me = user_with_role("editor").await;
+    // 50 posts of the longest title and body, in the widest characters (4 bytes each).
+    let title = "😀".repeat(200);
+    let body = "😀".repeat(20_000);
+    db().await
+        .execute(
+            "insert into public.posts (author_id, title, body, published) \
+             select $1, $2, $3, true from generate_series(1, 50)",
+            &[&me.id, &title, &body],
+        )
+        .await
+        .unwrap();
+    let res = send_raw_export(&me, "part=posts&pageSize=50").await;
+    assert_eq!(res.0, 200);
+    let bytes = res.1;
+    assert!(
+        bytes < 6 * 1024 * 1024 - 16 * 1024,
+        "{bytes} bytes of JSON: over Lambda's 6 MB response limit"
+    );
+    assert!(bytes > 4_000_000, "{bytes}: the page is not the largest");
+}
+
+/// The status and body length of an export answer, as the function would send it.
+async fn send_raw_export(u: &TestUser, query: &str) -> (u16, usize) {
+    let mut req = Req::get("/me/export").as_user(u);
+    for pair in query.split('&') {
+        let (k, v) = pair.split_once('=').unwrap();
+        req = req.query(k, v);
+    }
+    let response = shared::pipeline::dispatch(&app(), &routes::EXPORT_MY_DATA, req.build()).await;
+    let len = match response.body() {
+        lambda_http::Body::Text(text) => text.len(),
+        lambda_http::Body::Binary(bytes) => bytes.len(),
+        _ => 0,
+    };
+    (response.status().as_u16(), len)
+}
+
+#[tokio::test]
+async fn a_bad_export_query_names_the_parameter() {
+    let me = user().await;
+    for (query, field) in [
+        (vec![("part", "secrets")], "part"),
+        (vec![("pageSize", "51")], "pageSize"),
+        (vec![("pageSize", "0")], "pageSize"),
+        (vec![("page", "0")], "page"),
+        (vec![("page", "x")], "page"),
+        (
+            vec![("userId", "00000000-0000-4000-8000-000000000001")],
+            "userId",
+        ),
+    ] {
+        let mut req = Req::get("/me/export").as_user(&me);
+        for (k, v) in &query {
+            req = req.query(k, v);
+        }
+        let res = req.send(&routes::EXPORT_MY_DATA).await;
+        res.assert_error(422, "VALIDATION_ERROR");
+        res.assert_invalid(field);
+    }
+}
+
+#[tokio::test]
+async fn straight_to_postgrest_an_export_is_the_callers_own_and_bounded() {
+    let me = user_with_role("editor").await;
+    let other = user_with_role("editor").await;
+    post(&me, "mine", true).await;
+    post(&other, "theirs", true).await;
+    let call = |token: Option<String>, body: Value| async move {
+        postgrest_direct(
+            reqwest::Method::POST,
+            "rpc/export_my_data",
+            token.as_deref(),
+            Some(body),
+        )
+        .await
+    };
+    let res = call(Some(me.token.clone()), json!({ "p_part": "posts" })).await;
+    assert_eq!(res.status, 200, "{res:?}");
+    let titles: Vec<&Value> = res.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["title"])
+        .collect();
+    assert_eq!(titles, [&json!("mine")]);
+    // No way to name another user, a bigger page, or anything but a part.
+    let res = call(
+        Some(me.token.clone()),
+        json!({ "p_part": "posts", "p_user": other.id }),
+    )
+    .await;
+    assert!(matches!(res.status, 300..=499), "{res:?}");
+    let res = call(
+        Some(me.token.clone()),
+        json!({ "p_part": "posts", "p_limit": 10000 }),
+    )
+    .await;
+    assert_eq!(res.status, 400, "{res:?}");
+    let res = call(Some(me.token.clone()), json!({ "p_part": "auth.users" })).await;
+    assert_eq!(res.status, 400, "{res:?}");
+    let res = call(None, json!({ "p_part": "posts" })).await;
+    assert!(matches!(res.status, 401 | 403), "{res:?}");
 }

@@ -29,6 +29,8 @@
 //! | GET /audit-log, rate limits, roles | `audit_log`, `rate_limit_rules`, another's `user_roles` | no rows; 403 42501; no rows |
 //! | every GET route | another workspace's `workspaces`, `workspace_members`, `projects`; another's draft `posts`, `uploads`, private `profiles`, `profile_emails`; `app_settings` without settings.read | no rows (the API: 404) |
 //! | service-role functions | `rpc/record_audit_event`, `hit_subject_limit`, `peek_subject_limit`, `hit_rate_limit` | 403 42501 |
+//! | DELETE /me, DELETE /users/{id} (accounts.rs) | the last admin's `DELETE` and `PATCH workspace_members`; `rpc/account_deletion_blockers` as a user or anon | 409 PT409 ×2; 401/403 |
+//! | GET /me/export (accounts.rs) | `rpc/export_my_data` naming another user, a page of 10,000, a part `auth.users`, no token | 404 (no such arguments); 400 22023 ×2; 401 |
 //! | anything, without a token | `profiles`, `posts`, `profile_emails`, `workspaces` | 401 42501 |
 //!
 //! Two more tests keep the two lines of defence equal: the Rust validators and the SQL

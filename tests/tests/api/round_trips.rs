@@ -374,6 +374,23 @@ async fn every_postgres_only_route_makes_one_postgrest_request() {
         .await,
         "list-uploads",
     );
+
+    // An export: each part one call (download URLs are presigned locally).
+    for part in functions::users::export::ExportPart::ALL {
+        let call = one(
+            upstream(
+                &proxy,
+                &routes::EXPORT_MY_DATA,
+                Req::get("/me/export")
+                    .as_user(&admin)
+                    .query("part", part.as_str()),
+                200,
+            )
+            .await,
+            part.as_str(),
+        );
+        assert_eq!(call, "POST /rpc/export_my_data");
+    }
 }
 
 /// The user's hits on `write` in the current counters.
