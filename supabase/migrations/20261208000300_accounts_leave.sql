@@ -18,8 +18,10 @@
 -- and workspaces they created in workspaces that stay, and the settings they changed,
 -- keep the row with the creator cleared (`on delete set null`).
 
--- The workspaces p_user is the last admin of while others are members.
-create or replace function private.workspaces_left_without_admin(p_user uuid)
+-- The workspaces p_user is the last admin of while others are members: the trigger's
+-- question, and the API's for its 409 (service role only: it names another user's
+-- workspaces).
+create or replace function public.account_deletion_blockers(p_user uuid)
 returns table (id uuid, name text)
 language sql
 stable
@@ -40,19 +42,6 @@ as $$
       where o.workspace_id = m.workspace_id and o.user_id <> p_user
     )
   order by w.name, w.id;
-$$;
-
-revoke all on function private.workspaces_left_without_admin(uuid) from public;
-
--- For the API's 409 (service role only: it names another user's workspaces).
-create or replace function public.account_deletion_blockers(p_user uuid)
-returns table (id uuid, name text)
-language sql
-stable
-security definer
-set search_path = ''
-as $$
-  select b.id, b.name from private.workspaces_left_without_admin(p_user) b;
 $$;
 
 revoke all on function public.account_deletion_blockers(uuid) from public, anon, authenticated;
@@ -83,7 +72,7 @@ begin
   for no key update;
 
   select string_agg(b.id::text, ', ') into v_blocked
-  from private.workspaces_left_without_admin(old.id) b;
+  from public.account_deletion_blockers(old.id) b;
   if v_blocked is not null then
     raise exception 'the last admin of a workspace with other members cannot leave it'
       using errcode = 'PT409',
