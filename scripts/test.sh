@@ -79,6 +79,8 @@ export UPLOADS_BUCKET=supa-lambda-uploads
 mkdir -p "$S3_ROOT/$UPLOADS_BUCKET"
 
 if [ "${FAST:-0}" != 1 ]; then
+  log "supabase/schemas/ equals what supabase/migrations/ builds (scripts/schema-check.sh)"
+  bash scripts/schema-check.sh
   log "pgTAP: supabase/tests"
   pg_prove --dbname "$DB_URL" --ext .sql -r supabase/tests
   # Again as `supabase test db` runs them after `supabase db reset`: on a migrated and
