@@ -5,8 +5,10 @@
 
 pub mod audit_log;
 pub mod auth_links;
+pub mod document;
 pub mod fuzzing;
 pub mod health;
+pub(crate) mod links;
 pub mod not_found;
 pub mod openapi;
 pub mod posts;

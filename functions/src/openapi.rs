@@ -7,7 +7,7 @@
 //! [`contract`] below names those types and the refusals that route adds to the ones
 //! every route of its kind has. `make routes` writes the document;
 //! tests/tests/api/routes.rs fails when the committed file is stale. The function serves
-//! the committed file, so the binaries carry none of this code.
+//! the committed file ([`crate::document`]), so the binaries carry none of this code.
 //!
 //! The operation skeleton is written as JSON by hand: utoipa's builders have no
 //! `required` on response headers and no reusable header components in 3.1, which the
@@ -15,14 +15,11 @@
 
 use std::collections::BTreeMap;
 
-use lambda_http::{Body, Request, Response};
 use serde_json::{json, Map, Value};
-use shared::pipeline::error::ErrorEnvelope;
-use shared::pipeline::input::PageQuery;
-use shared::pipeline::response::{ApiResult, Pagination};
+use shared::base::error::ErrorEnvelope;
+use shared::base::paging::{PageQuery, Pagination};
 use shared::pipeline::route::{Access, Route};
 use shared::pipeline::SECURITY_HEADERS;
-use shared::{App, Caller};
 use utoipa::openapi::path::ParameterIn;
 use utoipa::{IntoParams, ToSchema};
 
@@ -32,18 +29,7 @@ use crate::{
     workspaces,
 };
 
-/// The committed document, as `make routes` wrote it.
-pub const DOCUMENT: &str = include_str!("../../openapi.json");
-
-/// GET /openapi.json: the document, to generate clients and fuzz the API with.
-pub async fn handler(_app: App, _caller: Caller, _req: Request) -> ApiResult {
-    let mut response = Response::new(Body::Text(DOCUMENT.to_owned()));
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    Ok(response)
-}
+pub use crate::document::DOCUMENT;
 
 /// The document, pretty-printed with a final newline, as committed.
 pub fn json() -> String {

@@ -82,7 +82,7 @@ pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
     // posts.publish holders), each part through its own index, with a bounded count.
     let (from, to) = query.range();
     let page: postgrest::RpcPage<Post> = postgrest::call(
-        app.db.as_user(user).rpc(
+        app.db.as_user(&caller).rpc(
             "list_posts",
             &serde_json::json!({ "p_limit": to - from + 1, "p_offset": from }),
         )?,
@@ -99,7 +99,7 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
     user.require(Permission::PostsWrite)?;
     let new: NewPost = input::json_body(&req)?;
     let post: Post = postgrest::call(
-        app.db.as_user(user).rpc(
+        app.db.as_user(&caller).rpc(
             "create_post",
             &serde_json::json!({ "p_title": new.title, "p_body": new.body }),
         )?,
@@ -114,19 +114,18 @@ pub async fn get(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let user = &caller.user;
     user.require(Permission::PostsRead)?;
     let id = input::path_id(&req, "id", "Post")?;
-    let post: Post = app.db.as_user(user).find(&POSTS, id).await?;
+    let post: Post = app.db.as_user(&caller).find(&POSTS, id).await?;
     response::ok(&post)
 }
 
 /// PATCH /posts/{id}: title and body only (publishing has its own route).
 pub async fn update(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let user = &caller.user;
     let id = input::path_id(&req, "id", "Post")?;
     let changes: PostChanges = input::json_body(&req)?;
     let fields = input::changes(&changes)?;
     // One call: visibility (404), the author or posts.publish (403), the update.
     let post: Post = postgrest::call(
-        app.db.as_user(user).rpc(
+        app.db.as_user(&caller).rpc(
             "update_post",
             &serde_json::json!({ "p_id": id, "p_changes": fields }),
         )?,
@@ -144,7 +143,7 @@ pub async fn publish(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let id = input::path_id(&req, "id", "Post")?;
     let post: Post = postgrest::call(
         app.db
-            .as_user(user)
+            .as_user(&caller)
             .rpc("publish_post", &serde_json::json!({ "p_id": id }))?,
         "Post",
     )
@@ -154,12 +153,11 @@ pub async fn publish(app: App, caller: SignedIn, req: Request) -> ApiResult {
 
 /// DELETE /posts/{id}
 pub async fn delete(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let user = &caller.user;
     let id = input::path_id(&req, "id", "Post")?;
     // One call: visibility (404), the author or posts.delete (403), the delete.
     postgrest::exec(
         app.db
-            .as_user(user)
+            .as_user(&caller)
             .rpc("delete_post", &serde_json::json!({ "p_id": id }))?,
         "Post",
     )

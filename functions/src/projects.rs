@@ -85,10 +85,9 @@ pub(crate) struct ListQuery {
 /// POST /projects: one call of `create_project`, which checks the caller's role in the
 /// workspace (404 outside it, 403 below editor) and inserts, in one transaction.
 pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let user = &caller.user;
     let new: NewProject = input::json_body(&req)?;
     let project: Project = postgrest::call(
-        app.db.as_user(user).rpc(
+        app.db.as_user(&caller).rpc(
             "create_project",
             &serde_json::json!({
                 "p_workspace_id": new.workspace_id,
@@ -106,12 +105,11 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
 /// projects of every workspace the caller belongs to. One call of `list_projects`
 /// (404 for a workspace the caller is not in).
 pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let user = &caller.user;
     let (query, page_query): (ListQuery, PageQuery) = input::paged_query(&req)?;
     let (from, to) = page_query.range();
     // A stable function: PostgREST runs it read-only, and the request gate counts nothing.
     let page: postgrest::RpcPage<Project> = postgrest::call(
-        app.db.as_user(user).rpc(
+        app.db.as_user(&caller).rpc(
             "list_projects",
             &serde_json::json!({
                 "p_workspace_id": query.workspace_id,
@@ -127,21 +125,19 @@ pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
 
 /// GET /projects/{id}
 pub async fn get(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let user = &caller.user;
     let id = input::path_id(&req, "id", "Project")?;
-    let project: Project = app.db.as_user(user).find(&PROJECTS, id).await?;
+    let project: Project = app.db.as_user(&caller).find(&PROJECTS, id).await?;
     response::ok(&project)
 }
 
 /// PATCH /projects/{id}: name and/or description, in one call of `update_project`
 /// (404 for a project the caller cannot see, 403 below editor).
 pub async fn update(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let user = &caller.user;
     let id = input::path_id(&req, "id", "Project")?;
     let changes: ProjectChanges = input::json_body(&req)?;
     let fields = input::changes(&changes)?;
     let project: Project = postgrest::call(
-        app.db.as_user(user).rpc(
+        app.db.as_user(&caller).rpc(
             "update_project",
             &serde_json::json!({ "p_id": id, "p_changes": fields }),
         )?,
@@ -153,11 +149,10 @@ pub async fn update(app: App, caller: SignedIn, req: Request) -> ApiResult {
 
 /// DELETE /projects/{id}: workspace admins only, in one call of `delete_project`.
 pub async fn delete(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let user = &caller.user;
     let id = input::path_id(&req, "id", "Project")?;
     postgrest::exec(
         app.db
-            .as_user(user)
+            .as_user(&caller)
             .rpc("delete_project", &serde_json::json!({ "p_id": id }))?,
         "Project",
     )

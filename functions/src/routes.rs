@@ -14,8 +14,8 @@ use shared::pipeline::route::S3Grant;
 use shared::{handler, job, producer, Route};
 
 use crate::{
-    audit_log, auth_links, health, not_found, openapi, posts, projects, sessions, settings, stream,
-    sweep, uploads, users, workspaces,
+    audit_log, auth_links, document, health, not_found, posts, projects, sessions, settings,
+    stream, sweep, uploads, users, workspaces,
 };
 
 pub const HEALTH: Route =
@@ -27,7 +27,7 @@ pub const OPENAPI: Route = Route::public(
     "openapi",
     Method::GET,
     "/openapi.json",
-    handler!(openapi::handler),
+    handler!(document::handler),
 )
 .doc("anyone; this API's OpenAPI 3.1 document (no token, no database)")
 .without_secrets();

@@ -156,14 +156,16 @@ pub(crate) async fn password_again(
     };
     let ip = caller.ip.as_deref().unwrap_or("unknown");
     let failures = failure_key(email, ip);
-    let quotas = rate_limit::hit_subjects(app, &[(SIGN_IN_PER_EMAIL.rule, &failures)]).await?;
+    let quotas =
+        rate_limit::hit_subjects(app, caller, &[(SIGN_IN_PER_EMAIL.rule, &failures)]).await?;
     match supabase_auth::sign_in_with_password(app, caller, email, password).await {
         Ok(session) => {
             let token = session.json["access_token"].as_str().map(str::to_owned);
             match (session.user_id == user.id, token) {
                 (true, Some(token)) => {
                     if let Err(e) =
-                        rate_limit::release_subject(app, SIGN_IN_PER_EMAIL.rule, &failures).await
+                        rate_limit::release_subject(app, caller, SIGN_IN_PER_EMAIL.rule, &failures)
+                            .await
                     {
                         tracing::warn!(
                             cause = e.cause.as_deref(),
@@ -174,7 +176,7 @@ pub(crate) async fn password_again(
                 }
                 // The address now belongs to another account: not this one's password.
                 (false, Some(token)) => {
-                    end_session(app, &token).await;
+                    end_session(app, caller, &token).await;
                     Err(wrong())
                 }
                 (_, None) => Err(ApiError::from(AuthFailure::Unexpected)),
@@ -193,8 +195,8 @@ pub(crate) async fn password_again(
 
 /// Ends one session by its access token (scope local), logging a failure: for sessions
 /// this API opened only to check something.
-pub(crate) async fn end_session(app: &App, access_token: &str) {
-    if supabase_auth::sign_out(app, access_token, SignOutScope::Local)
+pub(crate) async fn end_session(app: &App, caller: &Caller, access_token: &str) {
+    if supabase_auth::sign_out(app, caller, access_token, SignOutScope::Local)
         .await
         .is_err()
     {
@@ -238,6 +240,7 @@ pub async fn sign_in(app: App, caller: Caller, req: Request) -> ApiResult {
     let failures = failure_key(&credentials.email, ip);
     let mut quotas = rate_limit::hit_subjects(
         &app,
+        &caller,
         &[
             (SIGN_IN_PER_IP.rule, ip),
             (SIGN_IN_PER_EMAIL.rule, &failures),
@@ -254,7 +257,9 @@ pub async fn sign_in(app: App, caller: Caller, req: Request) -> ApiResult {
     .await
     {
         Ok(session) => {
-            match rate_limit::release_subject(&app, SIGN_IN_PER_EMAIL.rule, &failures).await {
+            match rate_limit::release_subject(&app, &caller, SIGN_IN_PER_EMAIL.rule, &failures)
+                .await
+            {
                 Ok(()) => quotas[1].given_back(),
                 Err(e) => tracing::warn!(
                     cause = e.cause.as_deref(),
@@ -295,12 +300,13 @@ pub(crate) struct AuthGate {
 /// One hit on an address- or email-keyed rule, and the site's switches, in one call.
 pub(crate) async fn hit_auth_limit(
     app: &App,
+    caller: &Caller,
     rule: &str,
     subject: &str,
 ) -> Result<AuthGate, ApiError> {
     let service = app
         .db
-        .as_service()
+        .as_service(caller)
         .ok_or_else(|| ApiError::unavailable("auth gate: no service role key configured"))?;
     shared::clients::postgrest::call(
         service.rpc(
@@ -325,7 +331,7 @@ pub async fn sign_up(app: App, caller: Caller, req: Request) -> ApiResult {
     check_browser_origin(&app, &req)?;
     let account: NewAccount = input::json_body(&req)?;
     let ip = caller.ip.as_deref().unwrap_or("unknown");
-    let gate = hit_auth_limit(&app, SIGN_UP_PER_IP.rule, ip).await?;
+    let gate = hit_auth_limit(&app, &caller, SIGN_UP_PER_IP.rule, ip).await?;
     let quotas = [gate.quota];
     if gate.maintenance_mode {
         return Err(ApiError::maintenance(300));
@@ -339,8 +345,8 @@ pub async fn sign_up(app: App, caller: Caller, req: Request) -> ApiResult {
     let email = account.email.trim();
     // The confirmation email's link: this API's GET /auth/confirm, landing on the app.
     // (Without a usable Host or site URL, Supabase Auth's site URL.)
-    let flow = crate::auth_links::LinkFlow::new()?;
-    let confirm = crate::auth_links::confirm_url(&app, &req, None, &flow).ok();
+    let flow = crate::links::LinkFlow::new()?;
+    let confirm = crate::links::confirm_url(&app, &req, None, &flow).ok();
     let outcome = supabase_auth::sign_up(
         &app,
         &caller,
@@ -361,7 +367,7 @@ pub async fn sign_up(app: App, caller: Caller, req: Request) -> ApiResult {
         // Supabase Auth's limit on emails to one address holds only for an address it
         // knows: answered as if sent, or the answer would tell.
         Ok(supabase_auth::SignUp::ConfirmationSent) | Err(AuthFailure::EmailRateLimited) => {
-            bind_sign_up(&app, email, &account.password, &flow).await;
+            bind_sign_up(&app, &caller, email, &account.password, &flow).await;
             answer_time::level(&app, started).await;
             let mut response = response::ok(&ConfirmationSent {
                 email: email.to_owned(),
@@ -384,8 +390,14 @@ pub async fn sign_up(app: App, caller: Caller, req: Request) -> ApiResult {
 /// Binds the unconfirmed account of `email` to this sign-up's browser when the password
 /// Supabase Auth stored is the one sent (`bind_sign_up`). A failure is logged: without
 /// the binding the password is cleared at confirmation, the safe side.
-async fn bind_sign_up(app: &App, email: &str, password: &str, flow: &crate::auth_links::LinkFlow) {
-    let Some(service) = app.db.as_service() else {
+async fn bind_sign_up(
+    app: &App,
+    caller: &Caller,
+    email: &str,
+    password: &str,
+    flow: &crate::links::LinkFlow,
+) {
+    let Some(service) = app.db.as_service(caller) else {
         return;
     };
     let params =
@@ -418,7 +430,7 @@ pub(crate) async fn record_sign_in(
         ip = caller.ip.as_deref(),
         "security event"
     );
-    let Some(service) = app.db.as_service() else {
+    let Some(service) = app.db.as_service(caller) else {
         return false;
     };
     let params = serde_json::json!({
@@ -445,7 +457,7 @@ pub async fn refresh(app: App, caller: Caller, req: Request) -> ApiResult {
     // The cookie is the credential here: the same CSRF rule as any cookie request.
     shared::pipeline::check_csrf(&app, req.headers())?;
     let ip = caller.ip.as_deref().unwrap_or("unknown");
-    let quotas = rate_limit::hit_subjects(&app, &[(REFRESH_PER_IP.rule, ip)]).await?;
+    let quotas = rate_limit::hit_subjects(&app, &caller, &[(REFRESH_PER_IP.rule, ip)]).await?;
     let refresh_token = cookies::read(&req, &app.config.auth_cookie_name)
         .and_then(cookie_refresh_token)
         .ok_or_else(|| ApiError::unauthorized("no refresh token in the session cookie"))?;
@@ -508,10 +520,10 @@ pub async fn sign_out(app: App, caller: Caller, req: Request) -> ApiResult {
         let token = shared::auth::bearer_token(&req).map_err(shared::pipeline::rejected)?;
         let user = app
             .tokens
-            .verify(token)
+            .verify(token, caller.trace())
             .await
             .map_err(shared::pipeline::rejected)?;
-        supabase_auth::sign_out(&app, user.token(), scope)
+        supabase_auth::sign_out(&app, &caller, user.token(), scope)
             .await
             .map(|()| Some(user.id))
     } else {
@@ -547,8 +559,12 @@ async fn end_cookie_session(
     let Some(stored) = cookies::read(req, &app.config.auth_cookie_name) else {
         return Ok(None);
     };
-    if let Ok(user) = app.tokens.verify(&stored.access_token).await {
-        return supabase_auth::sign_out(app, user.token(), scope)
+    if let Ok(user) = app
+        .tokens
+        .verify(&stored.access_token, caller.trace())
+        .await
+    {
+        return supabase_auth::sign_out(app, caller, user.token(), scope)
             .await
             .map(|()| Some(user.id));
     }
@@ -562,7 +578,7 @@ async fn end_cookie_session(
                 .get("access_token")
                 .and_then(|t| t.as_str())
                 .ok_or(AuthFailure::Unexpected)?;
-            supabase_auth::sign_out(app, access_token, scope)
+            supabase_auth::sign_out(app, caller, access_token, scope)
                 .await
                 .map(|()| Some(renewed.user_id))
         }

@@ -44,7 +44,7 @@ fn from_rows(rows: Vec<Row>) -> Result<Settings, ApiError> {
     let map: serde_json::Map<String, serde_json::Value> = rows
         .into_iter()
         .filter(|r| KEYS.contains(&r.key.as_str()))
-        .map(|r| (shared::pipeline::error::camel_case(&r.key), r.value))
+        .map(|r| (shared::base::error::camel_case(&r.key), r.value))
         .collect();
     serde_json::from_value(serde_json::Value::Object(map))
         .map_err(|_| ApiError::internal("stored settings do not match the schema"))
@@ -58,7 +58,7 @@ pub async fn get(app: App, caller: SignedIn, _req: Request) -> ApiResult {
     user.require(Permission::SettingsRead)?;
     let rows: Vec<Row> = postgrest::call(
         app.db
-            .as_user(user)
+            .as_user(&caller)
             .rpc("get_settings", &serde_json::json!({}))?,
         "Settings",
     )
@@ -75,11 +75,13 @@ pub async fn put(app: App, caller: SignedIn, req: Request) -> ApiResult {
         .map_err(|_| ApiError::internal("settings serialization"))?;
     let rows: Vec<serde_json::Value> = KEYS
         .iter()
-        .map(|k| serde_json::json!({ "key": k, "value": value[shared::pipeline::error::camel_case(k)] }))
+        .map(
+            |k| serde_json::json!({ "key": k, "value": value[shared::base::error::camel_case(k)] }),
+        )
         .collect();
     let stored: Vec<Row> = postgrest::many(
         app.db
-            .as_user(user)
+            .as_user(&caller)
             .table("app_settings")
             .upsert(postgrest::body(&rows)?)
             .on_conflict("key")

@@ -79,9 +79,8 @@ pub(crate) struct Progress {
 
 /// Admission: the query, and the `stream` limit per user.
 pub async fn admit(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let user = &caller.user;
     let _query = stream_query(&req)?;
-    let quota = rate_limit::hit_route(&app, user, "stream").await?;
+    let quota = rate_limit::hit_route(&app, &caller, "stream").await?;
     let mut response = response::no_content()?;
     *response.status_mut() = http::StatusCode::OK;
     rate_limit::add_headers(&mut response, std::slice::from_ref(&quota));

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use shared::clients::postgrest;
 use shared::pipeline::metrics;
-use shared::{ApiError, App};
+use shared::{ApiError, App, Caller};
 
 /// Keys per claim.
 pub const BATCH: u32 = 100;
@@ -29,14 +29,15 @@ struct Claim {
 }
 
 /// One run of the sweep: what it removed, deleted, failed to delete and left queued.
-pub async fn sweep_storage(app: App) -> Result<Value, ApiError> {
+pub async fn sweep_storage(app: App, caller: Caller) -> Result<Value, ApiError> {
     let service = app
         .db
-        .as_service()
+        .as_service(&caller)
         .ok_or_else(|| ApiError::unavailable("sweep: no service role key configured"))?;
     let storage = app
         .storage()
-        .ok_or_else(|| ApiError::unavailable("sweep: UPLOADS_BUCKET is not configured"))?;
+        .ok_or_else(|| ApiError::unavailable("sweep: UPLOADS_BUCKET is not configured"))?
+        .for_request(&caller);
     let expired: Value = postgrest::call(
         service.rpc("sweep_expired_rows", &json!({}))?,
         "Expired rows",

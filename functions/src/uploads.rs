@@ -15,11 +15,11 @@ use chrono::{DateTime, Utc};
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use shared::clients::postgrest::Table;
-use shared::clients::storage::{self, ClientRequest, Storage};
+use shared::clients::storage::{self, Bucket, ClientRequest, Storage};
 use shared::pipeline::input::{self, PageQuery};
 use shared::pipeline::response::{self, ApiResult};
 use shared::policy::rate_limit::Limit;
-use shared::{clients::postgrest, ApiError, App, AuthUser, SignedIn};
+use shared::{clients::postgrest, ApiError, App, SignedIn};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
@@ -149,6 +149,11 @@ fn storage(app: &App) -> Result<&Storage, ApiError> {
         .ok_or_else(|| ApiError::unavailable("storage: UPLOADS_BUCKET not configured"))
 }
 
+/// The bucket, as this request calls it (its calls carry the request's trace).
+fn bucket<'a>(app: &'a App, caller: &'a SignedIn) -> Result<Bucket<'a>, ApiError> {
+    Ok(storage(app)?.for_request(caller))
+}
+
 /// A new upload and the presigned PUT that sends its bytes straight to S3.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -167,7 +172,7 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let new: NewUpload = input::json_body(&req)?;
     let storage = storage(&app)?;
     let row: Row = postgrest::call(
-        app.db.as_user(user).rpc(
+        app.db.as_user(&caller).rpc(
             "create_upload",
             &serde_json::json!({
                 "p_id": Uuid::new_v4(),
@@ -200,13 +205,14 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
     })
 }
 
-async fn find(app: &App, user: &AuthUser, id: Uuid) -> Result<Row, ApiError> {
-    app.db.as_user(user).find(&UPLOADS, id).await
+async fn find(app: &App, caller: &SignedIn, id: Uuid) -> Result<Row, ApiError> {
+    app.db.as_user(caller).find(&UPLOADS, id).await
 }
 
 /// The status change, as the service role (users cannot update uploads themselves).
 async fn set_status(
     app: &App,
+    caller: &SignedIn,
     id: Uuid,
     owner: Uuid,
     ready: bool,
@@ -214,7 +220,7 @@ async fn set_status(
 ) -> Result<Row, ApiError> {
     let service = app
         .db
-        .as_service()
+        .as_service(caller)
         .ok_or_else(|| ApiError::unavailable("uploads: no service role key configured"))?;
     postgrest::one(
         service.rpc(
@@ -240,10 +246,9 @@ fn sniff(bytes: &[u8]) -> Option<&'static str> {
 
 /// POST /uploads/{id}/complete
 pub async fn complete(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let user = &caller.user;
     let id = input::path_id(&req, "id", "Upload")?;
-    let storage = storage(&app)?;
-    let row = find(&app, user, id).await?;
+    let storage = bucket(&app, &caller)?;
+    let row = find(&app, &caller, id).await?;
     match row.status.as_str() {
         "ready" => {
             let download = storage
@@ -293,7 +298,7 @@ pub async fn complete(app: App, caller: SignedIn, req: Request) -> ApiResult {
             // behind by a failed delete is removed by the bucket's lifecycle rule.
             let file = storage::file_key(row.owner_id, row.id);
             storage.copy(&pending, &file, Some(&head.etag)).await?;
-            let row = set_status(&app, row.id, row.owner_id, true, None).await?;
+            let row = set_status(&app, &caller, row.id, row.owner_id, true, None).await?;
             if storage.delete(&pending).await.is_err() {
                 tracing::warn!(
                     request_id = caller.request_id,
@@ -306,7 +311,7 @@ pub async fn complete(app: App, caller: SignedIn, req: Request) -> ApiResult {
         }
         Err(reason) => {
             storage.delete(&pending).await?;
-            set_status(&app, row.id, row.owner_id, false, Some(&reason)).await?;
+            set_status(&app, &caller, row.id, row.owner_id, false, Some(&reason)).await?;
             Err(ApiError::invalid_field(
                 "file",
                 &format!("rejected and deleted: {reason}"),
@@ -317,9 +322,8 @@ pub async fn complete(app: App, caller: SignedIn, req: Request) -> ApiResult {
 
 /// GET /uploads/{id}
 pub async fn get(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let user = &caller.user;
     let id = input::path_id(&req, "id", "Upload")?;
-    let row = find(&app, user, id).await?;
+    let row = find(&app, &caller, id).await?;
     let download = if row.status == "ready" {
         let storage = storage(&app)?;
         Some(
@@ -355,11 +359,10 @@ pub(crate) async fn with_downloads(app: &App, rows: Vec<Row>) -> Result<Vec<Uplo
 
 /// GET /uploads?page=&pageSize=
 pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let user = &caller.user;
     let query: PageQuery = input::query(&req)?;
     let page = postgrest::page::<Row>(
         app.db
-            .as_user(user)
+            .as_user(&caller)
             .table("uploads")
             .select(COLUMNS)
             .order("created_at.desc,id.desc"),
@@ -382,17 +385,16 @@ pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
 
 /// DELETE /uploads/{id}: the object (pending or verified) first, then the row.
 pub async fn delete(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let user = &caller.user;
     let id = input::path_id(&req, "id", "Upload")?;
-    let storage = storage(&app)?;
-    let row = find(&app, user, id).await?;
+    let storage = bucket(&app, &caller)?;
+    let row = find(&app, &caller, id).await?;
     storage
         .delete(&storage::pending_key(row.owner_id, row.id))
         .await?;
     storage
         .delete(&storage::file_key(row.owner_id, row.id))
         .await?;
-    let _deleted: Row = app.db.as_user(user).delete(&UPLOADS, id).await?;
+    let _deleted: Row = app.db.as_user(&caller).delete(&UPLOADS, id).await?;
     response::no_content()
 }
 

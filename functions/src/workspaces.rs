@@ -72,11 +72,10 @@ impl WorkspaceRow {
 /// POST /workspaces: one transaction in SQL (create_workspace) creates the workspace and
 /// makes the caller its admin.
 pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let user = &caller.user;
     let new: NewWorkspace = input::json_body(&req)?;
     let row: WorkspaceRow = postgrest::one(
         app.db
-            .as_user(user)
+            .as_user(&caller)
             .rpc("create_workspace", &serde_json::json!({ "name": new.name }))?,
         "Workspace",
     )
@@ -90,7 +89,7 @@ pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let query: PageQuery = input::query(&req)?;
     let page = postgrest::page::<WorkspaceRow>(
         app.db
-            .as_user(user)
+            .as_user(&caller)
             .table("workspaces")
             .select("id,name,created_by,created_at,updated_at,workspace_members!inner(role)")
             .eq("workspace_members.user_id", user.id.to_string())
@@ -134,12 +133,11 @@ pub(crate) struct Member {
 
 /// POST /workspaces/{id}/members: admins add an existing user with a role.
 pub async fn add_member(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let user = &caller.user;
     let workspace_id = input::path_id(&req, "id", "Workspace")?;
     let new: NewMember = input::json_body(&req)?;
     // One call: admin of the workspace (404 outside it, 403 below admin), the insert.
     let member: Member = postgrest::call(
-        app.db.as_user(user).rpc(
+        app.db.as_user(&caller).rpc(
             "add_workspace_member",
             &serde_json::json!({
                 "p_workspace_id": workspace_id,
@@ -153,7 +151,7 @@ pub async fn add_member(app: App, caller: SignedIn, req: Request) -> ApiResult {
     .map_err(|e| {
         if e.is_foreign_key_violation() {
             ApiError::invalid_field("userId", "does not name an existing user")
-        } else if e.code == shared::pipeline::error::ErrorCode::Conflict {
+        } else if e.code == shared::base::error::ErrorCode::Conflict {
             ApiError::conflict("This user is already a member of the workspace")
         } else {
             e
@@ -164,13 +162,12 @@ pub async fn add_member(app: App, caller: SignedIn, req: Request) -> ApiResult {
 
 /// DELETE /workspaces/{id}/members/{userId}: admins remove a member; the last admin stays.
 pub async fn remove_member(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let user = &caller.user;
     let workspace_id = input::path_id(&req, "id", "Workspace")?;
     let member_id = input::path_id(&req, "userId", "Member")?;
     // One call: admin of the workspace (404 outside it, 403 below admin), the delete
     // (404 for someone not in it, 409 for its last admin).
     postgrest::exec(
-        app.db.as_user(user).rpc(
+        app.db.as_user(&caller).rpc(
             "remove_workspace_member",
             &serde_json::json!({ "p_workspace_id": workspace_id, "p_user_id": member_id }),
         )?,

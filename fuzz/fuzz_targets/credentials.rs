@@ -61,6 +61,6 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok((token, _)) = credential(&req, COOKIE) {
         let (runtime, verifier) = verifier();
-        let _ = runtime.block_on(verifier.verify(&token));
+        let _ = runtime.block_on(verifier.verify(&token, None));
     }
 });

@@ -60,13 +60,16 @@ fn bench(c: &mut Criterion) {
     )
     .unwrap();
     c.bench_function("verify HS256 access token", |b| {
-        b.iter(|| rt.block_on(app.tokens.verify(black_box(&hs256))).unwrap())
+        b.iter(|| {
+            rt.block_on(app.tokens.verify(black_box(&hs256), None))
+                .unwrap()
+        })
     });
 
     let refused = format!("{hs256}x");
     c.bench_function("refuse a tampered token", |b| {
         b.iter(|| {
-            rt.block_on(app.tokens.verify(black_box(&refused)))
+            rt.block_on(app.tokens.verify(black_box(&refused), None))
                 .unwrap_err()
         })
     });

@@ -330,8 +330,8 @@ fn parse_url(var: &'static str, value: &str) -> Result<Url, ConfigError> {
 
 impl Config {
     /// What every cookie this backend sets shares: `Secure`, and `Domain` when set.
-    pub fn cookie_scope(&self) -> crate::auth::cookies::Scope<'_> {
-        crate::auth::cookies::Scope {
+    pub fn cookie_scope(&self) -> CookieScope<'_> {
+        CookieScope {
             secure: self.cookie_secure,
             domain: self.cookie_domain.as_deref(),
         }
@@ -352,6 +352,15 @@ fn is_host_name(value: &str) -> bool {
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         })
+}
+
+/// The attributes every cookie this backend sets shares besides name, value and
+/// lifetime ([`Config::cookie_scope`]): `Secure`, and a `Domain` when the API's
+/// cookies must reach a sibling host (the stream's, behind CloudFront).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CookieScope<'a> {
+    pub secure: bool,
+    pub domain: Option<&'a str>,
 }
 
 #[cfg(test)]

@@ -27,6 +27,27 @@ pub fn storage() -> Storage {
         .expect("UPLOADS_BUCKET is configured in the test stack")
 }
 
+/// The object's size and ETag (a HEAD by the app's own `Storage`), None when missing.
+pub async fn object_head(key: &str) -> Option<shared::clients::storage::ObjectHead> {
+    let (storage, caller) = (storage(), shared::Caller::default());
+    storage
+        .for_request(&caller)
+        .head(key)
+        .await
+        .expect("S3 answers a HEAD")
+}
+
+/// The object's size, None when missing.
+pub async fn object_size(key: &str) -> Option<u64> {
+    object_head(key).await.map(|h| h.size)
+}
+
+/// The app's own server-side copy (pinned to `etag`'s version when given).
+pub async fn copy_object(from: &str, to: &str, etag: Option<&str>) -> Result<(), shared::ApiError> {
+    let (storage, caller) = (storage(), shared::Caller::default());
+    storage.for_request(&caller).copy(from, to, etag).await
+}
+
 /// What S3 holds under `key`: a GET signed by the app's own `Storage` (any key).
 pub async fn object(key: &str) -> Option<Vec<u8>> {
     let request = storage()
@@ -156,11 +177,10 @@ pub async fn ready_by_hand(u: &TestUser, filename: &str, content_type: &str, byt
     let put = send_presigned(&pending.request, bytes.to_vec()).await;
     assert_eq!(put.status, 200, "S3 refused the PUT: {}", put.text());
     let (from, to) = (pending_key(u.id, pending.id), file_key(u.id, pending.id));
-    storage()
-        .copy(&from, &to, None)
-        .await
-        .expect("copy to files/");
-    storage()
+    let (storage, caller) = (storage(), shared::Caller::default());
+    let bucket = storage.for_request(&caller);
+    bucket.copy(&from, &to, None).await.expect("copy to files/");
+    bucket
         .delete(&from)
         .await
         .expect("delete the pending object");

@@ -49,7 +49,9 @@ async fn queued(key: &str) -> Option<(i32, Option<String>)> {
 }
 
 async fn sweep() -> Value {
-    sweep_storage(app()).await.expect("the sweep runs")
+    sweep_storage(app(), shared::Caller::default())
+        .await
+        .expect("the sweep runs")
 }
 
 /// What S3 answers the presigned download, sent as a browser would.
@@ -170,7 +172,7 @@ async fn s3_down_during_the_sweep_loses_nothing() {
     let key = file_key(u.id, id);
 
     // S3 unreachable: the run answers what failed, the keys stay queued with the error.
-    let summary = sweep_storage(app_with_unreachable_s3())
+    let summary = sweep_storage(app_with_unreachable_s3(), shared::Caller::default())
         .await
         .expect("the sweep itself runs");
     assert!(summary["failed"].as_u64().unwrap() >= 1, "{summary}");
@@ -206,7 +208,7 @@ async fn postgrest_down_fails_the_run_and_keeps_the_queue() {
         .execute("delete from public.uploads where id = $1", &[&id])
         .await
         .unwrap();
-    let err = sweep_storage(app_with_unreachable_postgrest())
+    let err = sweep_storage(app_with_unreachable_postgrest(), shared::Caller::default())
         .await
         .expect_err("no database, no sweep");
     assert_eq!(err.status().as_u16(), 503);

@@ -12,19 +12,20 @@
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use shared::auth::cookies;
-use shared::auth::permissions::{self, Permission, Role};
+use shared::auth::permissions::{Permission, Role};
+use shared::base::error::WorkspaceRef;
 use shared::clients::supabase_auth;
-use shared::pipeline::error::WorkspaceRef;
 use shared::pipeline::input;
 use shared::pipeline::response::{self, ApiResult};
 use shared::policy::audit::{self, AuditEvent};
-use shared::{clients::postgrest, ApiError, App, SignedIn};
+use shared::policy::authorize;
+use shared::{clients::postgrest, ApiError, App, Caller, SignedIn};
 use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::validate;
 
-use super::{Profile, ProfileRow};
+use super::model::{Profile, ProfileRow};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -68,13 +69,13 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let new: NewUser = input::json_body(&req)?;
     // The Auth admin API runs as the service role: the database cannot check the
     // caller there, so ask it first.
-    permissions::confirm(&app, user, Permission::UsersWrite).await?;
+    authorize::confirm(&app, &caller, Permission::UsersWrite).await?;
     let email = new.email.to_lowercase();
-    let keyed = user.idempotency_key().is_some();
+    let keyed = caller.idempotency_key().is_some();
     if keyed {
         let request = serde_json::json!({ "email": email, "name": new.name, "role": new.role });
         let first: Option<FinishedUser> = postgrest::call(
-            app.db.as_user(user).rpc(
+            app.db.as_user(&caller).rpc(
                 "claim_idempotency_key",
                 &serde_json::json!({ "p_operation": "create_user", "p_request": request }),
             )?,
@@ -88,12 +89,13 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let finished = async {
         let id = supabase_auth::admin_create_user(
             &app,
+            &caller,
             &email,
             serde_json::json!({ "full_name": new.name }),
         )
         .await?;
         let finish = postgrest::call::<FinishedUser>(
-            app.db.as_user(user).rpc(
+            app.db.as_user(&caller).rpc(
                 "finish_user_creation",
                 &serde_json::json!({ "p_id": id, "p_role": new.role, "p_name": new.name }),
             )?,
@@ -101,7 +103,7 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
         )
         .await;
         if finish.is_err() {
-            let _ = supabase_auth::admin_delete_user(&app, id).await;
+            let _ = supabase_auth::admin_delete_user(&app, &caller, id).await;
         }
         finish
     }
@@ -112,7 +114,7 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
             if keyed {
                 let release = app
                     .db
-                    .as_user(user)
+                    .as_user(&caller)
                     .rpc("release_idempotency_key", &serde_json::json!({}));
                 if let Ok(release) = release {
                     let _ = postgrest::exec(release, "User").await;
@@ -148,8 +150,8 @@ pub async fn delete(app: App, caller: SignedIn, req: Request) -> ApiResult {
         ));
     }
     // Runs as the service role: confirm the caller's role in the database first.
-    permissions::confirm(&app, user, Permission::UsersDelete).await?;
-    delete_auth_user(&app, id).await?;
+    authorize::confirm(&app, &caller, Permission::UsersDelete).await?;
+    delete_auth_user(&app, &caller, id).await?;
     let event = AuditEvent::new("USER_DELETED", &caller)
         .actor(user.id)
         .target(format!("user:{id}"));
@@ -193,9 +195,9 @@ pub async fn delete_own(app: App, caller: SignedIn, req: Request) -> ApiResult {
                 "Deleting the account needs a recent sign-in: sign in again, or send the password",
             )),
         };
-    if let Err(e) = delete_auth_user(&app, user.id).await {
+    if let Err(e) = delete_auth_user(&app, &caller, user.id).await {
         if let Some(token) = check_session {
-            crate::sessions::end_session(&app, &token).await;
+            crate::sessions::end_session(&app, &caller, &token).await;
         }
         return Err(e);
     }
@@ -212,15 +214,15 @@ pub async fn delete_own(app: App, caller: SignedIn, req: Request) -> ApiResult {
 /// The auth user deleted through the Auth admin API. When that fails and the database
 /// names workspaces the user is the last admin of, 409 naming them (the trigger's
 /// refusal reaches us as Supabase Auth's 500).
-async fn delete_auth_user(app: &App, id: uuid::Uuid) -> Result<(), ApiError> {
-    let failure = match supabase_auth::admin_delete_user(app, id).await {
+async fn delete_auth_user(app: &App, caller: &Caller, id: uuid::Uuid) -> Result<(), ApiError> {
+    let failure = match supabase_auth::admin_delete_user(app, caller, id).await {
         Ok(()) => return Ok(()),
         Err(failure) => ApiError::from(failure),
     };
-    if failure.code == shared::pipeline::error::ErrorCode::NotFound {
+    if failure.code == shared::base::error::ErrorCode::NotFound {
         return Err(failure);
     }
-    let Some(service) = app.db.as_service() else {
+    let Some(service) = app.db.as_service(caller) else {
         return Err(failure);
     };
     let blockers: Result<Vec<WorkspaceRef>, ApiError> = postgrest::call(

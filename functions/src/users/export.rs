@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use shared::auth::permissions::Role;
 use shared::pipeline::input::{self, PageQuery};
 use shared::pipeline::response::{self, ApiResult};
-use shared::{clients::postgrest, ApiError, App, AuthUser, SignedIn};
+use shared::{clients::postgrest, ApiError, App, SignedIn};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
@@ -181,7 +181,6 @@ pub(crate) enum ExportItems {
 
 /// GET /me/export: one page of one part.
 pub async fn export(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let user = &caller.user;
     let query: ExportQuery = input::query(&req)?;
     let paging = PageQuery {
         page: query.page,
@@ -189,27 +188,27 @@ pub async fn export(app: App, caller: SignedIn, req: Request) -> ApiResult {
     };
     let part = query.part.unwrap_or_default();
     let (items, total) = match part {
-        ExportPart::Account => fetch(&app, user, part, &paging)
+        ExportPart::Account => fetch(&app, &caller, part, &paging)
             .await
             .map(|p| (ExportItems::Account(p.items), p.total))?,
-        ExportPart::Memberships => fetch(&app, user, part, &paging)
+        ExportPart::Memberships => fetch(&app, &caller, part, &paging)
             .await
             .map(|p| (ExportItems::Memberships(p.items), p.total))?,
-        ExportPart::Workspaces => fetch(&app, user, part, &paging)
+        ExportPart::Workspaces => fetch(&app, &caller, part, &paging)
             .await
             .map(|p| (ExportItems::Workspaces(p.items), p.total))?,
-        ExportPart::Projects => fetch(&app, user, part, &paging)
+        ExportPart::Projects => fetch(&app, &caller, part, &paging)
             .await
             .map(|p| (ExportItems::Projects(p.items), p.total))?,
-        ExportPart::Posts => fetch(&app, user, part, &paging)
+        ExportPart::Posts => fetch(&app, &caller, part, &paging)
             .await
             .map(|p| (ExportItems::Posts(p.items), p.total))?,
         ExportPart::Uploads => {
-            let page = fetch(&app, user, part, &paging).await?;
+            let page = fetch(&app, &caller, part, &paging).await?;
             let items = uploads::with_downloads(&app, page.items).await?;
             (ExportItems::Uploads(items), page.total)
         }
-        ExportPart::Audit => fetch(&app, user, part, &paging)
+        ExportPart::Audit => fetch(&app, &caller, part, &paging)
             .await
             .map(|p| (ExportItems::Audit(p.items), p.total))?,
     };
@@ -219,13 +218,13 @@ pub async fn export(app: App, caller: SignedIn, req: Request) -> ApiResult {
 /// One page of `part` from `export_my_data`, its rows as `T`.
 async fn fetch<T: DeserializeOwned>(
     app: &App,
-    user: &AuthUser,
+    caller: &SignedIn,
     part: ExportPart,
     paging: &PageQuery,
 ) -> Result<postgrest::RpcPage<T>, ApiError> {
     let (from, to) = paging.range();
     postgrest::call(
-        app.db.as_user(user).rpc(
+        app.db.as_user(caller).rpc(
             "export_my_data",
             &serde_json::json!({
                 "p_part": part.as_str(),

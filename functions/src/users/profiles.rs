@@ -12,7 +12,7 @@ use validator::Validate;
 
 use crate::validate;
 
-use super::{PostSummary, Profile, ProfileRow, PublicProfile, PROFILE_COLUMNS};
+use super::model::{PostSummary, Profile, ProfileRow, PublicProfile, PROFILE_COLUMNS};
 
 /// Profiles by id, as GET and PATCH /users/{id} name them.
 const PROFILES: Table = Table {
@@ -46,9 +46,8 @@ struct MeRow {
 /// GET /me: one call of `me()`. The role is the one in `user_roles` (the truth; the
 /// token's claim may be older).
 pub async fn me(app: App, caller: SignedIn, _req: Request) -> ApiResult {
-    let user = &caller.user;
     let row: MeRow = postgrest::call(
-        app.db.as_user(user).rpc("me", &serde_json::json!({}))?,
+        app.db.as_user(&caller).rpc("me", &serde_json::json!({}))?,
         "Profile",
     )
     .await?;
@@ -80,7 +79,7 @@ pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
     user.require(Permission::UsersRead)?;
     let (from, to) = page_query.range();
     let page: postgrest::RpcPage<ProfileRow> = postgrest::call(
-        app.db.as_user(user).rpc(
+        app.db.as_user(&caller).rpc(
             "list_users",
             &serde_json::json!({
                 "p_search": query.search.as_deref().map(str::trim),
@@ -133,7 +132,7 @@ pub async fn get(app: App, caller: SignedIn, req: Request) -> ApiResult {
     // newest published posts, and whether users.read holds in user_roles now.
     let mut row: UserRow = postgrest::call(
         app.db
-            .as_user(user)
+            .as_user(&caller)
             .rpc("get_user", &serde_json::json!({ "p_id": id }))?,
         "User",
     )
@@ -222,6 +221,10 @@ pub async fn update(app: App, caller: SignedIn, req: Request) -> ApiResult {
     if fields.is_empty() {
         return Err(input::empty_patch());
     }
-    let row: ProfileRow = app.db.as_user(user).update(&PROFILES, id, &fields).await?;
+    let row: ProfileRow = app
+        .db
+        .as_user(&caller)
+        .update(&PROFILES, id, &fields)
+        .await?;
     response::ok(&Profile::from(row))
 }

@@ -45,7 +45,7 @@ pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let query: PageQuery = input::query(&req)?;
     let (from, to) = query.range();
     let page: postgrest::RpcPage<Session> = postgrest::call(
-        app.db.as_user(&caller.user).rpc(
+        app.db.as_user(&caller).rpc(
             "list_my_sessions",
             &serde_json::json!({ "p_limit": to - from + 1, "p_offset": from }),
         )?,
@@ -60,7 +60,7 @@ pub async fn revoke(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let id = input::path_id(&req, "id", "Session")?;
     postgrest::exec(
         app.db
-            .as_user(&caller.user)
+            .as_user(&caller)
             .rpc("revoke_my_session", &serde_json::json!({ "p_id": id }))?,
         "Session",
     )

@@ -104,14 +104,7 @@ pub fn present_names(req: &Request, name: &str) -> Vec<String> {
     names
 }
 
-/// The attributes every cookie this backend sets shares besides name, value and
-/// lifetime ([`crate::Config::cookie_scope`]): `Secure`, and a `Domain` when the API's
-/// cookies must reach a sibling host (the stream's, behind CloudFront).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Scope<'a> {
-    pub secure: bool,
-    pub domain: Option<&'a str>,
-}
+pub use crate::config::CookieScope as Scope;
 
 /// `Set-Cookie` values storing `session` the way @supabase/ssr does (chunked when
 /// long), plus expiring any previous session cookie that is not rewritten.
@@ -285,7 +278,7 @@ pub fn set(mut response: Response<Body>, cookies: Vec<String>) -> Response<Body>
 
 /// The `Set-Cookie` values that clear every session cookie the request carries (the
 /// configured name, its chunks and a legacy single cookie).
-pub fn clearing(config: &crate::Config, req: &Request) -> Vec<String> {
+pub fn clearing(config: &crate::config::Config, req: &Request) -> Vec<String> {
     let name = &config.auth_cookie_name;
     clear(name, config.cookie_scope(), &present_names(req, name))
 }

@@ -80,7 +80,12 @@ impl JwksCache {
 
     /// The key for `kid`, refreshing the set when it is stale, or once per cooldown
     /// when the kid is unknown.
-    pub async fn key(&self, kid: &str) -> Result<VerifyingKey, KeyLookupError> {
+    /// A fetch carries `trace` (the request's trace header) to the JWKS endpoint.
+    pub async fn key(
+        &self,
+        kid: &str,
+        trace: Option<&str>,
+    ) -> Result<VerifyingKey, KeyLookupError> {
         {
             let state = self.state.read().await;
             let fresh = state
@@ -103,7 +108,7 @@ impl JwksCache {
         let known = state.keys.contains_key(kid);
         if !(fresh && known) && self.may_refetch(&state) {
             state.last_attempt = Some(Instant::now());
-            match self.fetch().await {
+            match self.fetch(trace).await {
                 Ok(keys) => {
                     state.keys = keys;
                     state.fetched_at = Some(Instant::now());
@@ -127,12 +132,15 @@ impl JwksCache {
             .is_none_or(|t| t.elapsed() >= self.policy.refetch_cooldown)
     }
 
-    async fn fetch(&self) -> Result<HashMap<String, VerifyingKey>, &'static str> {
+    async fn fetch(
+        &self,
+        trace: Option<&str>,
+    ) -> Result<HashMap<String, VerifyingKey>, &'static str> {
         let request = self
             .client
             .get(&self.url)
             .header("accept", "application/json");
-        let response = crate::pipeline::telemetry::traced(request)
+        let response = crate::base::caller::with_trace(request, trace)
             .send()
             .await
             .map_err(|_| "unreachable")?;

@@ -20,8 +20,9 @@ use uuid::Uuid;
 
 use crate::auth::jwks::{JwksCache, JwksPolicy, KeyLookupError};
 use crate::auth::permissions::{Permission, Role};
+use crate::base::caller::Caller;
+use crate::base::error::ApiError;
 use crate::config::{Config, ConfigError};
-use crate::pipeline::error::ApiError;
 
 /// Longest token accepted. Supabase access tokens are about 1 KB; metadata can grow them.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -108,11 +109,6 @@ pub struct AuthUser {
     pub email: Option<String>,
     pub claims: Claims,
     token: String,
-    /// The pass of this request's rate-limit hit, for the database's request gate.
-    rate_limit_pass: Option<String>,
-    /// This request's `Idempotency-Key`, on the routes that take one
-    /// ([`crate::Route::idempotent`]), for the database's create functions.
-    idempotency_key: Option<String>,
 }
 
 impl AuthUser {
@@ -124,23 +120,6 @@ impl AuthUser {
     /// An anonymous sign-in (the token's `is_anonymous`).
     pub fn is_anonymous(&self) -> bool {
         self.claims.is_anonymous
-    }
-
-    pub(crate) fn rate_limit_pass(&self) -> Option<&str> {
-        self.rate_limit_pass.as_deref()
-    }
-
-    pub(crate) fn set_rate_limit_pass(&mut self, pass: Option<String>) {
-        self.rate_limit_pass = pass;
-    }
-
-    /// The request's `Idempotency-Key`, as the pipeline checked it (routes that take one).
-    pub fn idempotency_key(&self) -> Option<&str> {
-        self.idempotency_key.as_deref()
-    }
-
-    pub(crate) fn set_idempotency_key(&mut self, key: Option<String>) {
-        self.idempotency_key = key;
     }
 
     // Authorization from the token (roles and permissions: [`permissions`]).
@@ -178,6 +157,34 @@ impl std::fmt::Debug for AuthUser {
             .field("role", &self.claims.role)
             .field("token", &"<redacted>")
             .finish()
+    }
+}
+
+/// The caller of a route for signed-in users: the request's [`Caller`] context, and the
+/// user the pipeline verified.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub user: AuthUser,
+    caller: Caller,
+}
+
+impl SignedIn {
+    pub fn new(user: AuthUser, caller: Caller) -> Self {
+        Self { user, caller }
+    }
+
+    /// The request's context, to change what the database is told (the pipeline sets
+    /// the rate-limit pass and the idempotency key before the handler runs).
+    pub fn caller_mut(&mut self) -> &mut Caller {
+        &mut self.caller
+    }
+}
+
+impl std::ops::Deref for SignedIn {
+    type Target = Caller;
+
+    fn deref(&self) -> &Caller {
+        &self.caller
     }
 }
 
@@ -336,6 +343,7 @@ impl TokenVerifier {
     async fn key_for(
         &self,
         header: &jsonwebtoken::Header,
+        trace: Option<&str>,
     ) -> Result<(DecodingKey, Algorithm), Rejection> {
         match header.alg {
             Algorithm::HS256 => match &self.hs256 {
@@ -347,7 +355,7 @@ impl TokenVerifier {
                 if !plausible_kid(kid) {
                     return Err(Rejection::BadKid);
                 }
-                let key = self.jwks.key(kid).await.map_err(|e| match e {
+                let key = self.jwks.key(kid, trace).await.map_err(|e| match e {
                     KeyLookupError::UnknownKid => Rejection::UnknownKey,
                     KeyLookupError::Unavailable => Rejection::KeysUnavailable,
                 })?;
@@ -361,12 +369,13 @@ impl TokenVerifier {
     }
 
     /// Verifies a Supabase user access token: signature, exp, nbf, iss, aud, role and sub.
-    pub async fn verify(&self, token: &str) -> Result<AuthUser, Rejection> {
+    /// A JWKS fetch it needs carries `trace` (the request's trace header).
+    pub async fn verify(&self, token: &str, trace: Option<&str>) -> Result<AuthUser, Rejection> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(Rejection::TooLarge);
         }
         let header = decode_header(token).map_err(|_| Rejection::Malformed)?;
-        let (key, algorithm) = self.key_for(&header).await?;
+        let (key, algorithm) = self.key_for(&header, trace).await?;
 
         let mut validation = Validation::new(algorithm);
         validation.leeway = LEEWAY_SECONDS;
@@ -396,8 +405,6 @@ impl TokenVerifier {
             email: claims.email.clone(),
             claims,
             token: token.to_owned(),
-            rate_limit_pass: None,
-            idempotency_key: None,
         })
     }
 }

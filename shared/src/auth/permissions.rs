@@ -5,9 +5,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth::AuthUser;
-use crate::pipeline::error::ApiError;
-
 /// A user's app-wide role (`public.user_roles`).
 #[derive(
     Debug,
@@ -122,33 +119,6 @@ impl Permission {
             SettingsRead => "settings.read",
             SettingsWrite => "settings.write",
         }
-    }
-}
-
-/// Fast deny from the token, then the database's word (`authorize()` reads
-/// `user_roles`): for actions the database cannot check itself, such as calls to the
-/// Auth admin API with the service role, or deciding what a response may show.
-pub async fn confirm(
-    app: &crate::App,
-    user: &AuthUser,
-    permission: Permission,
-) -> Result<(), ApiError> {
-    user.require(permission)?;
-    let allowed: bool = crate::clients::postgrest::one(
-        app.db.as_user(user).rpc(
-            "authorize",
-            &serde_json::json!({ "requested_permission": permission.as_str() }),
-        )?,
-        "Permission",
-    )
-    .await?;
-    if allowed {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(format!(
-            "This needs the {} permission",
-            permission.as_str()
-        )))
     }
 }
 

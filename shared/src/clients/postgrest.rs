@@ -10,24 +10,13 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
+use crate::auth::SignedIn;
+use crate::base::caller::Caller;
+use crate::base::error::{ApiError, ErrorCode};
+pub use crate::base::headers::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, RATE_LIMIT_PASS};
+use crate::base::headers::{RATELIMIT, RATELIMIT_POLICY, TRACE_HEADER};
+use crate::base::paging::{Page, PageQuery};
 use crate::config::{Config, ConfigError};
-use crate::pipeline::error::{ApiError, ErrorCode};
-use crate::pipeline::input::PageQuery;
-use crate::pipeline::response::Page;
-
-/// The header that carries a rate-limit pass to the database's request gate
-/// (`private.check_request`).
-pub const RATE_LIMIT_PASS: &str = "x-rate-limit-pass";
-
-/// The header that carries a create's idempotency key to the database's create
-/// functions (`private.idempotent_replay`), as clients send it to PostgREST directly.
-pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
-
-/// The header the database sets on the answer of a create it replayed (the first
-/// answer to the same key and request).
-pub const IDEMPOTENT_REPLAYED: http::HeaderName =
-    http::HeaderName::from_static("idempotent-replayed");
 
 /// Largest PostgREST response body read into memory.
 const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
@@ -57,65 +46,119 @@ impl Db {
         })
     }
 
-    /// PostgREST as this user: their token on every call, so RLS applies.
-    pub fn as_user<'a>(&'a self, user: &'a AuthUser) -> UserDb<'a> {
-        UserDb { db: self, user }
+    /// PostgREST as this user: their token on every call, so RLS applies; and what the
+    /// request tells the database (its trace, the pass of the rate-limit hit the
+    /// pipeline already counted, its idempotency key).
+    pub fn as_user<'a>(&'a self, caller: &'a SignedIn) -> UserDb<'a> {
+        UserDb { db: self, caller }
     }
 
     /// PostgREST as the service role, for the few writes no user may make (audit events,
-    /// rate-limit counters). None when no service role key is configured.
-    pub fn as_service(&self) -> Option<ServiceDb<'_>> {
-        self.service_key
-            .as_deref()
-            .map(|key| ServiceDb { db: self, key })
+    /// rate-limit counters), in `caller`'s request. None when no service role key is
+    /// configured.
+    pub fn as_service<'a>(&'a self, caller: &'a Caller) -> Option<ServiceDb<'a>> {
+        self.service_key.as_deref().map(|key| ServiceDb {
+            db: self,
+            key,
+            caller,
+        })
     }
 
-    /// As the user: their token, and the pass of the rate-limit hit the pipeline already
-    /// counted for this request (so the database's request gate does not count it again).
-    fn user_builder(&self, path: &str, user: &AuthUser) -> Builder {
+    /// The headers every request of `caller`'s carries: the apikey and the trace.
+    fn headers_for(&self, caller: &Caller) -> HeaderMap {
         let mut headers = self.headers.clone();
-        crate::pipeline::telemetry::add_trace_header(&mut headers);
-        if let Some(pass) = user
+        if let Some(trace) = caller.trace().and_then(|t| HeaderValue::from_str(t).ok()) {
+            headers.insert(TRACE_HEADER, trace);
+        }
+        headers
+    }
+
+    fn user_query<'a>(&self, path: &str, caller: &'a SignedIn) -> Query<'a> {
+        let mut headers = self.headers_for(caller);
+        if let Some(pass) = caller
             .rate_limit_pass()
             .and_then(|p| HeaderValue::from_str(p).ok())
         {
             headers.insert(RATE_LIMIT_PASS, pass);
         }
-        if let Some(key) = user
+        if let Some(key) = caller
             .idempotency_key()
             .and_then(|k| HeaderValue::from_str(k).ok())
         {
             headers.insert(IDEMPOTENCY_KEY, key);
         }
-        Builder::new(
+        let builder = Builder::new(
             format!("{}/{}", self.rest_url, path),
             None,
             headers,
             self.client.clone(),
         )
-        .auth(user.token())
+        .auth(caller.user.token());
+        Query { builder, caller }
+    }
+}
+
+/// One PostgREST request, and the request of the API's it is made for (whose answer
+/// keeps the headers the database sets: [`Caller::keep_header`]).
+pub struct Query<'a> {
+    builder: Builder,
+    caller: &'a Caller,
+}
+
+impl<'a> Query<'a> {
+    /// The columns (and embedded resources) to answer with.
+    pub fn select(self, columns: &str) -> Self {
+        self.map(|b| b.select(columns))
+    }
+
+    /// The order of the rows (`created_at.desc,id.desc`).
+    pub fn order(self, columns: &str) -> Self {
+        self.map(|b| b.order(columns))
+    }
+
+    /// Only rows whose `column` equals `value`.
+    pub fn eq(self, column: &str, value: impl AsRef<str>) -> Self {
+        self.map(|b| b.eq(column, value))
+    }
+
+    /// Inserts `body` (JSON rows), updating the rows that already have its `on_conflict`
+    /// key ([`Query::on_conflict`]).
+    pub fn upsert(self, body: String) -> Self {
+        self.map(|b| b.upsert(body))
+    }
+
+    /// The unique columns an [`Query::upsert`] matches rows on.
+    pub fn on_conflict(self, columns: &str) -> Self {
+        self.map(|b| b.on_conflict(columns))
+    }
+
+    fn map(self, f: impl FnOnce(Builder) -> Builder) -> Self {
+        Query {
+            builder: f(self.builder),
+            caller: self.caller,
+        }
     }
 }
 
 pub struct UserDb<'a> {
     db: &'a Db,
-    user: &'a AuthUser,
+    caller: &'a SignedIn,
 }
 
-impl UserDb<'_> {
+impl<'a> UserDb<'a> {
     /// A query on a table or view.
-    pub fn table(&self, name: &str) -> Builder {
-        self.db.user_builder(name, self.user)
+    pub fn table(&self, name: &str) -> Query<'a> {
+        self.db.user_query(name, self.caller)
     }
 
     /// A call to a SQL function (`POST /rpc/<name>`).
-    pub fn rpc<P: Serialize>(&self, function: &str, params: &P) -> Result<Builder, ApiError> {
+    pub fn rpc<P: Serialize>(&self, function: &str, params: &P) -> Result<Query<'a>, ApiError> {
         let body = serde_json::to_string(params)
             .map_err(|_| ApiError::internal("rpc parameters serialization failed"))?;
         Ok(self
             .db
-            .user_builder(&format!("rpc/{function}"), self.user)
-            .rpc(body))
+            .user_query(&format!("rpc/{function}"), self.caller)
+            .map(|b| b.rpc(body)))
     }
 }
 
@@ -129,7 +172,7 @@ pub struct Table {
 }
 
 impl UserDb<'_> {
-    fn by_id(&self, table: &Table, id: Uuid) -> Builder {
+    fn by_id(&self, table: &Table, id: Uuid) -> Query<'_> {
         self.table(table.name).eq("id", id.to_string())
     }
 
@@ -146,8 +189,9 @@ impl UserDb<'_> {
         id: Uuid,
         changes: &C,
     ) -> Result<T, ApiError> {
-        let builder = self.by_id(table, id).update(body(changes)?);
-        one(builder.select(table.columns), table.what).await
+        let body = body(changes)?;
+        let query = self.by_id(table, id).map(|b| b.update(body));
+        one(query.select(table.columns), table.what).await
     }
 
     /// Deletes the row `id` and answers it as it was; 404 as for [`UserDb::update`].
@@ -157,7 +201,9 @@ impl UserDb<'_> {
         id: Uuid,
     ) -> Result<T, ApiError> {
         one(
-            self.by_id(table, id).delete().select(table.columns),
+            self.by_id(table, id)
+                .map(|b| b.delete())
+                .select(table.columns),
             table.what,
         )
         .await
@@ -167,27 +213,31 @@ impl UserDb<'_> {
 pub struct ServiceDb<'a> {
     db: &'a Db,
     key: &'a str,
+    caller: &'a Caller,
 }
 
-impl ServiceDb<'_> {
+impl<'a> ServiceDb<'a> {
     /// A call to a SQL function (`POST /rpc/<name>`) as the service role.
-    pub fn rpc<P: Serialize>(&self, function: &str, params: &P) -> Result<Builder, ApiError> {
+    pub fn rpc<P: Serialize>(&self, function: &str, params: &P) -> Result<Query<'a>, ApiError> {
         let body = serde_json::to_string(params)
             .map_err(|_| ApiError::internal("rpc parameters serialization failed"))?;
         // The key travels as apikey too (Supabase's gateway checks it).
-        let mut headers = self.db.headers.clone();
-        crate::pipeline::telemetry::add_trace_header(&mut headers);
+        let mut headers = self.db.headers_for(self.caller);
         if let Ok(v) = HeaderValue::from_str(self.key) {
             headers.insert("apikey", v);
         }
-        Ok(Builder::new(
+        let builder = Builder::new(
             format!("{}/rpc/{function}", self.db.rest_url),
             None,
             headers,
             self.db.client.clone(),
         )
         .auth(self.key)
-        .rpc(body))
+        .rpc(body);
+        Ok(Query {
+            builder,
+            caller: self.caller,
+        })
     }
 }
 
@@ -197,9 +247,10 @@ pub fn body<T: Serialize>(row: &T) -> Result<String, ApiError> {
 }
 
 /// Exactly one row, decoded; none is 404 (`what` names it in the message).
-pub async fn one<T: DeserializeOwned>(builder: Builder, what: &str) -> Result<T, ApiError> {
-    let response = send(builder.single()).await?;
-    match decode(response).await {
+pub async fn one<T: DeserializeOwned>(query: Query<'_>, what: &str) -> Result<T, ApiError> {
+    let caller = query.caller;
+    let response = send(query.builder.single()).await?;
+    match decode(response, caller).await {
         Err(e) if e.upstream_code.as_deref() == Some("PGRST116") => Err(ApiError::not_found(what)),
         other => other,
     }
@@ -208,8 +259,8 @@ pub async fn one<T: DeserializeOwned>(builder: Builder, what: &str) -> Result<T,
 /// The JSON a function call (`POST /rpc/<name>`) returns, decoded as it is (a row
 /// object, a page object, a list); a refusal raised with `PT404` names `what` unless the
 /// function's hint names the missing resource itself.
-pub async fn call<T: DeserializeOwned>(builder: Builder, what: &str) -> Result<T, ApiError> {
-    decode(send(builder).await?)
+pub async fn call<T: DeserializeOwned>(query: Query<'_>, what: &str) -> Result<T, ApiError> {
+    decode(send(query.builder).await?, query.caller)
         .await
         .map_err(|e| e.not_found_as(what))
 }
@@ -232,28 +283,29 @@ impl<T> From<RpcPage<T>> for Page<T> {
 }
 
 /// A function call whose answer carries no data (`returns void`): success or the error.
-pub async fn exec(builder: Builder, what: &str) -> Result<(), ApiError> {
-    let response = send(builder).await?;
+pub async fn exec(query: Query<'_>, what: &str) -> Result<(), ApiError> {
+    let response = send(query.builder).await?;
     if response.status().is_success() {
-        keep_response_headers(response.headers());
+        keep_response_headers(response.headers(), query.caller);
         return Ok(());
     }
-    decode::<serde_json::Value>(response)
+    decode::<serde_json::Value>(response, query.caller)
         .await
         .map(|_| ())
         .map_err(|e| e.not_found_as(what))
 }
 
 /// All rows the query returns, decoded.
-pub async fn many<T: DeserializeOwned>(builder: Builder) -> Result<Vec<T>, ApiError> {
-    decode(send(builder).await?).await
+pub async fn many<T: DeserializeOwned>(query: Query<'_>) -> Result<Vec<T>, ApiError> {
+    decode(send(query.builder).await?, query.caller).await
 }
 
 /// One page of rows plus the exact total (`Prefer: count=exact`, `Content-Range`).
 pub async fn page<T: DeserializeOwned>(
-    builder: Builder,
+    rows: Query<'_>,
     query: &PageQuery,
 ) -> Result<Page<T>, ApiError> {
+    let (builder, caller) = (rows.builder, rows.caller);
     let (from, to) = query.range();
     // Range for table reads; limit/offset too, because PostgREST ignores Range on
     // POST (calls of set-returning functions). Both say the same rows.
@@ -277,7 +329,7 @@ pub async fn page<T: DeserializeOwned>(
             total: total.unwrap_or(0),
         });
     }
-    let items: Vec<T> = decode(response).await?;
+    let items: Vec<T> = decode(response, caller).await?;
     let total = total.ok_or_else(|| ApiError::internal("postgrest: no count in Content-Range"))?;
     Ok(Page { items, total })
 }
@@ -296,7 +348,10 @@ fn transport_error(e: reqwest::Error) -> ApiError {
     }
 }
 
-async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, ApiError> {
+async fn decode<T: DeserializeOwned>(
+    response: reqwest::Response,
+    caller: &Caller,
+) -> Result<T, ApiError> {
     let status = response.status();
     let headers = response.headers().clone();
     if status == StatusCode::TOO_MANY_REQUESTS {
@@ -313,7 +368,7 @@ async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, A
         return Err(ApiError::internal("postgrest: response too large"));
     }
     if status.is_success() {
-        keep_response_headers(&headers);
+        keep_response_headers(&headers, caller);
         serde_json::from_slice(&bytes).map_err(|_| ApiError::internal("postgrest: undecodable row"))
     } else if let Some(retry) = (status == StatusCode::SERVICE_UNAVAILABLE)
         .then(|| maintenance_refusal(&bytes))
@@ -325,50 +380,19 @@ async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, A
     }
 }
 
-tokio::task_local! {
-    /// Headers the database set for this request's answer (`response.headers` in SQL):
-    /// the request gate's RateLimit headers on a write it counted.
-    static RESPONSE_HEADERS: std::cell::RefCell<Vec<(http::HeaderName, http::HeaderValue)>>;
-}
-
-/// Runs `work` (a handler) and returns what it returned with the headers the database
-/// set on its PostgREST answers, for the pipeline to put on the API's answer.
-pub async fn with_response_headers<F: std::future::Future>(
-    work: F,
-) -> (F::Output, Vec<(http::HeaderName, http::HeaderValue)>) {
-    // Boxed: a handler's future can be large (the S3 client's are), and the scope would
-    // otherwise carry it on the stack.
-    let work = Box::pin(work);
-    RESPONSE_HEADERS
-        .scope(Default::default(), async move {
-            let output = work.await;
-            let headers = RESPONSE_HEADERS.with(|h| h.take());
-            (output, headers)
-        })
-        .await
-}
-
 /// Keeps the RateLimit headers and `Idempotent-Replayed` of a successful PostgREST
-/// answer (outside [`with_response_headers`], nothing is kept).
-fn keep_response_headers(headers: &HeaderMap) {
-    let _ = RESPONSE_HEADERS.try_with(|kept| {
-        let mut kept = kept.borrow_mut();
-        for name in [
-            crate::policy::rate_limit::RATELIMIT_POLICY,
-            crate::policy::rate_limit::RATELIMIT,
-            IDEMPOTENT_REPLAYED,
-        ] {
-            // reqwest 0.11 speaks http 0.2; the API's headers are http 1: copied as text.
-            let value = headers
-                .get(name.as_str())
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| http::HeaderValue::from_str(v).ok());
-            if let Some(value) = value {
-                kept.retain(|(n, _)| *n != name);
-                kept.push((name, value));
-            }
+/// answer for the API's answer to `caller`.
+fn keep_response_headers(headers: &HeaderMap, caller: &Caller) {
+    for name in [RATELIMIT_POLICY, RATELIMIT, IDEMPOTENT_REPLAYED] {
+        // reqwest 0.11 speaks http 0.2; the API's headers are http 1: copied as text.
+        let value = headers
+            .get(name.as_str())
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| http::HeaderValue::from_str(v).ok());
+        if let Some(value) = value {
+            caller.keep_header(name, value);
         }
-    });
+    }
 }
 
 /// The database's request gate refused a write over its rate limit (PostgREST 429 with
@@ -379,16 +403,13 @@ fn rate_limited(headers: &HeaderMap) -> ApiError {
     let retry = text("retry-after")
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
-    let passed = [
-        crate::policy::rate_limit::RATELIMIT_POLICY,
-        crate::policy::rate_limit::RATELIMIT,
-    ]
-    .into_iter()
-    .filter_map(|name| {
-        let value = http::HeaderValue::from_str(text(name.as_str())?).ok()?;
-        Some((name, value))
-    })
-    .collect();
+    let passed = [RATELIMIT_POLICY, RATELIMIT]
+        .into_iter()
+        .filter_map(|name| {
+            let value = http::HeaderValue::from_str(text(name.as_str())?).ok()?;
+            Some((name, value))
+        })
+        .collect();
     ApiError::rate_limited(retry)
         .with_headers(passed)
         .with_cause("postgrest: request gate rate limit")

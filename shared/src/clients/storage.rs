@@ -19,9 +19,10 @@ use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::base::caller::Caller;
+use crate::base::error::ApiError;
+use crate::base::headers::TRACE_HEADER;
 use crate::config::Config;
-use crate::pipeline::error::ApiError;
-use crate::pipeline::telemetry::{traced, TRACE_HEADER};
 
 /// How long a client has to use an upload URL.
 pub const UPLOAD_URL_TTL: Duration = Duration::from_secs(300);
@@ -160,6 +161,30 @@ impl Storage {
         Ok(Self::to_client(req, DOWNLOAD_URL_TTL))
     }
 
+    /// The bucket as `caller`'s request uses it: its calls carry the request's trace.
+    pub fn for_request<'a>(&'a self, caller: &'a Caller) -> Bucket<'a> {
+        Bucket {
+            storage: self,
+            caller,
+        }
+    }
+}
+
+/// The bucket in one request: the calls that reach S3 (presigning is local: [`Storage`]).
+pub struct Bucket<'a> {
+    storage: &'a Storage,
+    caller: &'a Caller,
+}
+
+impl std::ops::Deref for Bucket<'_> {
+    type Target = Storage;
+
+    fn deref(&self) -> &Storage {
+        self.storage
+    }
+}
+
+impl Bucket<'_> {
     async fn send(&self, req: PresignedRequest) -> Result<reqwest::Response, ApiError> {
         let method = reqwest::Method::from_bytes(req.method().as_bytes())
             .map_err(|_| ApiError::internal("presigned method"))?;
@@ -169,7 +194,7 @@ impl Storage {
                 builder = builder.header(k, v);
             }
         }
-        builder = traced(builder);
+        builder = self.caller.traced(builder);
         builder
             .send()
             .await
@@ -188,7 +213,7 @@ impl Storage {
             .head_object()
             .bucket(&self.bucket)
             .key(key)
-            .presigned(Self::ttl(INTERNAL_TTL)?)
+            .presigned(Storage::ttl(INTERNAL_TTL)?)
             .await
             .map_err(|_| ApiError::internal("presign head"))?;
         let response = self.send(req).await?;
@@ -225,7 +250,7 @@ impl Storage {
             .key(key)
             .range(format!("bytes=0-{}", n.saturating_sub(1)))
             .if_match(etag)
-            .presigned(Self::ttl(INTERNAL_TTL)?)
+            .presigned(Storage::ttl(INTERNAL_TTL)?)
             .await
             .map_err(|_| ApiError::internal("presign ranged get"))?;
         let response = self.send(req).await?;
@@ -278,7 +303,7 @@ impl Storage {
             },
         )
         .ok_or_else(|| ApiError::internal("sigv4 sign"))?;
-        let mut request = traced(self.http.put(&url));
+        let mut request = self.caller.traced(self.http.put(&url));
         for (k, v) in signed {
             request = request.header(k, v);
         }
@@ -301,7 +326,7 @@ impl Storage {
             .delete_object()
             .bucket(&self.bucket)
             .key(key)
-            .presigned(Self::ttl(INTERNAL_TTL)?)
+            .presigned(Storage::ttl(INTERNAL_TTL)?)
             .await
             .map_err(|_| ApiError::internal("presign delete"))?;
         let response = self.send(req).await?;
@@ -349,7 +374,6 @@ pub fn content_disposition(filename: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::telemetry::{serve_invocation, Invocation};
     use std::sync::{Arc, Mutex};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -381,7 +405,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_functions_own_s3_calls_carry_the_invocations_trace_header() {
+    async fn the_functions_own_s3_calls_carry_the_requests_trace_header() {
         let (endpoint, heads) = recording_s3().await;
         let config = Config::from_lookup(|name| match name {
             "SUPABASE_URL" => Some("http://127.0.0.1:9".into()),
@@ -393,16 +417,16 @@ mod tests {
         .unwrap();
         let storage = Storage::from_config(&config, reqwest::Client::new()).unwrap();
         let header = "Root=1-abc-def;Parent=0123456789abcdef;Sampled=1";
-        let invocation = Arc::new(Invocation::new("req-s3", Some(header.into())));
-        serve_invocation(invocation, async {
-            storage.delete("pending/a/b").await.unwrap();
-            storage
-                .copy("pending/a/b", "files/a/b", None)
-                .await
-                .unwrap();
-        })
-        .await;
-        storage.delete("pending/a/c").await.unwrap();
+        let traced = Caller::background("req-s3", Some(header.into()));
+        let bucket = storage.for_request(&traced);
+        bucket.delete("pending/a/b").await.unwrap();
+        bucket.copy("pending/a/b", "files/a/b", None).await.unwrap();
+        let untraced = Caller::default();
+        storage
+            .for_request(&untraced)
+            .delete("pending/a/c")
+            .await
+            .unwrap();
         let heads = heads.lock().unwrap().clone();
         assert_eq!(heads.len(), 3, "{heads:?}");
         let line = format!("x-amzn-trace-id: {}\r\n", header.to_ascii_lowercase());
@@ -420,7 +444,7 @@ mod tests {
         assert_eq!(heads[1].matches("x-amzn-trace-id").count(), 1);
         assert!(
             !heads[2].contains("x-amzn-trace-id"),
-            "outside an invocation: {}",
+            "a request without a trace: {}",
             heads[2]
         );
     }

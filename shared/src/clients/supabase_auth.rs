@@ -1,22 +1,20 @@
 //! Supabase Auth (GoTrue) calls for the session routes: sign-up, password sign-in,
 //! refresh and sign-out. Its answers are reduced to a few outcomes; its messages never reach a
-//! client. Every call carries the invocation's X-Ray trace header
-//! ([`traced`]).
+//! client. Every call carries the request's X-Ray trace header ([`Caller::traced`]).
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::pipeline::error::ApiError;
-use crate::pipeline::telemetry::traced;
-use crate::pipeline::Caller;
-use crate::App;
+use crate::base::caller::Caller;
+use crate::base::error::ApiError;
+use crate::clients::app::App;
 
 /// A call GoTrue makes on behalf of the person at the browser: their User-Agent and
 /// address (as API Gateway saw it) go along, so the session GoTrue records names their
 /// device, not this function (GoTrue's GrantParams read both; its per-address limits
 /// then count people, not Lambda's addresses).
 fn for_caller(request: reqwest::RequestBuilder, caller: &Caller) -> reqwest::RequestBuilder {
-    let mut request = request;
+    let mut request = caller.traced(request);
     if let Some(agent) = &caller.user_agent {
         request = request.header(reqwest::header::USER_AGENT, agent.as_str());
     }
@@ -75,12 +73,12 @@ impl From<AuthFailure> for ApiError {
     fn from(f: AuthFailure) -> Self {
         match f {
             AuthFailure::InvalidCredentials => ApiError::new(
-                crate::pipeline::error::ErrorCode::Unauthorized,
+                crate::base::error::ErrorCode::Unauthorized,
                 "Invalid email or password",
             )
             .with_cause(f.reason()),
             AuthFailure::InvalidRefreshToken => ApiError::new(
-                crate::pipeline::error::ErrorCode::Unauthorized,
+                crate::base::error::ErrorCode::Unauthorized,
                 "The session has ended; sign in again",
             )
             .with_cause(f.reason()),
@@ -123,7 +121,7 @@ async fn token_grant(
     let request = app
         .http
         .post(auth_url(app, &format!("token?grant_type={grant}")));
-    let response = for_caller(traced(request), caller)
+    let response = for_caller(request, caller)
         .header("apikey", &app.config.anon_key)
         .json(&body)
         .send()
@@ -188,7 +186,7 @@ pub async fn sign_up(
     data: Value,
     redirect_to: Option<&str>,
 ) -> Result<SignUp, AuthFailure> {
-    let mut request = for_caller(traced(app.http.post(auth_url(app, "signup"))), caller);
+    let mut request = for_caller(app.http.post(auth_url(app, "signup")), caller);
     if let Some(redirect_to) = redirect_to {
         request = request.query(&[("redirect_to", redirect_to)]);
     }
@@ -241,7 +239,7 @@ async fn session_call(
     body: Value,
     refused: AuthFailure,
 ) -> Result<Session, AuthFailure> {
-    let response = for_caller(traced(app.http.post(auth_url(app, path))), caller)
+    let response = for_caller(app.http.post(auth_url(app, path)), caller)
         .header("apikey", &app.config.anon_key)
         .json(&body)
         .send()
@@ -300,7 +298,7 @@ pub async fn send_email_link(
     create_user: bool,
     redirect_to: &str,
 ) -> Result<bool, AuthFailure> {
-    let response = for_caller(traced(app.http.post(auth_url(app, "otp"))), caller)
+    let response = for_caller(app.http.post(auth_url(app, "otp")), caller)
         .query(&[("redirect_to", redirect_to)])
         .header("apikey", &app.config.anon_key)
         .json(&json!({ "email": email, "create_user": create_user }))
@@ -325,7 +323,7 @@ pub async fn send_recovery_link(
     email: &str,
     redirect_to: &str,
 ) -> Result<bool, AuthFailure> {
-    let response = for_caller(traced(app.http.post(auth_url(app, "recover"))), caller)
+    let response = for_caller(app.http.post(auth_url(app, "recover")), caller)
         .query(&[("redirect_to", redirect_to)])
         .header("apikey", &app.config.anon_key)
         .json(&json!({ "email": email }))
@@ -343,10 +341,12 @@ pub async fn send_recovery_link(
 /// `PUT /auth/v1/user {password}` as the user.
 pub async fn set_password(
     app: &App,
+    caller: &Caller,
     access_token: &str,
     password: &str,
 ) -> Result<(), AuthFailure> {
-    let response = traced(app.http.put(auth_url(app, "user")))
+    let response = caller
+        .traced(app.http.put(auth_url(app, "user")))
         .header("apikey", &app.config.anon_key)
         .bearer_auth(access_token)
         .json(&json!({ "password": password }))
@@ -405,11 +405,13 @@ impl SignOutScope {
 /// stop working, and the database's request gate refuses their access tokens).
 pub async fn sign_out(
     app: &App,
+    caller: &Caller,
     access_token: &str,
     scope: SignOutScope,
 ) -> Result<(), AuthFailure> {
     let url = auth_url(app, &format!("logout?scope={}", scope.as_str()));
-    let response = traced(app.http.post(url))
+    let response = caller
+        .traced(app.http.post(url))
         .header("apikey", &app.config.anon_key)
         .bearer_auth(access_token)
         .send()
@@ -464,11 +466,13 @@ fn service_key(app: &App) -> Result<&str, AdminFailure> {
 /// one through a recovery link). Returns the new user's id.
 pub async fn admin_create_user(
     app: &App,
+    caller: &Caller,
     email: &str,
     user_metadata: Value,
 ) -> Result<uuid::Uuid, AdminFailure> {
     let key = service_key(app)?;
-    let response = traced(app.http.post(auth_url(app, "admin/users")))
+    let response = caller
+        .traced(app.http.post(auth_url(app, "admin/users")))
         .header("apikey", key)
         .bearer_auth(key)
         .json(&json!({ "email": email, "email_confirm": true, "user_metadata": user_metadata }))
@@ -501,9 +505,14 @@ pub async fn admin_create_user(
 }
 
 /// `DELETE /auth/v1/admin/users/<id>`.
-pub async fn admin_delete_user(app: &App, id: uuid::Uuid) -> Result<(), AdminFailure> {
+pub async fn admin_delete_user(
+    app: &App,
+    caller: &Caller,
+    id: uuid::Uuid,
+) -> Result<(), AdminFailure> {
     let key = service_key(app)?;
-    let response = traced(app.http.delete(auth_url(app, &format!("admin/users/{id}"))))
+    let response = caller
+        .traced(app.http.delete(auth_url(app, &format!("admin/users/{id}"))))
         .header("apikey", key)
         .bearer_auth(key)
         .send()

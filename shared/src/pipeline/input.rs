@@ -7,12 +7,11 @@ use serde::Deserialize;
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
-use crate::pipeline::error::{ApiError, ErrorCode, FieldErrors};
+use crate::base::error::{ApiError, ErrorCode, FieldErrors};
+pub use crate::base::paging::{PageQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 /// Largest JSON body accepted (API Gateway allows far more; no route needs it).
 pub const MAX_JSON_BODY_BYTES: usize = 64 * 1024;
-pub const DEFAULT_PAGE_SIZE: u32 = 20;
-pub const MAX_PAGE_SIZE: u32 = 100;
 
 /// Parses the body as JSON into `T` (which should `deny_unknown_fields`), then validates it.
 ///
@@ -168,49 +167,6 @@ fn from_pairs<T: DeserializeOwned + Validate>(pairs: Vec<(String, String)>) -> R
     })?;
     value.validate()?;
     Ok(value)
-}
-
-/// `page` (from 1) and `pageSize` (1..=100, default 20).
-#[derive(Debug, Clone, Copy, Deserialize, Validate, PartialEq, Eq, utoipa::IntoParams)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// The page, from 1.
-    #[serde(default = "first_page")]
-    #[validate(range(min = 1, max = 100000, message = "must be between 1 and 100000"))]
-    #[param(minimum = 1, maximum = 100000, default = 1)]
-    pub page: u32,
-    /// Items per page.
-    #[serde(default = "default_page_size")]
-    #[validate(range(min = 1, max = 100, message = "must be between 1 and 100"))]
-    #[param(minimum = 1, maximum = 100, default = 20)]
-    pub page_size: u32,
-}
-
-impl Default for PageQuery {
-    fn default() -> Self {
-        Self {
-            page: 1,
-            page_size: DEFAULT_PAGE_SIZE,
-        }
-    }
-}
-
-impl PageQuery {
-    /// Inclusive row range for PostgREST's Range header.
-    pub fn range(&self) -> (usize, usize) {
-        let size = self.page_size as usize;
-        let from = (self.page as usize - 1) * size;
-        (from, from + size - 1)
-    }
-}
-
-fn first_page() -> u32 {
-    1
-}
-
-fn default_page_size() -> u32 {
-    DEFAULT_PAGE_SIZE
 }
 
 /// Validator for names and titles: not blank, no control characters.

@@ -13,21 +13,22 @@ use std::pin::Pin;
 use lambda_http::lambda_runtime::LambdaEvent;
 use lambda_http::service_fn;
 
-use crate::pipeline::error::ApiError;
-use crate::pipeline::route::Deploy;
-use crate::App;
+use crate::base::caller::Caller;
+use crate::base::error::ApiError;
+use crate::clients::App;
+use crate::pipeline::route::{Deploy, S3Grant, DEFAULT_DEPLOY};
 
 /// The future a job's handler returns, boxed so the table holds a function pointer.
 pub type JobFuture = Pin<Box<dyn Future<Output = Result<serde_json::Value, ApiError>> + Send>>;
-/// A job's handler.
-pub type JobHandler = fn(App) -> JobFuture;
+/// A job's handler: the app, and the run's context (its trace, for the calls it makes).
+pub type JobHandler = fn(App, Caller) -> JobFuture;
 
-/// `job!(module::function)`: a job's handler from an `async fn(App) -> Result<Value,
-/// ApiError>`.
+/// `job!(module::function)`: a job's handler from an `async fn(App, Caller) ->
+/// Result<Value, ApiError>`.
 #[macro_export]
 macro_rules! job {
     ($f:path) => {
-        |app| ::std::boxed::Box::pin($f(app))
+        |app, caller| ::std::boxed::Box::pin($f(app, caller))
     };
 }
 
@@ -67,7 +68,7 @@ impl Job {
             schedule,
             doc: "",
             handler,
-            deploy: crate::pipeline::route::DEFAULT_DEPLOY,
+            deploy: DEFAULT_DEPLOY,
             alarm: None,
         }
     }
@@ -83,11 +84,7 @@ impl Job {
     }
 
     /// Its statements on the uploads bucket, and why it needs them.
-    pub const fn s3(
-        mut self,
-        why: &'static str,
-        grants: &'static [crate::pipeline::route::S3Grant],
-    ) -> Self {
+    pub const fn s3(mut self, why: &'static str, grants: &'static [S3Grant]) -> Self {
         self.deploy.s3 = grants;
         self.deploy.s3_why = why;
         self
@@ -104,13 +101,17 @@ impl Job {
 /// handler. Its binary's whole `main`.
 pub fn serve(job: Job) -> Result<(), lambda_http::Error> {
     crate::pipeline::runtime::start(async move {
-        crate::pipeline::telemetry::init(job.function);
+        crate::pipeline::runtime::init(job.function);
         let app = App::from_env_and_secrets().await.inspect_err(|e| {
             tracing::error!(job = job.function, error = %e, "cold start failed");
         })?;
         let app = &app;
-        let service = service_fn(move |_event: LambdaEvent<serde_json::Value>| async move {
-            let summary = (job.handler)(app.clone()).await;
+        let service = service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+            let caller = Caller::background(
+                &event.context.request_id,
+                crate::pipeline::telemetry::current_trace(),
+            );
+            let summary = (job.handler)(app.clone(), caller).await;
             match &summary {
                 Ok(summary) => tracing::info!(job = job.function, %summary, "job run"),
                 Err(e) => {

@@ -5,39 +5,11 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::pipeline::error::ApiError;
-use crate::pipeline::input::PageQuery;
+use crate::base::error::ApiError;
+use crate::base::paging::PageQuery;
+pub use crate::base::paging::{Page, Pagination};
 
 pub type ApiResult = Result<Response<Body>, ApiError>;
-
-/// Where a page is in the whole list: `total` is exact up to 1000 rows, an estimate above.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Pagination {
-    pub page: u32,
-    pub page_size: u32,
-    pub total: u64,
-    pub total_pages: u64,
-}
-
-impl Pagination {
-    pub fn new(query: &PageQuery, total: u64) -> Self {
-        let size = u64::from(query.page_size);
-        Self {
-            page: query.page,
-            page_size: query.page_size,
-            total,
-            total_pages: total.div_ceil(size),
-        }
-    }
-}
-
-/// A page of rows together with the total the query matched.
-#[derive(Debug)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub total: u64,
-}
 
 pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
     let mut response = Response::new(Body::Text(body.to_string()));
@@ -89,20 +61,4 @@ pub fn no_content() -> ApiResult {
     let mut response = Response::new(Body::Empty);
     *response.status_mut() = StatusCode::NO_CONTENT;
     Ok(response)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn total_pages_rounds_up() {
-        let q = PageQuery {
-            page: 1,
-            page_size: 20,
-        };
-        assert_eq!(Pagination::new(&q, 0).total_pages, 0);
-        assert_eq!(Pagination::new(&q, 20).total_pages, 1);
-        assert_eq!(Pagination::new(&q, 21).total_pages, 2);
-    }
 }

@@ -13,10 +13,11 @@ use std::pin::Pin;
 use http::Method;
 use lambda_http::Request;
 
+use crate::auth::SignedIn;
+use crate::base::caller::Caller;
+use crate::clients::App;
+use crate::pipeline::events::EventSink;
 use crate::pipeline::response::ApiResult;
-use crate::pipeline::sse::EventSink;
-use crate::pipeline::SignedIn;
-use crate::{App, Caller};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -57,6 +57,14 @@ pub fn start<F: Future<Output = Result<(), Error>>>(serve: F) -> Result<(), Erro
         .block_on(serve)
 }
 
+/// Logs and metrics for a function named `function` in the route table: the JSON log
+/// subscriber ([`telemetry::init`]) and the metrics recorder ([`metrics::init`]), both
+/// under the name the function runs as.
+pub fn init(function: &str) {
+    let name = telemetry::init(function);
+    metrics::init(&name);
+}
+
 const NEXT: &str = "/2018-06-01/runtime/invocation/next";
 const REQUEST_ID: &str = "lambda-runtime-aws-request-id";
 

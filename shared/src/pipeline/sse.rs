@@ -13,54 +13,15 @@ use std::future::Future;
 
 use bytes::Bytes;
 use http::HeaderValue;
-use http_body_util::channel::{Channel, Sender};
+use http_body_util::channel::Channel;
 use lambda_http::{Body, Request, Response};
-use serde::Serialize;
 
+use crate::auth::SignedIn;
+use crate::clients::App;
+use crate::pipeline::dispatch::{cold_start, dispatch_with, signed_in};
+pub use crate::pipeline::events::{EventBody, EventSink, Gone};
 use crate::pipeline::response::ApiResult;
 use crate::pipeline::route::{Handler, Route};
-use crate::pipeline::{dispatch_with, signed_in, SignedIn};
-use crate::App;
-
-pub type EventBody = Channel<Bytes, Infallible>;
-
-/// The client has gone away: stop producing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Gone;
-
-pub struct EventSink {
-    tx: Sender<Bytes, Infallible>,
-    sent: usize,
-}
-
-impl EventSink {
-    /// `data: <json>` (one line: JSON never contains a raw newline).
-    pub async fn data<T: Serialize>(&mut self, value: &T) -> Result<(), Gone> {
-        let json = serde_json::to_string(value).map_err(|_| Gone)?;
-        self.write(format!("data: {json}\n\n")).await?;
-        self.sent += 1;
-        Ok(())
-    }
-
-    /// A comment line: ignored by EventSource, keeps proxies and the client from
-    /// timing the connection out.
-    pub async fn heartbeat(&mut self) -> Result<(), Gone> {
-        self.write(": keep-alive\n\n".to_owned()).await
-    }
-
-    /// The end marker.
-    pub async fn done(&mut self) -> Result<(), Gone> {
-        self.write("data: [DONE]\n\n".to_owned()).await
-    }
-
-    pub fn events_sent(&self) -> usize {
-        self.sent
-    }
-
-    async fn write(&mut self, text: String) -> Result<(), Gone> {
-        self.tx.send_data(Bytes::from(text)).await.map_err(|_| Gone)
-    }
-}
 
 /// Runs the pipeline; when the request is admitted, `producer` writes the events.
 /// Refusals keep the API's usual JSON error shape and status.
@@ -108,7 +69,7 @@ where
                 app.clone(),
                 caller,
                 req,
-                EventSink { tx, sent: 0 },
+                EventSink::new(tx),
             )));
             Response::from_parts(parts, body)
         }
@@ -153,7 +114,7 @@ pub fn serve(route: Route) -> Result<(), lambda_http::Error> {
         return Err(message.into());
     };
     crate::pipeline::runtime::start(async move {
-        let app = crate::pipeline::cold_start(&route).await?;
+        let app = cold_start(&route).await?;
         let (app, route) = (&app, &route);
         let service = lambda_http::service_fn(move |req: Request| async move {
             Ok::<_, Infallible>(dispatch_stream(app, route, req, admit, produce).await)

@@ -18,10 +18,11 @@
 //! span's fields typed in the span's extensions instead, where the dynamic fields read
 //! them. No event field may be named like one of the four: keys are not deduplicated.
 //!
-//! The same invocation is a tokio task-local ([`serve_invocation`]) for the clients:
-//! PostgREST, Supabase Auth and S3 calls carry its trace header as `X-Amzn-Trace-Id`
-//! ([`traced`], [`add_trace_header`]). Nothing is written to the environment (the
-//! reason the runtime loop is ours: shared/src/pipeline/runtime.rs).
+//! The same invocation is a tokio task-local ([`serve_invocation`]): the pipeline reads
+//! its trace header once, into the request's context ([`crate::base::caller::Caller`]),
+//! whose PostgREST, Supabase Auth and S3 calls carry it as `X-Amzn-Trace-Id`
+//! ([`current_trace`]). Nothing is written to the environment (the reason the runtime
+//! loop is ours: shared/src/pipeline/runtime.rs).
 //!
 //! The filter is `RUST_LOG` in its `target=level` form (`info`,
 //! `info,cargo_lambda=warn`), or else Lambda's own `AWS_LAMBDA_LOG_LEVEL` (what a
@@ -34,7 +35,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use json_subscriber::JsonLayer;
-use reqwest::header::{HeaderMap, HeaderValue};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
 use tracing::{Event, Instrument, Subscriber};
@@ -47,8 +47,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// The name of the span the runtime loop serves each invocation in.
 pub const INVOCATION_SPAN: &str = "invocation";
 
-/// The header that carries the X-Ray trace to the services the function calls.
-pub const TRACE_HEADER: &str = "x-amzn-trace-id";
+pub use crate::base::headers::TRACE_HEADER;
 
 /// Set once the process's first invocation has been served.
 static WARM: AtomicBool = AtomicBool::new(false);
@@ -67,20 +66,15 @@ pub struct Invocation {
     pub trace_header: Option<String>,
     /// The process's first invocation.
     pub cold_start: bool,
-    header_value: Option<HeaderValue>,
 }
 
 impl Invocation {
     /// The next invocation of this process, cold when none was served before.
     pub fn new(request_id: &str, trace_header: Option<String>) -> Self {
-        let header_value = trace_header
-            .as_deref()
-            .and_then(|v| HeaderValue::from_str(v).ok());
         Self {
             request_id: request_id.to_owned(),
             trace_header,
             cold_start: !WARM.load(Ordering::Relaxed),
-            header_value,
         }
     }
 
@@ -138,24 +132,10 @@ pub fn propagate<F: Future>(work: F) -> impl Future<Output = F::Output> {
     }
 }
 
-/// The current invocation's trace header, for an outgoing request.
-pub fn trace_header() -> Option<HeaderValue> {
-    CURRENT.try_with(|i| i.header_value.clone()).ok().flatten()
-}
-
-/// The request with the current invocation's `X-Amzn-Trace-Id` (none outside one).
-pub fn traced(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-    match trace_header() {
-        Some(value) => request.header(TRACE_HEADER, value),
-        None => request,
-    }
-}
-
-/// Adds the current invocation's `X-Amzn-Trace-Id` to `headers` (none outside one).
-pub fn add_trace_header(headers: &mut HeaderMap) {
-    if let Some(value) = trace_header() {
-        headers.insert(TRACE_HEADER, value);
-    }
+/// The trace header of the invocation this task serves (none outside one), for the
+/// request's context.
+pub fn current_trace() -> Option<String> {
+    CURRENT.try_with(|i| i.trace_header.clone()).ok().flatten()
 }
 
 /// The `function` of the log lines and metrics: Lambda's name for the function when it
@@ -275,10 +255,10 @@ pub fn directives(rust_log: Option<&str>, lambda_level: Option<&str>) -> Option<
 }
 
 /// Installs the process-wide subscriber (JSON lines on stdout, filtered by
-/// [`directives`], default `info`) and the metrics recorder ([`crate::pipeline::metrics`]),
-/// both naming `route_function` as [`function_name`] says. Safe to call more than once
-/// (later calls do nothing).
-pub fn init(route_function: &str) {
+/// [`directives`], default `info`), naming `route_function` as [`function_name`] says,
+/// and answers that name (for the metrics recorder: [`crate::pipeline::runtime::init`]).
+/// Safe to call more than once (later calls do nothing).
+pub fn init(route_function: &str) -> String {
     let function = function_name(
         std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok().as_deref(),
         route_function,
@@ -293,7 +273,7 @@ pub fn init(route_function: &str) {
         .with(json_layer(&function, std::io::stdout))
         .with(filter)
         .try_init();
-    crate::pipeline::metrics::init(&function);
+    function
 }
 
 #[cfg(test)]
@@ -348,7 +328,6 @@ mod tests {
             request_id: "req-1".into(),
             trace_header: Some("Root=1-abc-def;Parent=01;Sampled=0".into()),
             cold_start,
-            header_value: None,
         }
     }
 
@@ -425,28 +404,21 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn outgoing_calls_carry_the_trace_header_of_the_invocation_only() {
+    async fn the_trace_of_the_invocation_is_read_where_it_is_served_or_propagated() {
         let header = "Root=1-abc-def;Parent=01;Sampled=1";
         let invocation = Arc::new(Invocation::new("req-2", Some(header.into())));
-        let mut headers = HeaderMap::new();
-        add_trace_header(&mut headers);
-        assert!(headers.is_empty(), "no invocation, no header");
+        assert!(current_trace().is_none(), "no invocation, no trace");
         serve_invocation(invocation, async {
-            add_trace_header(&mut headers);
+            assert_eq!(current_trace().as_deref(), Some(header));
             // A spawned task carries it only when propagated.
-            let spawned = tokio::spawn(propagate(async { trace_header() }));
-            assert_eq!(spawned.await.unwrap().unwrap(), header);
-            assert!(tokio::spawn(async { trace_header() })
+            let spawned = tokio::spawn(propagate(async { current_trace() }));
+            assert_eq!(spawned.await.unwrap().as_deref(), Some(header));
+            assert!(tokio::spawn(async { current_trace() })
                 .await
                 .unwrap()
                 .is_none());
-            let request = traced(reqwest::Client::new().get("http://127.0.0.1:9/"))
-                .build()
-                .unwrap();
-            assert_eq!(request.headers()[TRACE_HEADER], header);
         })
         .await;
-        assert_eq!(headers[TRACE_HEADER], header);
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub fn release_after(elapsed: Duration, floor: Duration) -> Duration {
 }
 
 /// Waits until the answer to a request that arrived at `started` may leave.
-pub async fn level(app: &crate::App, started: Instant) {
+pub async fn level(app: &crate::clients::App, started: Instant) {
     let elapsed = started.elapsed();
     let release = release_after(elapsed, app.config.auth_answer_floor);
     if let Some(wait) = release.checked_sub(elapsed).filter(|w| !w.is_zero()) {

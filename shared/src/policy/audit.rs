@@ -6,7 +6,8 @@
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::{App, Caller};
+use crate::base::caller::Caller;
+use crate::clients::{postgrest, App};
 
 /// One security or administrative event. Built with [`AuditEvent::new`] and the
 /// builder methods, stored with [`record`].
@@ -20,6 +21,8 @@ pub struct AuditEvent<'a> {
     pub user_agent: Option<&'a str>,
     /// Merge with the same event of the last minute instead of adding a row.
     pub coalesce: bool,
+    /// The request it happened in (its trace goes with the write).
+    caller: &'a Caller,
 }
 
 impl<'a> AuditEvent<'a> {
@@ -34,6 +37,7 @@ impl<'a> AuditEvent<'a> {
             ip: caller.ip.as_deref(),
             user_agent: caller.user_agent.as_deref(),
             coalesce: false,
+            caller,
         }
     }
 
@@ -72,7 +76,7 @@ pub async fn record(app: &App, event: AuditEvent<'_>) {
         ip = event.ip,
         "security event"
     );
-    let Some(service) = app.db.as_service() else {
+    let Some(service) = app.db.as_service(event.caller) else {
         return;
     };
     let params = json!({
@@ -84,12 +88,14 @@ pub async fn record(app: &App, event: AuditEvent<'_>) {
         "p_user_agent": event.user_agent,
         "p_coalesce": event.coalesce,
     });
-    let Ok(builder) = service.rpc("record_audit_event", &params) else {
+    let Ok(query) = service.rpc("record_audit_event", &params) else {
         return;
     };
-    match builder.execute().await {
-        Ok(r) if r.status().is_success() => {}
-        Ok(r) => tracing::warn!(status = r.status().as_u16(), "audit write refused"),
-        Err(_) => tracing::warn!("audit write failed: PostgREST unreachable"),
+    if let Err(e) = postgrest::exec(query, "Audit event").await {
+        tracing::warn!(
+            code = e.code.as_str(),
+            cause = e.cause.as_deref(),
+            "audit write failed"
+        );
     }
 }

@@ -17,12 +17,12 @@ use http::{HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::AuthUser;
-use crate::pipeline::error::{ApiError, ErrorCode};
-use crate::App;
-
-pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
-pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+use crate::auth::SignedIn;
+use crate::base::caller::Caller;
+use crate::base::error::{ApiError, ErrorCode};
+pub use crate::base::headers::{RATELIMIT, RATELIMIT_POLICY};
+use crate::clients::postgrest::{self, ServiceDb};
+use crate::clients::App;
 
 /// A rule as the migration seeds it in `rate_limit_rules` (the database is the source of
 /// truth; these name the numbers for docs and tests, and a test checks they agree).
@@ -110,15 +110,12 @@ fn closed(e: ApiError) -> ApiError {
 /// hit. Through the service role (`hit_route_limit_for`), which alone mints passes: with
 /// the claims of the token the pipeline verified, whose session the database checks as
 /// the request gate does.
-pub async fn hit_route(app: &App, user: &AuthUser, rule: &str) -> Result<Quota, ApiError> {
-    let service = app
-        .db
-        .as_service()
-        .ok_or_else(|| ApiError::unavailable("rate limit: no service role key configured"))?;
-    let quota: Quota = crate::clients::postgrest::one(
+pub async fn hit_route(app: &App, caller: &SignedIn, rule: &str) -> Result<Quota, ApiError> {
+    let service = service(app, caller)?;
+    let quota: Quota = postgrest::one(
         service.rpc(
             "hit_route_limit_for",
-            &json!({ "p_claims": user.claims, "p_rule": rule }),
+            &json!({ "p_claims": caller.user.claims, "p_rule": rule }),
         )?,
         "Rate limit",
     )
@@ -133,10 +130,14 @@ pub async fn hit_route(app: &App, user: &AuthUser, rule: &str) -> Result<Quota, 
 
 /// Hits on subject-keyed rules (service role), in order; refused at the first rule
 /// that is over (later rules are not counted).
-pub async fn hit_subjects(app: &App, hits: &[(&str, &str)]) -> Result<Vec<Quota>, ApiError> {
+pub async fn hit_subjects(
+    app: &App,
+    caller: &Caller,
+    hits: &[(&str, &str)],
+) -> Result<Vec<Quota>, ApiError> {
     let mut quotas = Vec::with_capacity(hits.len());
     for (rule, subject) in hits {
-        let quota = count_subject(app, rule, subject).await?;
+        let quota = count_subject(app, caller, rule, subject).await?;
         let allowed = quota.allowed;
         quotas.push(quota);
         if !allowed {
@@ -147,18 +148,25 @@ pub async fn hit_subjects(app: &App, hits: &[(&str, &str)]) -> Result<Vec<Quota>
 }
 
 /// One hit on a subject-keyed rule (service role), whether or not it is over.
-pub async fn count_subject(app: &App, rule: &str, subject: &str) -> Result<Quota, ApiError> {
-    subject_call(app, "hit_subject_limit", rule, subject).await
+pub async fn count_subject(
+    app: &App,
+    caller: &Caller,
+    rule: &str,
+    subject: &str,
+) -> Result<Quota, ApiError> {
+    subject_call(app, caller, "hit_subject_limit", rule, subject).await
 }
 
 /// Gives back one hit of a subject-keyed rule in its current window (service role): a
 /// reserved failure that turned out a success.
-pub async fn release_subject(app: &App, rule: &str, subject: &str) -> Result<(), ApiError> {
-    let service = app
-        .db
-        .as_service()
-        .ok_or_else(|| ApiError::unavailable("rate limit: no service role key configured"))?;
-    crate::clients::postgrest::exec(
+pub async fn release_subject(
+    app: &App,
+    caller: &Caller,
+    rule: &str,
+    subject: &str,
+) -> Result<(), ApiError> {
+    let service = service(app, caller)?;
+    postgrest::exec(
         service.rpc(
             "release_subject_hit",
             &json!({ "p_rule": rule, "p_subject": subject }),
@@ -171,26 +179,36 @@ pub async fn release_subject(app: &App, rule: &str, subject: &str) -> Result<(),
 
 /// Where a subject stands on a subject-keyed rule, without counting (`allowed` says
 /// whether one more hit would be).
-pub async fn peek_subject(app: &App, rule: &str, subject: &str) -> Result<Quota, ApiError> {
-    subject_call(app, "peek_subject_limit", rule, subject).await
+pub async fn peek_subject(
+    app: &App,
+    caller: &Caller,
+    rule: &str,
+    subject: &str,
+) -> Result<Quota, ApiError> {
+    subject_call(app, caller, "peek_subject_limit", rule, subject).await
 }
 
 async fn subject_call(
     app: &App,
+    caller: &Caller,
     function: &str,
     rule: &str,
     subject: &str,
 ) -> Result<Quota, ApiError> {
-    let service = app
-        .db
-        .as_service()
-        .ok_or_else(|| ApiError::unavailable("rate limit: no service role key configured"))?;
-    crate::clients::postgrest::one(
+    let service = service(app, caller)?;
+    postgrest::one(
         service.rpc(function, &json!({ "p_rule": rule, "p_subject": subject }))?,
         "Rate limit",
     )
     .await
     .map_err(closed)
+}
+
+/// PostgREST as the service role, which alone counts subject-keyed hits and mints passes.
+fn service<'a>(app: &'a App, caller: &'a Caller) -> Result<ServiceDb<'a>, ApiError> {
+    app.db
+        .as_service(caller)
+        .ok_or_else(|| ApiError::unavailable("rate limit: no service role key configured"))
 }
 
 #[cfg(test)]

@@ -921,17 +921,8 @@ async fn storage_size_is_the_objects_real_size() {
     );
     let key = pending_key(u.id, pending.id);
     assert_eq!(object(&key).await, Some(bytes.clone()));
-    assert_eq!(
-        storage().size(&key).await.unwrap(),
-        Some(bytes.len() as u64)
-    );
-    assert_eq!(
-        storage()
-            .size(&pending_key(u.id, Uuid::new_v4()))
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(object_size(&key).await, Some(bytes.len() as u64));
+    assert_eq!(object_size(&pending_key(u.id, Uuid::new_v4())).await, None);
 }
 
 #[tokio::test]
@@ -1409,7 +1400,7 @@ async fn the_copy_keeps_only_the_version_that_was_checked() {
     let put = send_presigned(&pending.request, png()).await;
     assert_eq!(put.status, 200, "{}", put.text());
     let key = pending_key(u.id, pending.id);
-    let checked = storage().head(&key).await.unwrap().expect("the object");
+    let checked = object_head(&key).await.expect("the object");
     assert_eq!(checked.size, png().len() as u64);
 
     // The presigned PUT is still valid: the object is replaced after the check.
@@ -1420,17 +1411,15 @@ async fn the_copy_keeps_only_the_version_that_was_checked() {
 
     // A copy pinned to the checked version is refused, and nothing is written.
     let target = file_key(u.id, pending.id);
-    let err = storage()
-        .copy(&key, &target, Some(&checked.etag))
+    let err = copy_object(&key, &target, Some(&checked.etag))
         .await
         .expect_err("the object was replaced");
-    assert_eq!(err.code, shared::pipeline::error::ErrorCode::Conflict);
+    assert_eq!(err.code, shared::base::error::ErrorCode::Conflict);
     assert!(!exists(&target).await);
     // The current version copies.
-    let current = storage().head(&key).await.unwrap().unwrap();
+    let current = object_head(&key).await.unwrap();
     assert_ne!(current.etag, checked.etag);
-    storage()
-        .copy(&key, &target, Some(&current.etag))
+    copy_object(&key, &target, Some(&current.etag))
         .await
         .expect("the version that is there");
     assert_eq!(object(&target).await, Some(other));

@@ -18,6 +18,8 @@
 //! Written by hand: the outputs are fixed text in the files' own formats, and a
 //! template engine or YAML/TOML serializer would not keep their comments and layout.
 
+pub mod modules;
+
 use std::fmt::Write as _;
 use std::fs;
 use std::io;

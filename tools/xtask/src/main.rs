@@ -3,6 +3,8 @@
 //! - `routes`: write every file that lists the routes from the route table
 //!   (functions/src/routes.rs); `routes --check` writes nothing, lists what differs and
 //!   exits 1 if anything does.
+//! - `modules`: fail when modules of `shared` or `functions` import each other in a
+//!   circle ([`xtask::modules`]), naming the files and the paths that tie them.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -53,8 +55,36 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        ["modules"] => {
+            let mut failed = false;
+            for lib in ["shared/src/lib.rs", "functions/src/lib.rs"] {
+                match xtask::modules::circles(&repo, &repo.join(lib)) {
+                    Ok(circles) if circles.is_empty() => {
+                        println!("modules: {lib}: no module imports one that imports it back")
+                    }
+                    Ok(circles) => {
+                        failed = true;
+                        for circle in circles {
+                            eprintln!("modules: a circle of {}", circle.files.join(", "));
+                            for edge in circle.edges {
+                                eprintln!("  {} -> {}: {}", edge.from, edge.to, edge.via);
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("modules: {e}");
+                        failed = true;
+                    }
+                }
+            }
+            if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
         _ => {
-            eprintln!("usage: cargo xtask routes [--check]");
+            eprintln!("usage: cargo xtask routes [--check] | cargo xtask modules");
             ExitCode::from(2)
         }
     }
