@@ -1,11 +1,9 @@
 //! GET /audit-log?page=&pageSize=: admins; security events, newest first.
 
 use chrono::{DateTime, Utc};
-use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use shared::auth::permissions::Role;
-use shared::pipeline::input::{self, PageQuery};
-use shared::pipeline::response::{self, ApiResult};
+use shared::pipeline::typed::{Listed, Paging};
 use shared::{clients::postgrest, ApiError, App, SignedIn};
 use uuid::Uuid;
 
@@ -13,7 +11,7 @@ use uuid::Uuid;
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all(serialize = "camelCase"))]
 #[schema(as = AuditEntry, rename_all = "camelCase")]
-pub(crate) struct Entry {
+pub struct Entry {
     id: Uuid,
     actor_id: Option<Uuid>,
     action: String,
@@ -26,12 +24,15 @@ pub(crate) struct Entry {
     last_seen_at: DateTime<Utc>,
 }
 
-pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
+pub async fn list(
+    app: App,
+    caller: SignedIn,
+    Paging(query): Paging,
+) -> Result<Listed<Entry>, ApiError> {
     let user = &caller.user;
     if user.role() != Role::Admin {
         return Err(ApiError::forbidden("Only admins may read the audit log"));
     }
-    let query: PageQuery = input::query(&req)?;
     // One call of list_audit_log (admins in user_roles now; a bounded count).
     let (from, to) = query.range();
     let page: postgrest::RpcPage<Entry> = postgrest::call(
@@ -42,5 +43,5 @@ pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
         "Audit log",
     )
     .await?;
-    response::page(&query, &page.into())
+    Ok(Listed::new(query, page.into()))
 }

@@ -33,11 +33,12 @@
 //! or expired code or link, Supabase Auth down) lands on `next` with `error` and
 //! `error_description` in its query, never on a 500. A first sign-in adds `new_user=true`.
 
-use lambda_http::{Request, RequestExt};
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 use shared::auth::cookies;
 use shared::clients::supabase_auth::{self, AuthFailure, Session};
-use shared::pipeline::response::{self, ApiResult};
+use shared::pipeline::contract::Example;
+use shared::pipeline::typed::{Accepted, Data, Json, NoContent, ReadsQuery, With};
 use shared::policy::rate_limit::{self, Limit};
 use shared::{pipeline::input, ApiError, App, Caller, SignedIn};
 use url::Url;
@@ -107,7 +108,12 @@ pub struct OAuthQuery {
 }
 
 /// GET /auth/oauth/{provider}?next=
-pub async fn oauth_start(app: App, _caller: Caller, req: Request) -> ApiResult {
+pub async fn oauth_start(
+    app: App,
+    _caller: Caller,
+    _: ReadsQuery<OAuthQuery>,
+    req: Request,
+) -> Result<Response<Body>, ApiError> {
     let provider = req
         .path_parameters_ref()
         .and_then(|p| p.first("provider"))
@@ -208,7 +214,12 @@ fn plain(description: Option<&str>, fallback: &str) -> String {
 }
 
 /// GET /auth/callback?code=&next=
-pub async fn oauth_callback(app: App, caller: Caller, req: Request) -> ApiResult {
+pub async fn oauth_callback(
+    app: App,
+    caller: Caller,
+    _: ReadsQuery<CallbackQuery>,
+    req: Request,
+) -> Result<Response<Body>, ApiError> {
     let query = callback_query(&req);
     let site_root = site_root(&app)?;
     // The verifier is single use: cleared on every answer.
@@ -306,6 +317,10 @@ pub struct LinkRequest {
     next: Option<String>,
 }
 
+impl Example for LinkRequest {
+    const EXAMPLE: &'static str = r#"{"email":"alice@example.com","next":"/"}"#;
+}
+
 /// The answer to every accepted link request.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -324,22 +339,37 @@ enum Link {
 }
 
 /// POST /auth/magic-link {email, next?}
-pub async fn magic_link(app: App, caller: Caller, req: Request) -> ApiResult {
-    send_link(app, caller, req, Link::SignIn).await
+pub async fn magic_link(
+    app: App,
+    caller: Caller,
+    Json(body): Json<LinkRequest>,
+    req: Request,
+) -> Result<With<Accepted<LinkSent>>, ApiError> {
+    send_link(app, caller, body, req, Link::SignIn).await
 }
 
 /// POST /auth/recover {email, next?}: signs the user in when opened, to choose a new
 /// password (POST /auth/password) on the page `next` names.
-pub async fn recover(app: App, caller: Caller, req: Request) -> ApiResult {
-    send_link(app, caller, req, Link::Recovery).await
+pub async fn recover(
+    app: App,
+    caller: Caller,
+    Json(body): Json<LinkRequest>,
+    req: Request,
+) -> Result<With<Accepted<LinkSent>>, ApiError> {
+    send_link(app, caller, body, req, Link::Recovery).await
 }
 
 /// Both link routes: the same limits (20 per client address, 3 per email address per 5
 /// minutes, shared), and the same 202 whatever Supabase Auth did for the address.
-async fn send_link(app: App, caller: Caller, req: Request, link: Link) -> ApiResult {
+async fn send_link(
+    app: App,
+    caller: Caller,
+    body: LinkRequest,
+    req: Request,
+    link: Link,
+) -> Result<With<Accepted<LinkSent>>, ApiError> {
     let started = std::time::Instant::now();
     sessions::check_browser_origin(&app, &req)?;
-    let body: LinkRequest = input::json_body(&req)?;
     let next = safe_next(&app, body.next.as_deref()).ok_or_else(|| {
         ApiError::invalid_field("next", "must be a path or a URL on an allowed origin")
     })?;
@@ -380,10 +410,9 @@ async fn send_link(app: App, caller: Caller, req: Request, link: Link) -> ApiRes
     }
     // Sent or not, the same answer at the same time (policy::answer_time).
     shared::policy::answer_time::level(&app, started).await;
-    let mut response = response::ok(&LinkSent { sent: true })?;
-    *response.status_mut() = http::StatusCode::ACCEPTED;
-    rate_limit::add_headers(&mut response, &quotas);
-    Ok(cookies::set(response, vec![flow.cookie(&app)]))
+    Ok(With::new(Accepted(LinkSent { sent: true }))
+        .headers(rate_limit::headers(&quotas))
+        .cookies(vec![flow.cookie(&app)]))
 }
 
 /// An email link's token hash and type, if both are well formed (the rules of the
@@ -424,7 +453,12 @@ async fn prepare_confirmation(
 }
 
 /// GET /auth/confirm?token_hash=&type=&next=&flow=
-pub async fn confirm(app: App, caller: Caller, req: Request) -> ApiResult {
+pub async fn confirm(
+    app: App,
+    caller: Caller,
+    _: ReadsQuery<ConfirmQuery>,
+    req: Request,
+) -> Result<Response<Body>, ApiError> {
     let query = ConfirmQuery {
         token_hash: one(&req, "token_hash"),
         r#type: one(&req, "type"),
@@ -526,11 +560,15 @@ pub struct LinkConfirmation {
     r#type: String,
 }
 
+impl Example for LinkConfirmation {
+    const EXAMPLE: &'static str = r#"{"tokenHash":"REPLACE_WITH_TOKEN_HASH","type":"magiclink"}"#;
+}
+
 /// The person signed in by the confirmation step.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = LinkSignedIn)]
-pub(crate) struct Confirmed {
+pub struct Confirmed {
     #[serde(flatten)]
     signed_in: sessions::SignedIn,
     /// The account's password was set before its address was confirmed, elsewhere, and
@@ -541,9 +579,13 @@ pub(crate) struct Confirmed {
 /// POST /auth/confirm {tokenHash, type}: the confirmation step of an email link opened in
 /// another browser than the one that asked for it; the person pressed the button. Only a
 /// same-site request (an allowed Origin) or a client that is not a browser gets here.
-pub async fn confirm_here(app: App, caller: Caller, req: Request) -> ApiResult {
+pub async fn confirm_here(
+    app: App,
+    caller: Caller,
+    Json(body): Json<LinkConfirmation>,
+    req: Request,
+) -> Result<With<Data<Confirmed>>, ApiError> {
     sessions::check_browser_origin(&app, &req)?;
-    let body: LinkConfirmation = input::json_body(&req)?;
     let clears_password = if confirms_sign_up(&body.r#type) {
         prepare_confirmation(&app, &caller, &body.token_hash, None).await?
     } else {
@@ -564,10 +606,7 @@ pub async fn confirm_here(app: App, caller: Caller, req: Request) -> ApiResult {
         signed_in: sessions::SignedIn::of(&session, is_new),
         set_password: clears_password,
     };
-    Ok(cookies::set(
-        response::ok(&body)?,
-        session_cookies(&app, &req, &session),
-    ))
+    Ok(With::new(Data(body)).cookies(session_cookies(&app, &req, &session)))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -582,10 +621,17 @@ pub struct NewPassword {
     password: String,
 }
 
+impl Example for NewPassword {
+    const EXAMPLE: &'static str = r#"{"password":"REPLACE_WITH_PASSWORD"}"#;
+}
+
 /// POST /auth/password {password}: the signed-in user's new password (for instance after
 /// a recovery link signed them in).
-pub async fn set_password(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let body: NewPassword = input::json_body(&req)?;
+pub async fn set_password(
+    app: App,
+    caller: SignedIn,
+    Json(body): Json<NewPassword>,
+) -> Result<NoContent, ApiError> {
     match supabase_auth::set_password(&app, &caller, caller.user.token(), &body.password).await {
         Ok(()) => {}
         Err(AuthFailure::InvalidRefreshToken) => {
@@ -596,5 +642,5 @@ pub async fn set_password(app: App, caller: SignedIn, req: Request) -> ApiResult
     let event =
         shared::policy::audit::AuditEvent::new("PASSWORD_CHANGED", &caller).actor(caller.user.id);
     shared::policy::audit::record(&app, event).await;
-    response::no_content()
+    Ok(NoContent)
 }

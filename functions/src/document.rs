@@ -1,15 +1,14 @@
 //! GET /openapi.json: the committed OpenAPI document, served as `make routes` wrote it
 //! (from [`crate::openapi`], which no binary links).
 
-use lambda_http::{Body, Request, Response};
-use shared::pipeline::response::ApiResult;
-use shared::{App, Caller};
+use lambda_http::{Body, Response};
+use shared::{ApiError, App, Caller};
 
 /// The committed document, as `make routes` wrote it.
 pub const DOCUMENT: &str = include_str!("../../openapi.json");
 
 /// GET /openapi.json: the document, to generate clients and fuzz the API with.
-pub async fn handler(_app: App, _caller: Caller, _req: Request) -> ApiResult {
+pub async fn handler(_app: App, _caller: Caller) -> Result<Response<Body>, ApiError> {
     let mut response = Response::new(Body::Text(DOCUMENT.to_owned()));
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,

@@ -153,7 +153,7 @@ pub(crate) fn confirm_url(
 
 /// An email link's tie to the browser that asked for it: a random secret for the
 /// browser's cookie, and its SHA-256 (`flow`) for the link.
-pub(crate) struct LinkFlow {
+pub struct LinkFlow {
     secret: String,
     pub(crate) flow: String,
 }

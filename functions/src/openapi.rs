@@ -17,17 +17,12 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 use shared::base::error::ErrorEnvelope;
-use shared::base::paging::{PageQuery, Pagination};
+use shared::base::paging::Pagination;
+use shared::pipeline::contract::{Bare, Own, Schemas, Security, Signature, Success};
 use shared::pipeline::route::{Access, Route};
 use shared::pipeline::SECURITY_HEADERS;
-use utoipa::openapi::path::ParameterIn;
-use utoipa::{IntoParams, ToSchema};
 
 use crate::routes;
-use crate::{
-    audit_log, auth_links, health, posts, projects, sessions, settings, stream, uploads, users,
-    workspaces,
-};
 
 pub use crate::document::DOCUMENT;
 
@@ -94,411 +89,68 @@ pub fn document() -> Value {
     })
 }
 
-/// What one route takes and answers, beyond what every route of its kind has.
-#[derive(Default)]
+/// What one route takes and answers, beyond what every route of its kind has: its
+/// handler's signature ([`Route::describe`]) and its table entry's own part
+/// ([`Route::own`]).
 struct Contract {
-    body: Option<Value>,
-    query: Vec<Value>,
-    success: Success,
-    /// Refusals of this route: status and what it means here.
-    fails: Vec<(u16, &'static str)>,
-    /// Operations to follow with this answer's `data.id`: (link name, operationId, parameter).
-    links: Vec<(&'static str, &'static str, &'static str)>,
-    cookie: Option<&'static str>,
+    sig: Signature,
+    own: Own,
     security: Security,
-    /// Another success of this route: status, what it means, its `data`'s schema.
-    also: Option<(u16, &'static str, Value)>,
-    /// The success sets its cookie only sometimes (an email link that is no longer valid).
-    cookie_sometimes: bool,
-    /// The cookie the `also` answer sets.
-    also_cookie: Option<&'static str>,
-    /// The body may be left out.
-    body_optional: bool,
+    /// Operations to follow with this answer's `data.id`: (link name, operationId, parameter).
+    links: Vec<(String, &'static str, &'static str)>,
 }
 
-#[derive(Default)]
-enum Success {
-    Ok(Value),
-    Created(Value),
-    Page(Value),
-    /// A page whose `data` is an object naming what its items are (with `pagination`).
-    PageOf(Value),
-    #[default]
-    NoContent,
-    Events(Value),
-    Document,
-    /// A redirect (status, where to and why).
-    Redirect(u16, &'static str),
-    /// 202 with a body.
-    Accepted(Value),
-}
-
-#[derive(Default, PartialEq)]
-enum Security {
-    /// Bearer token or session cookie (every user route).
-    #[default]
-    User,
-    /// No credentials.
-    None,
-    /// The session cookie only.
-    Cookie,
-    /// The session cookie if there is one.
-    OptionalCookie,
-}
-
-impl Contract {
-    fn new() -> Self {
-        Self::default()
-    }
-    fn body<T: ToSchema>(mut self, schemas: &mut Schemas) -> Self {
-        self.body = Some(schemas.add::<T>());
-        self
-    }
-    fn query<T: IntoParams>(mut self) -> Self {
-        self.query.extend(
-            T::into_params(|| Some(ParameterIn::Query))
-                .into_iter()
-                .map(|p| serde_json::to_value(p).expect("a parameter serializes")),
-        );
-        self
-    }
-    fn ok<T: ToSchema>(mut self, schemas: &mut Schemas) -> Self {
-        self.success = Success::Ok(schemas.add::<T>());
-        self
-    }
-    fn ok_schema(mut self, schema: Value) -> Self {
-        self.success = Success::Ok(schema);
-        self
-    }
-    fn created<T: ToSchema>(mut self, schemas: &mut Schemas) -> Self {
-        self.success = Success::Created(schemas.add::<T>());
-        self
-    }
-    fn page<T: ToSchema>(self, schemas: &mut Schemas) -> Self {
-        let mut this = self.query::<PageQuery>();
-        this.success = Success::Page(schemas.add::<T>());
-        this
-    }
-    fn fails(mut self, fails: &[(u16, &'static str)]) -> Self {
-        self.fails.extend_from_slice(fails);
-        self
-    }
-    fn links(mut self, links: &[(&'static str, &'static str, &'static str)]) -> Self {
-        self.links.extend_from_slice(links);
-        self
-    }
-    fn cookie(mut self, what: &'static str) -> Self {
-        self.cookie = Some(what);
-        self
-    }
-    fn security(mut self, security: Security) -> Self {
-        self.security = security;
-        self
-    }
-    fn also<T: ToSchema>(mut self, status: u16, what: &'static str, schemas: &mut Schemas) -> Self {
-        self.also = Some((status, what, schemas.add::<T>()));
-        self
+/// Each route's contract, from its handler's types and its entry in the table.
+fn contract(route: &Route, schemas: &mut Schemas) -> Contract {
+    let mut sig = Signature {
+        schemas: std::mem::take(schemas),
+        ..Signature::default()
+    };
+    (route.describe)(&mut sig);
+    *schemas = std::mem::take(&mut sig.schemas);
+    let security = route.own.security.unwrap_or(match route.access() {
+        Access::User => Security::User,
+        Access::Public => Security::None,
+    });
+    Contract {
+        links: links(route, &sig),
+        sig,
+        own: route.own,
+        security,
     }
 }
 
-/// The cookie of every request for an email link.
-const EMAIL_LINK_COOKIE: &str = "The email-link cookie (`<session cookie>-email-link`), HttpOnly, SameSite=Lax, one hour: the link signs in at once only in this browser.";
-
-const NOT_MEMBER: (u16, &str) = (
-    404,
-    "NOT_FOUND: no such workspace, or the caller is not a member",
-);
-const EDITOR: (u16, &str) = (403, "FORBIDDEN: the caller's workspace role is too low");
-const NO_PROJECT: (u16, &str) = (404, "NOT_FOUND: no such project the caller can see");
-const NO_POST: (u16, &str) = (404, "NOT_FOUND: no such post the caller can see");
-const NO_USER: (u16, &str) = (404, "NOT_FOUND: no such user the caller can see");
-const NO_UPLOAD: (u16, &str) = (404, "NOT_FOUND: no such upload of the caller's");
-const LAST_ADMIN: (u16, &str) = (
-    409,
-    "CONFLICT: the account is the last admin of workspaces that have other members (details.workspaces names them)",
-);
-const PERMISSION: (u16, &str) = (403, "FORBIDDEN: the caller's role lacks the permission");
-
-/// Each route's contract, by function name. A route without one fails `make routes`.
-fn contract(route: &Route, s: &mut Schemas) -> Contract {
-    use Security as S;
-    let project_links: &[(&str, &str, &str)] = &[
-        ("GetProject", "get-project", "id"),
-        ("UpdateProject", "update-project", "id"),
-        ("DeleteProject", "delete-project", "id"),
-    ];
-    let post_links: &[(&str, &str, &str)] = &[
-        ("GetPost", "get-post", "id"),
-        ("UpdatePost", "update-post", "id"),
-        ("PublishPost", "publish-post", "id"),
-        ("DeletePost", "delete-post", "id"),
-    ];
-    let upload_links: &[(&str, &str, &str)] = &[
-        ("GetUpload", "get-upload", "id"),
-        ("CompleteUpload", "complete-upload", "id"),
-        ("DeleteUpload", "delete-upload", "id"),
-    ];
-    let user_links: &[(&str, &str, &str)] = &[
-        ("GetUser", "get-user", "id"),
-        ("UpdateUser", "update-user", "id"),
-        ("DeleteUser", "delete-user", "id"),
-    ];
-    let c = Contract::new();
-    match route.function {
-        "health" => c.ok::<health::Health>(s).security(S::None),
-        "openapi" => Contract {
-            success: Success::Document,
-            security: S::None,
-            ..Contract::new()
-        },
-        "list-workspaces" => c.page::<workspaces::Workspace>(s),
-        "create-workspace" => c
-            .body::<workspaces::NewWorkspace>(s)
-            .created::<workspaces::Workspace>(s)
-            .links(&[("AddMember", "add-workspace-member", "id")]),
-        "add-workspace-member" => c
-            .body::<workspaces::NewMember>(s)
-            .created::<workspaces::Member>(s)
-            .fails(&[
-                (403, "FORBIDDEN: only the workspace's admins add members"),
-                NOT_MEMBER,
-                (409, "CONFLICT: the user is already a member"),
-            ]),
-        "remove-workspace-member" => c.fails(&[
-            (403, "FORBIDDEN: only the workspace's admins remove members"),
-            (404, "NOT_FOUND: no such workspace or member the caller can see"),
-            (409, "CONFLICT: a workspace must keep at least one admin"),
-        ]),
-        "list-projects" => c
-            .query::<projects::ListQuery>()
-            .page::<projects::Project>(s)
-            .fails(&[NOT_MEMBER]),
-        "create-project" => c
-            .body::<projects::NewProject>(s)
-            .created::<projects::Project>(s)
-            .fails(&[EDITOR, NOT_MEMBER])
-            .links(project_links),
-        "get-project" => c.ok::<projects::Project>(s).fails(&[NO_PROJECT]),
-        "update-project" => c
-            .body::<projects::ProjectChanges>(s)
-            .ok::<projects::Project>(s)
-            .fails(&[EDITOR, NO_PROJECT]),
-        "delete-project" => c.fails(&[
-            (403, "FORBIDDEN: only the workspace's admins delete projects"),
-            NO_PROJECT,
-        ]),
-        "sign-in" => c
-            .body::<sessions::Credentials>(s)
-            .ok::<sessions::SignedIn>(s)
-            .fails(&[
-                (401, "UNAUTHORIZED: wrong email or password"),
-                (429, "RATE_LIMITED: too many attempts from this address or for this email; see Retry-After"),
-            ])
-            .cookie("The session cookie (@supabase/ssr format), HttpOnly, SameSite=Lax.")
-            .security(S::None),
-        "sign-up" => c
-            .body::<sessions::NewAccount>(s)
-            .created::<sessions::SignedIn>(s)
-            .also::<sessions::ConfirmationSent>(
-                202,
-                "Accepted: a confirmation email was sent (also the answer for an address that already has an account)",
-                s,
-            )
-            .fails(&[
-                (403, "FORBIDDEN: sign-ups are closed (signupsEnabled is off)"),
-                (403, "CSRF_FAILED: a browser request from an origin that is not allowed"),
-                (409, "CONFLICT: the address already has an account (only when the project confirms emails itself)"),
-                (429, "RATE_LIMITED: too many sign-ups from this address, or emails to this one; see Retry-After"),
-                (503, "MAINTENANCE: the site is in maintenance mode; see Retry-After"),
-            ])
-            .cookie("With 201: the session cookie (@supabase/ssr format), HttpOnly, SameSite=Lax.")
-            .tap(|c| c.also_cookie = Some(EMAIL_LINK_COOKIE))
-            .security(S::None),
-        "oauth-start" => c
-            .query::<auth_links::OAuthQuery>()
-            .tap(|c| {
-                c.success = Success::Redirect(
-                    302,
-                    "To Supabase Auth's /authorize with the PKCE challenge; the code verifier is set in a 10-minute HttpOnly cookie",
-                )
-            })
-            .cookie("The PKCE code verifier (`<session cookie>-code-verifier`), HttpOnly, SameSite=Lax, 10 minutes.")
-            .fails(&[(422, "VALIDATION_ERROR: next is not a path or a URL on an allowed origin")])
-            .security(S::None),
-        "oauth-callback" => c
-            .query::<auth_links::CallbackQuery>()
-            .tap(|c| {
-                c.success = Success::Redirect(
-                    303,
-                    "To `next` (new_user=true on a first sign-in) with the session cookie; on any failure to `next` (or the app) with `error` and `error_description`, the verifier cleared either way",
-                )
-            })
-            .cookie("The session cookie, and the code verifier cleared (on failure, only the latter).")
-            .security(S::OptionalCookie),
-        // The same answer and refusals for both link requests (auth_links::send_link).
-        "magic-link" | "recover" => c
-            .body::<auth_links::LinkRequest>(s)
-            .tap(|c| c.success = Success::Accepted(s.add::<auth_links::LinkSent>()))
-            .cookie(EMAIL_LINK_COOKIE)
-            .fails(&[
-                (403, "CSRF_FAILED: a browser request from an origin that is not allowed"),
-                (429, "RATE_LIMITED: too many links asked for from this address or for this email; see Retry-After"),
-            ])
-            .security(S::None),
-        "confirm-email-link" => c
-            .query::<auth_links::ConfirmQuery>()
-            .tap(|c| {
-                c.success = Success::Redirect(
-                    303,
-                    "In the browser that asked for the link (its email-link cookie matches `flow`): to `next` with the session cookie (new_user=true on a first sign-in, set_password=true when a password set before the confirmation was cleared), an invalid, used or expired link with `error=otp_expired`. Anywhere else: to `next` with `#confirm_token_hash=...&confirm_type=...`, the confirmation step, nothing verified",
-                )
-            })
-            .cookie("In the browser that asked for a valid link: the session cookie, and the email-link cookie cleared.")
-            .tap(|c| c.cookie_sometimes = true)
-            .security(S::None),
-        "complete-email-link" => c
-            .body::<auth_links::LinkConfirmation>(s)
-            .ok::<auth_links::Confirmed>(s)
-            .fails(&[
-                (401, "UNAUTHORIZED: the link is invalid, used or expired"),
-                (403, "CSRF_FAILED: a browser request from an origin that is not allowed"),
-            ])
-            .cookie("The session cookie (@supabase/ssr format), HttpOnly, SameSite=Lax.")
-            .security(S::None),
-        "set-password" => c
-            .body::<auth_links::NewPassword>(s)
-            .fails(&[(422, "VALIDATION_ERROR: the password is too short, too long or too weak")]),
-        "refresh-session" => c
-            .ok::<sessions::SignedIn>(s)
-            .fails(&[
-                (401, "UNAUTHORIZED: no session cookie, or its refresh token is no longer valid (the cookie is cleared)"),
-                (403, "CSRF_FAILED: not from an allowed origin"),
-                (429, "RATE_LIMITED: too many refreshes from this address; see Retry-After"),
-            ])
-            .cookie("The renewed session cookie.")
-            .security(S::Cookie),
-        "sign-out" => c
-            .query::<sessions::SignOutQuery>()
-            .fails(&[
-                (401, "UNAUTHORIZED: an Authorization header without a valid access token"),
-                (403, "CSRF_FAILED: not from an allowed origin"),
-            ])
-            .cookie("Clears the session cookie (Max-Age=0), but with scope=others.")
-            .tap(|c| c.cookie_sometimes = true)
-            .security(S::OptionalCookie),
-        "me" => c.ok::<users::profiles::Me>(s),
-        "list-my-sessions" => c.page::<users::sessions::Session>(s),
-        "revoke-my-session" => c.fails(&[(
-            404,
-            "NOT_FOUND: no such session of the caller's",
-        )]),
-        "list-users" => c
-            .query::<users::profiles::ListQuery>()
-            .page::<users::Profile>(s)
-            .fails(&[PERMISSION]),
-        "create-user" => c
-            .body::<users::accounts::NewUser>(s)
-            .created::<users::accounts::CreatedUser>(s)
-            .fails(&[
-                PERMISSION,
-                (409, "CONFLICT: a user with this email already exists"),
-                // Supabase Auth is outside the database's transaction: the claim of the
-                // key commits first, so a duplicate meanwhile is refused, not queued.
-                (
-                    409,
-                    "IDEMPOTENCY_IN_PROGRESS: a request with this Idempotency-Key is still running; see Retry-After",
-                ),
-            ])
-            .links(user_links),
-        "get-user" => c
-            .ok_schema(json!({
-                "anyOf": [
-                    s.add::<users::profiles::UserWithPosts>(),
-                    s.add::<users::profiles::PublicUserWithPosts>(),
-                ]
-            }))
-            .fails(&[NO_USER]),
-        "update-user" => c
-            .body::<users::profiles::ProfileChanges>(s)
-            .ok::<users::Profile>(s)
-            .fails(&[
-                (403, "FORBIDDEN: another user's profile needs users.write"),
-                NO_USER,
-            ]),
-        "delete-user" => c.fails(&[
-            (403, "FORBIDDEN: needs users.delete, and no one deletes themselves here"),
-            NO_USER,
-            LAST_ADMIN,
-        ]),
-        "export-my-data" => c
-            .query::<users::export::ExportQuery>()
-            .tap(|c| c.success = Success::PageOf(s.add::<users::export::ExportItems>())),
-        "delete-my-account" => c
-            .body::<users::accounts::AccountDeletion>(s)
-            .tap(|c| c.body_optional = true)
-            .fails(&[
-                (403, "REAUTHENTICATION_NEEDED: the session signed in over 10 minutes ago and no password, or a wrong one, was sent"),
-                LAST_ADMIN,
-                (429, "RATE_LIMITED: too many wrong passwords for this account from this address; see Retry-After"),
-            ])
-            .cookie("Clears the session cookie (Max-Age=0) when the request carried it.")
-            .tap(|c| c.cookie_sometimes = true),
-        "list-posts" => c.page::<posts::Post>(s),
-        "create-post" => c
-            .body::<posts::NewPost>(s)
-            .created::<posts::Post>(s)
-            .fails(&[PERMISSION])
-            .links(post_links),
-        "get-post" => c.ok::<posts::Post>(s).fails(&[NO_POST]),
-        "update-post" => c
-            .body::<posts::PostChanges>(s)
-            .ok::<posts::Post>(s)
-            .fails(&[
-                (403, "FORBIDDEN: only the author or posts.publish holders edit it"),
-                NO_POST,
-            ]),
-        "delete-post" => c.fails(&[
-            (403, "FORBIDDEN: only the author or posts.delete holders delete it"),
-            NO_POST,
-        ]),
-        "publish-post" => c.ok::<posts::Post>(s).fails(&[PERMISSION, NO_POST]),
-        "get-settings" => c.ok::<settings::Settings>(s).fails(&[PERMISSION]),
-        "update-settings" => c
-            .body::<settings::Settings>(s)
-            .ok::<settings::Settings>(s)
-            .fails(&[PERMISSION]),
-        "list-audit-log" => c
-            .page::<audit_log::Entry>(s)
-            .fails(&[(403, "FORBIDDEN: only admins read the audit log")]),
-        "create-upload" => c
-            .body::<uploads::NewUpload>(s)
-            .created::<uploads::CreatedUpload>(s)
-            .fails(&[(409, "CONFLICT: 20 uploads are in progress already; complete or delete one")])
-            .links(upload_links),
-        "list-uploads" => c.page::<uploads::Upload>(s),
-        "get-upload" => c.ok::<uploads::Upload>(s).fails(&[NO_UPLOAD]),
-        "delete-upload" => c.fails(&[NO_UPLOAD]),
-        "complete-upload" => c.ok::<uploads::Upload>(s).fails(&[
-            NO_UPLOAD,
-            (409, "CONFLICT: the upload is not pending, or no file was sent"),
-            (422, "VALIDATION_ERROR: the file's size or type is not what was declared (the upload is rejected and the file deleted)"),
-        ]),
-        "stream" => {
-            let progress = s.add::<stream::Progress>();
-            c.query::<stream::StreamQuery>()
-                .fails(&[(429, "RATE_LIMITED: too many streams")])
-                .tap(|c| c.success = Success::Events(progress))
-        }
-        other => panic!("route {other} has no contract in functions/src/openapi.rs"),
+/// A create's links: the operations on what it created, the routes of `<path>/{id}`
+/// (and below it, with no other path parameter).
+fn links(route: &Route, sig: &Signature) -> Vec<(String, &'static str, &'static str)> {
+    if !matches!(sig.success, Some(Success::Created(_))) {
+        return Vec::new();
     }
+    let item = format!("{}/{{id}}", route.path);
+    routes::ALL
+        .iter()
+        .filter(|r| {
+            r.path == item
+                || (r.path.starts_with(&format!("{item}/")) && r.path.matches('{').count() == 1)
+        })
+        .map(|r| (pascal_case(r.function), r.function, "id"))
+        .collect()
+}
+
+/// `get-project` -> `GetProject`.
+fn pascal_case(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 impl Contract {
-    fn tap(mut self, f: impl FnOnce(&mut Self)) -> Self {
-        f(&mut self);
-        self
-    }
-
     /// The operation object: the route's own contract plus what every route of its
     /// kind answers.
     fn render(self, route: &Route) -> Value {
@@ -509,7 +161,7 @@ impl Contract {
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
             .collect();
-        let upstream = !matches!(self.security, Security::None) || self.body.is_some();
+        let upstream = !matches!(self.security, Security::None) || self.sig.body.is_some();
 
         // Refusals: status -> descriptions.
         let mut errors: BTreeMap<u16, Vec<&'static str>> = BTreeMap::new();
@@ -536,7 +188,7 @@ impl Contract {
                 "MAINTENANCE: the site is in maintenance mode and the caller is not an admin; see Retry-After",
             );
         }
-        if self.body.is_some() {
+        if self.sig.body.is_some() {
             add(400, "BAD_REQUEST: the body is not JSON");
             add(413, "PAYLOAD_TOO_LARGE: the body is over 64 KiB");
             add(
@@ -545,7 +197,7 @@ impl Contract {
             );
             add(422, "VALIDATION_ERROR: a field is missing, unknown, of the wrong type or out of bounds (details.fields names it)");
         }
-        if !self.query.is_empty() {
+        if !self.sig.query.is_empty() {
             add(400, "BAD_REQUEST: the query string is malformed");
             add(422, "VALIDATION_ERROR: a query parameter is unknown, repeated or out of bounds (details.fields names it)");
         }
@@ -557,7 +209,7 @@ impl Contract {
         } else if !path_params.is_empty() {
             add(404, "NOT_FOUND: an id that is not a UUID");
         }
-        for (status, what) in &self.fails {
+        for (status, what) in self.own.refuses {
             add(*status, what);
         }
         if route.idempotent {
@@ -576,7 +228,7 @@ impl Contract {
         }
 
         let mut responses = Map::new();
-        let (status, mut success) = self.success_response(unsafe_method && user);
+        let (status, mut success) = self.success_response(route, unsafe_method && user);
         if route.idempotent {
             success["headers"]["Idempotent-Replayed"] = json!({
                 "description": "`true` when this is the first answer to the same Idempotency-Key and request, replayed",
@@ -584,9 +236,18 @@ impl Contract {
             });
         }
         responses.insert(status.to_string(), success);
-        if let Some((status, what, schema)) = &self.also {
+        if let (Some((what, cookie)), Some(also)) = (self.own.also, &self.sig.also) {
+            let (status, schema) = match also {
+                Success::Ok(schema) => (200, schema),
+                Success::Created(schema) => (201, schema),
+                Success::Accepted(schema) => (202, schema),
+                other => panic!(
+                    "{}: a second answer must be Data, Created or Accepted, not {other:?}",
+                    route.function
+                ),
+            };
             let mut headers = common_headers();
-            if let Some(cookie) = self.also_cookie {
+            if let Some(cookie) = cookie {
                 headers.insert(
                     "Set-Cookie".into(),
                     json!({ "description": cookie, "required": true, "schema": { "type": "string" } }),
@@ -625,7 +286,7 @@ impl Contract {
                 json!({ "name": name, "in": "path", "required": true, "schema": schema })
             })
             .collect();
-        parameters.extend(self.query);
+        parameters.extend(self.sig.query.iter().cloned());
         if route.idempotent {
             parameters.push(json!({
                 "name": "Idempotency-Key",
@@ -652,15 +313,14 @@ impl Contract {
         if !parameters.is_empty() {
             op["parameters"] = Value::Array(parameters);
         }
-        if let Some(body) = self.body {
+        if let Some(body) = &self.sig.body {
             let mut content = json!({ "schema": body });
-            // The route table's example request (also its `cargo lambda invoke` fixture).
-            if let Some(example) = route.example.body {
-                content["example"] =
-                    serde_json::from_str(example).expect("a route's example body is JSON");
+            // The body type's example (also the `cargo lambda invoke` fixture's body).
+            if let Some(example) = &self.sig.body_example {
+                content["example"] = example.clone();
             }
             op["requestBody"] = json!({
-                "required": !self.body_optional,
+                "required": !self.sig.body_optional,
                 "content": { "application/json": content }
             });
         }
@@ -673,16 +333,16 @@ impl Contract {
         op
     }
 
-    fn success_response(&self, counted: bool) -> (u16, Value) {
+    fn success_response(&self, route: &Route, counted: bool) -> (u16, Value) {
         let mut headers = common_headers();
         if counted {
             headers.insert("RateLimit".into(), header_ref("RateLimit"));
             headers.insert("RateLimit-Policy".into(), header_ref("RateLimitPolicy"));
         }
-        if let Some(what) = self.cookie {
+        if let Some(what) = self.own.cookie {
             headers.insert(
                 "Set-Cookie".into(),
-                json!({ "description": what, "required": !self.cookie_sometimes, "schema": { "type": "string" } }),
+                json!({ "description": what, "required": !self.own.cookie_sometimes, "schema": { "type": "string" } }),
             );
         }
         let data = |schema: &Value| {
@@ -693,10 +353,18 @@ impl Contract {
                 "additionalProperties": false
             })
         };
-        let (status, description, content) = match &self.success {
-            Success::Ok(schema) => (200, "OK", Some(json_content(data(schema)))),
-            Success::Created(schema) => (201, "Created", Some(json_content(data(schema)))),
-            Success::Page(schema) => (
+        let success = match (&self.sig.success, self.own.bare) {
+            (_, Some(bare)) => Answered::Bare(bare),
+            (Some(success), None) => Answered::Typed(success.clone()),
+            (None, None) => panic!(
+                "{}: its handler answers a bare response; say what it is with .bare(..)",
+                route.function
+            ),
+        };
+        let (status, description, content) = match &success {
+            Answered::Typed(Success::Ok(schema)) => (200, "OK", Some(json_content(data(schema)))),
+            Answered::Typed(Success::Created(schema)) => (201, "Created", Some(json_content(data(schema)))),
+            Answered::Typed(Success::Page(schema)) => (
                 200,
                 "One page of the list",
                 Some(json_content(json!({
@@ -709,7 +377,7 @@ impl Contract {
                     "additionalProperties": false
                 }))),
             ),
-            Success::PageOf(schema) => (
+            Answered::Typed(Success::PageOf(schema)) => (
                 200,
                 "One page",
                 Some(json_content(json!({
@@ -722,20 +390,20 @@ impl Contract {
                     "additionalProperties": false
                 }))),
             ),
-            Success::NoContent => (204, "Done; no body", None),
-            Success::Accepted(schema) => (
+            Answered::Typed(Success::NoContent) => (204, "Done; no body", None),
+            Answered::Typed(Success::Accepted(schema)) => (
                 202,
                 "Accepted: a link is on its way if the address may sign in (the same answer for any address)",
                 Some(json_content(data(schema))),
             ),
-            Success::Redirect(status, what) => {
+            Answered::Bare(Bare::Redirect(status, what)) => {
                 headers.insert(
                     "Location".into(),
                     json!({ "description": "Where the browser goes next", "required": true, "schema": { "type": "string" } }),
                 );
                 (*status, *what, None)
             }
-            Success::Events(progress) => (
+            Answered::Typed(Success::Events(progress)) => (
                 200,
                 "Server-sent events: `data: <StreamProgress JSON>` messages, `: keep-alive` comments, then `data: [DONE]`",
                 Some(json!({
@@ -748,7 +416,7 @@ impl Contract {
                     }
                 })),
             ),
-            Success::Document => (
+            Answered::Bare(Bare::Document) => (
                 200,
                 "This document",
                 Some(json_content(json!({ "type": "object", "required": ["openapi", "paths"] }))),
@@ -763,7 +431,7 @@ impl Contract {
             .iter()
             .map(|(name, op, param)| {
                 (
-                    (*name).to_owned(),
+                    name.clone(),
                     json!({
                         "operationId": op,
                         "parameters": { *param: "$response.body#/data/id" }
@@ -951,20 +619,8 @@ fn tag(route: &Route) -> &'static str {
     }
 }
 
-/// `components.schemas`, filled as contracts name types.
-#[derive(Default)]
-struct Schemas(BTreeMap<String, Value>);
-
-impl Schemas {
-    /// Adds `T` (and every schema it refers to) and answers a `$ref` to it.
-    fn add<T: ToSchema>(&mut self) -> Value {
-        let mut found = Vec::new();
-        T::schemas(&mut found);
-        found.push((T::name().into_owned(), T::schema()));
-        for (name, schema) in found {
-            let schema = serde_json::to_value(schema).expect("a schema serializes");
-            self.0.entry(name).or_insert(schema);
-        }
-        json!({ "$ref": format!("#/components/schemas/{}", T::name()) })
-    }
+/// A success as the document shows it.
+enum Answered {
+    Typed(Success),
+    Bare(Bare),
 }

@@ -8,13 +8,13 @@
 //! DELETE /posts/{id}                the author, or posts.delete holders
 
 use chrono::{DateTime, Utc};
-use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use shared::auth::permissions::Permission;
 use shared::clients::postgrest::Table;
-use shared::pipeline::input::{self, PageQuery};
-use shared::pipeline::response::{self, ApiResult};
-use shared::{clients::postgrest, App, SignedIn};
+use shared::pipeline::contract::Example;
+use shared::pipeline::input;
+use shared::pipeline::typed::{Created, Data, Json, Listed, NoContent, Paging};
+use shared::{clients::postgrest, ApiError, App, SignedIn};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -44,7 +44,7 @@ pub struct Post {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct NewPost {
+pub struct NewPost {
     #[serde(deserialize_with = "input::trimmed")]
     #[validate(custom(function = "validate::title"))]
     #[schema(schema_with = validate::schema::title)]
@@ -56,11 +56,15 @@ pub(crate) struct NewPost {
     body: String,
 }
 
+impl Example for NewPost {
+    const EXAMPLE: &'static str = r#"{"title":"Launch notes","body":"We shipped."}"#;
+}
+
 /// At least one field; absent fields are unchanged.
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(min_properties = 1)]
-pub(crate) struct PostChanges {
+pub struct PostChanges {
     #[serde(default, deserialize_with = "input::trimmed_option")]
     #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "validate::title"))]
@@ -73,11 +77,25 @@ pub(crate) struct PostChanges {
     body: Option<String>,
 }
 
+impl Example for PostChanges {
+    const EXAMPLE: &'static str = r#"{"title":"Launch notes (edited)"}"#;
+}
+
+shared::path_id!(
+    /// `{id}` of /posts/{id}.
+    PostId,
+    "id",
+    "Post"
+);
+
 /// GET /posts
-pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
+pub async fn list(
+    app: App,
+    caller: SignedIn,
+    Paging(query): Paging,
+) -> Result<Listed<Post>, ApiError> {
     let user = &caller.user;
     user.require(Permission::PostsRead)?;
-    let query: PageQuery = input::query(&req)?;
     // One call of list_posts: published posts and own drafts (everything for
     // posts.publish holders), each part through its own index, with a bounded count.
     let (from, to) = query.range();
@@ -89,15 +107,18 @@ pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
         "Post",
     )
     .await?;
-    response::page(&query, &page.into())
+    Ok(Listed::new(query, page.into()))
 }
 
 /// POST /posts: one call of `create_post` (the insert as the caller; RLS and the
 /// publishing guard decide), which also answers a repeated Idempotency-Key.
-pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
+pub async fn create(
+    app: App,
+    caller: SignedIn,
+    Json(new): Json<NewPost>,
+) -> Result<Created<Post>, ApiError> {
     let user = &caller.user;
     user.require(Permission::PostsWrite)?;
-    let new: NewPost = input::json_body(&req)?;
     let post: Post = postgrest::call(
         app.db.as_user(&caller).rpc(
             "create_post",
@@ -106,22 +127,24 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
         "Post",
     )
     .await?;
-    response::created(&post)
+    Ok(Created(post))
 }
 
 /// GET /posts/{id}
-pub async fn get(app: App, caller: SignedIn, req: Request) -> ApiResult {
+pub async fn get(app: App, caller: SignedIn, PostId(id): PostId) -> Result<Data<Post>, ApiError> {
     let user = &caller.user;
     user.require(Permission::PostsRead)?;
-    let id = input::path_id(&req, "id", "Post")?;
     let post: Post = app.db.as_user(&caller).find(&POSTS, id).await?;
-    response::ok(&post)
+    Ok(Data(post))
 }
 
 /// PATCH /posts/{id}: title and body only (publishing has its own route).
-pub async fn update(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let id = input::path_id(&req, "id", "Post")?;
-    let changes: PostChanges = input::json_body(&req)?;
+pub async fn update(
+    app: App,
+    caller: SignedIn,
+    PostId(id): PostId,
+    Json(changes): Json<PostChanges>,
+) -> Result<Data<Post>, ApiError> {
     let fields = input::changes(&changes)?;
     // One call: visibility (404), the author or posts.publish (403), the update.
     let post: Post = postgrest::call(
@@ -132,15 +155,18 @@ pub async fn update(app: App, caller: SignedIn, req: Request) -> ApiResult {
         "Post",
     )
     .await?;
-    response::ok(&post)
+    Ok(Data(post))
 }
 
 /// POST /posts/{id}/publish: one call of `publish_post` (404 when the caller cannot
 /// see or change the post; the guard leaves publishing to posts.publish).
-pub async fn publish(app: App, caller: SignedIn, req: Request) -> ApiResult {
+pub async fn publish(
+    app: App,
+    caller: SignedIn,
+    PostId(id): PostId,
+) -> Result<Data<Post>, ApiError> {
     let user = &caller.user;
     user.require(Permission::PostsPublish)?;
-    let id = input::path_id(&req, "id", "Post")?;
     let post: Post = postgrest::call(
         app.db
             .as_user(&caller)
@@ -148,12 +174,11 @@ pub async fn publish(app: App, caller: SignedIn, req: Request) -> ApiResult {
         "Post",
     )
     .await?;
-    response::ok(&post)
+    Ok(Data(post))
 }
 
 /// DELETE /posts/{id}
-pub async fn delete(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let id = input::path_id(&req, "id", "Post")?;
+pub async fn delete(app: App, caller: SignedIn, PostId(id): PostId) -> Result<NoContent, ApiError> {
     // One call: visibility (404), the author or posts.delete (403), the delete.
     postgrest::exec(
         app.db
@@ -162,5 +187,5 @@ pub async fn delete(app: App, caller: SignedIn, req: Request) -> ApiResult {
         "Post",
     )
     .await?;
-    response::no_content()
+    Ok(NoContent)
 }

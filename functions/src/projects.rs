@@ -10,12 +10,12 @@
 //! cannot be probed.
 
 use chrono::{DateTime, Utc};
-use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use shared::clients::postgrest::Table;
-use shared::pipeline::input::{self, PageQuery};
-use shared::pipeline::response::{self, ApiResult};
-use shared::{clients::postgrest, App, SignedIn};
+use shared::pipeline::contract::Example;
+use shared::pipeline::input;
+use shared::pipeline::typed::{Created, Data, Filtered, Json, Listed, NoContent};
+use shared::{clients::postgrest, ApiError, App, SignedIn};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
@@ -43,9 +43,16 @@ pub struct Project {
     pub updated_at: DateTime<Utc>,
 }
 
+shared::path_id!(
+    /// `{id}` of /projects/{id}.
+    ProjectId,
+    "id",
+    "Project"
+);
+
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(crate) struct NewProject {
+pub struct NewProject {
     #[serde(deserialize_with = "input::trimmed")]
     #[validate(custom(function = "validate::short_name"))]
     #[schema(schema_with = validate::schema::short_name)]
@@ -56,11 +63,18 @@ pub(crate) struct NewProject {
     workspace_id: Uuid,
 }
 
+impl Example for NewProject {
+    const EXAMPLE: &'static str = concat!(
+        r#"{"name":"Launch","description":"First project","#,
+        r#""workspaceId":"00000000-0000-4000-8000-000000000100"}"#
+    );
+}
+
 /// At least one field; absent fields are unchanged.
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[schema(min_properties = 1)]
-pub(crate) struct ProjectChanges {
+pub struct ProjectChanges {
     #[serde(default, deserialize_with = "input::trimmed_option")]
     #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "validate::short_name"))]
@@ -74,18 +88,25 @@ pub(crate) struct ProjectChanges {
     description: Option<Option<String>>,
 }
 
+impl Example for ProjectChanges {
+    const EXAMPLE: &'static str = r#"{"name":"Launch v2"}"#;
+}
+
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
-pub(crate) struct ListQuery {
+pub struct ListQuery {
     /// Only this workspace's projects (404 if the caller is not a member).
     workspace_id: Option<Uuid>,
 }
 
 /// POST /projects: one call of `create_project`, which checks the caller's role in the
 /// workspace (404 outside it, 403 below editor) and inserts, in one transaction.
-pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let new: NewProject = input::json_body(&req)?;
+pub async fn create(
+    app: App,
+    caller: SignedIn,
+    Json(new): Json<NewProject>,
+) -> Result<Created<Project>, ApiError> {
     let project: Project = postgrest::call(
         app.db.as_user(&caller).rpc(
             "create_project",
@@ -98,14 +119,17 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
         "Workspace",
     )
     .await?;
-    response::created(&project)
+    Ok(Created(project))
 }
 
 /// GET /projects?workspaceId=&page=&pageSize=: newest first. Without workspaceId, the
 /// projects of every workspace the caller belongs to. One call of `list_projects`
 /// (404 for a workspace the caller is not in).
-pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let (query, page_query): (ListQuery, PageQuery) = input::paged_query(&req)?;
+pub async fn list(
+    app: App,
+    caller: SignedIn,
+    Filtered(query, page_query): Filtered<ListQuery>,
+) -> Result<Listed<Project>, ApiError> {
     let (from, to) = page_query.range();
     // A stable function: PostgREST runs it read-only, and the request gate counts nothing.
     let page: postgrest::RpcPage<Project> = postgrest::call(
@@ -120,21 +144,27 @@ pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
         "Workspace",
     )
     .await?;
-    response::page(&page_query, &page.into())
+    Ok(Listed::new(page_query, page.into()))
 }
 
 /// GET /projects/{id}
-pub async fn get(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let id = input::path_id(&req, "id", "Project")?;
+pub async fn get(
+    app: App,
+    caller: SignedIn,
+    ProjectId(id): ProjectId,
+) -> Result<Data<Project>, ApiError> {
     let project: Project = app.db.as_user(&caller).find(&PROJECTS, id).await?;
-    response::ok(&project)
+    Ok(Data(project))
 }
 
 /// PATCH /projects/{id}: name and/or description, in one call of `update_project`
 /// (404 for a project the caller cannot see, 403 below editor).
-pub async fn update(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let id = input::path_id(&req, "id", "Project")?;
-    let changes: ProjectChanges = input::json_body(&req)?;
+pub async fn update(
+    app: App,
+    caller: SignedIn,
+    ProjectId(id): ProjectId,
+    Json(changes): Json<ProjectChanges>,
+) -> Result<Data<Project>, ApiError> {
     let fields = input::changes(&changes)?;
     let project: Project = postgrest::call(
         app.db.as_user(&caller).rpc(
@@ -144,12 +174,15 @@ pub async fn update(app: App, caller: SignedIn, req: Request) -> ApiResult {
         "Project",
     )
     .await?;
-    response::ok(&project)
+    Ok(Data(project))
 }
 
 /// DELETE /projects/{id}: workspace admins only, in one call of `delete_project`.
-pub async fn delete(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let id = input::path_id(&req, "id", "Project")?;
+pub async fn delete(
+    app: App,
+    caller: SignedIn,
+    ProjectId(id): ProjectId,
+) -> Result<NoContent, ApiError> {
     postgrest::exec(
         app.db
             .as_user(&caller)
@@ -157,5 +190,5 @@ pub async fn delete(app: App, caller: SignedIn, req: Request) -> ApiResult {
         "Project",
     )
     .await?;
-    response::no_content()
+    Ok(NoContent)
 }

@@ -9,6 +9,7 @@
 //! one entry here (and in [`ALL`]), and `make routes` (README, Routes).
 
 use lambda_http::http::Method;
+use shared::pipeline::contract::{Bare, Security};
 use shared::pipeline::job::{Job, MetricAlarm};
 use shared::pipeline::route::S3Grant;
 use shared::{handler, job, producer, Route};
@@ -17,6 +18,31 @@ use crate::{
     audit_log, auth_links, document, health, not_found, posts, projects, sessions, settings,
     stream, sweep, uploads, users, workspaces,
 };
+
+// Refusals that several routes share (each route lists its own in `.refuses`; those of
+// every route of its kind are functions/src/openapi.rs's).
+const NOT_MEMBER: (u16, &str) = (
+    404,
+    "NOT_FOUND: no such workspace, or the caller is not a member",
+);
+const EDITOR: (u16, &str) = (403, "FORBIDDEN: the caller's workspace role is too low");
+const NO_PROJECT: (u16, &str) = (404, "NOT_FOUND: no such project the caller can see");
+const NO_POST: (u16, &str) = (404, "NOT_FOUND: no such post the caller can see");
+const NO_USER: (u16, &str) = (404, "NOT_FOUND: no such user the caller can see");
+const NO_UPLOAD: (u16, &str) = (404, "NOT_FOUND: no such upload of the caller's");
+const LAST_ADMIN: (u16, &str) = (
+    409,
+    "CONFLICT: the account is the last admin of workspaces that have other members (details.workspaces names them)",
+);
+const PERMISSION: (u16, &str) = (403, "FORBIDDEN: the caller's role lacks the permission");
+const LINK_REFUSALS: &[(u16, &str)] = &[
+    (403, "CSRF_FAILED: a browser request from an origin that is not allowed"),
+    (429, "RATE_LIMITED: too many links asked for from this address or for this email; see Retry-After"),
+];
+/// The session cookie a sign-in sets.
+const SESSION_COOKIE: &str = "The session cookie (@supabase/ssr format), HttpOnly, SameSite=Lax.";
+/// The cookie of every request for an email link.
+const EMAIL_LINK_COOKIE: &str = "The email-link cookie (`<session cookie>-email-link`), HttpOnly, SameSite=Lax, one hour: the link signs in at once only in this browser.";
 
 pub const HEALTH: Route =
     Route::public("health", Method::GET, "/health", handler!(health::handler))
@@ -30,7 +56,8 @@ pub const OPENAPI: Route = Route::public(
     handler!(document::handler),
 )
 .doc("anyone; this API's OpenAPI 3.1 document (no token, no database)")
-.without_secrets();
+.without_secrets()
+.bare(Bare::Document);
 
 pub const LIST_WORKSPACES: Route = Route::user(
     "list-workspaces",
@@ -38,7 +65,6 @@ pub const LIST_WORKSPACES: Route = Route::user(
     "/workspaces",
     handler!(workspaces::list),
 )
-.query("page=&pageSize=")
 .doc("any user; own workspaces with own role");
 
 pub const CREATE_WORKSPACE: Route = Route::user(
@@ -49,8 +75,7 @@ pub const CREATE_WORKSPACE: Route = Route::user(
 )
 .idempotent()
 .counted_in_database()
-.doc("any user; becomes the workspace's admin")
-.example_body(r#"{"name":"Acme"}"#);
+.doc("any user; becomes the workspace's admin");
 
 pub const ADD_WORKSPACE_MEMBER: Route = Route::user(
     "add-workspace-member",
@@ -60,7 +85,11 @@ pub const ADD_WORKSPACE_MEMBER: Route = Route::user(
 )
 .counted_in_database()
 .doc("workspace admin; body `{userId, role}` (admin, editor, member)")
-.example_body(r#"{"userId":"00000000-0000-4000-8000-000000000002","role":"editor"}"#);
+.refuses(&[
+    (403, "FORBIDDEN: only the workspace's admins add members"),
+    NOT_MEMBER,
+    (409, "CONFLICT: the user is already a member"),
+]);
 
 pub const REMOVE_WORKSPACE_MEMBER: Route = Route::user(
     "remove-workspace-member",
@@ -69,7 +98,15 @@ pub const REMOVE_WORKSPACE_MEMBER: Route = Route::user(
     handler!(workspaces::remove_member),
 )
 .counted_in_database()
-.doc("workspace admin; the last admin cannot be removed (409)");
+.doc("workspace admin; the last admin cannot be removed (409)")
+.refuses(&[
+    (403, "FORBIDDEN: only the workspace's admins remove members"),
+    (
+        404,
+        "NOT_FOUND: no such workspace or member the caller can see",
+    ),
+    (409, "CONFLICT: a workspace must keep at least one admin"),
+]);
 
 pub const LIST_PROJECTS: Route = Route::user(
     "list-projects",
@@ -77,9 +114,9 @@ pub const LIST_PROJECTS: Route = Route::user(
     "/projects",
     handler!(projects::list),
 )
-.query("workspaceId=&page=&pageSize=")
 .doc("workspace members; newest first; without workspaceId, all own workspaces")
-.example_query("workspaceId=00000000-0000-4000-8000-000000000100&page=1&pageSize=20");
+.example_query("workspaceId=00000000-0000-4000-8000-000000000100&page=1&pageSize=20")
+.refuses(&[NOT_MEMBER]);
 
 pub const CREATE_PROJECT: Route = Route::user(
     "create-project",
@@ -90,10 +127,7 @@ pub const CREATE_PROJECT: Route = Route::user(
 .idempotent()
 .counted_in_database()
 .doc("workspace admin or editor; `{name 1..100, description? <= 1000, workspaceId}`")
-.example_body(concat!(
-    r#"{"name":"Launch","description":"First project","#,
-    r#""workspaceId":"00000000-0000-4000-8000-000000000100"}"#
-));
+.refuses(&[EDITOR, NOT_MEMBER]);
 
 pub const GET_PROJECT: Route = Route::user(
     "get-project",
@@ -101,7 +135,8 @@ pub const GET_PROJECT: Route = Route::user(
     "/projects/{id}",
     handler!(projects::get),
 )
-.doc("workspace members");
+.doc("workspace members")
+.refuses(&[NO_PROJECT]);
 
 pub const UPDATE_PROJECT: Route = Route::user(
     "update-project",
@@ -111,7 +146,7 @@ pub const UPDATE_PROJECT: Route = Route::user(
 )
 .counted_in_database()
 .doc("workspace admin or editor; `{name?, description?}` (null clears)")
-.example_body(r#"{"name":"Launch v2"}"#);
+.refuses(&[EDITOR, NO_PROJECT]);
 
 pub const DELETE_PROJECT: Route = Route::user(
     "delete-project",
@@ -120,7 +155,14 @@ pub const DELETE_PROJECT: Route = Route::user(
     handler!(projects::delete),
 )
 .counted_in_database()
-.doc("workspace admin");
+.doc("workspace admin")
+.refuses(&[
+    (
+        403,
+        "FORBIDDEN: only the workspace's admins delete projects",
+    ),
+    NO_PROJECT,
+]);
 
 pub const SIGN_IN: Route = Route::public(
     "sign-in",
@@ -129,7 +171,14 @@ pub const SIGN_IN: Route = Route::public(
     handler!(sessions::sign_in),
 )
 .doc("anyone; `{email, password}`; sets the session cookie; rate limited")
-.example_body(r#"{"email":"alice@example.com","password":"REPLACE_WITH_PASSWORD"}"#);
+.refuses(&[
+    (401, "UNAUTHORIZED: wrong email or password"),
+    (
+        429,
+        "RATE_LIMITED: too many attempts from this address or for this email; see Retry-After",
+    ),
+])
+.sets_cookie(SESSION_COOKIE);
 
 pub const SIGN_UP: Route = Route::public(
     "sign-up",
@@ -141,8 +190,18 @@ pub const SIGN_UP: Route = Route::public(
     "anyone while signupsEnabled is on; `{email, password, name}`; ",
     "signed in at once (201, cookie) or a confirmation email (202); rate limited"
 ))
-.example_body(
-    r#"{"email":"new@example.com","password":"REPLACE_WITH_PASSWORD","name":"New User"}"#,
+
+.refuses(&[
+    (403, "FORBIDDEN: sign-ups are closed (signupsEnabled is off)"),
+    (403, "CSRF_FAILED: a browser request from an origin that is not allowed"),
+    (409, "CONFLICT: the address already has an account (only when the project confirms emails itself)"),
+    (429, "RATE_LIMITED: too many sign-ups from this address, or emails to this one; see Retry-After"),
+    (503, "MAINTENANCE: the site is in maintenance mode; see Retry-After"),
+])
+.sets_cookie("With 201: the session cookie (@supabase/ssr format), HttpOnly, SameSite=Lax.")
+.also(
+    "Accepted: a confirmation email was sent (also the answer for an address that already has an account)",
+    Some(EMAIL_LINK_COOKIE),
 );
 
 pub const OAUTH_START: Route = Route::public(
@@ -151,9 +210,14 @@ pub const OAUTH_START: Route = Route::public(
     "/auth/oauth/{provider}",
     handler!(auth_links::oauth_start),
 )
-.query("next=")
 .doc("anyone; PKCE sign-in with github, google or another enabled provider; redirects to Supabase Auth")
-.without_secrets();
+.without_secrets()
+.bare(Bare::Redirect(
+    302,
+    "To Supabase Auth's /authorize with the PKCE challenge; the code verifier is set in a 10-minute HttpOnly cookie",
+))
+.sets_cookie("The PKCE code verifier (`<session cookie>-code-verifier`), HttpOnly, SameSite=Lax, 10 minutes.")
+.refuses(&[(422, "VALIDATION_ERROR: next is not a path or a URL on an allowed origin")]);
 
 pub const OAUTH_CALLBACK: Route = Route::public(
     "oauth-callback",
@@ -161,8 +225,13 @@ pub const OAUTH_CALLBACK: Route = Route::public(
     "/auth/callback",
     handler!(auth_links::oauth_callback),
 )
-.query("code=&next=")
-.doc("the browser back from Supabase Auth; exchanges the code, sets the session cookie, redirects to next");
+.doc("the browser back from Supabase Auth; exchanges the code, sets the session cookie, redirects to next")
+.bare(Bare::Redirect(
+    303,
+    "To `next` (new_user=true on a first sign-in) with the session cookie; on any failure to `next` (or the app) with `error` and `error_description`, the verifier cleared either way",
+))
+.sets_cookie("The session cookie, and the code verifier cleared (on failure, only the latter).")
+.security(Security::OptionalCookie);
 
 pub const MAGIC_LINK: Route = Route::public(
     "magic-link",
@@ -171,7 +240,9 @@ pub const MAGIC_LINK: Route = Route::public(
     handler!(auth_links::magic_link),
 )
 .doc("anyone; `{email, next?}`; an email link through Supabase Auth, the same 202 for any address; rate limited")
-.example_body(r#"{"email":"alice@example.com","next":"/"}"#);
+
+.sets_cookie(EMAIL_LINK_COOKIE)
+.refuses(LINK_REFUSALS);
 
 pub const RECOVER: Route = Route::public(
     "recover",
@@ -180,7 +251,9 @@ pub const RECOVER: Route = Route::public(
     handler!(auth_links::recover),
 )
 .doc("anyone; `{email, next?}`; a password-recovery link through Supabase Auth, the same 202 for any address; rate limited")
-.example_body(r#"{"email":"alice@example.com","next":"/account/password"}"#);
+
+.sets_cookie(EMAIL_LINK_COOKIE)
+.refuses(LINK_REFUSALS);
 
 pub const CONFIRM_EMAIL_LINK: Route = Route::public(
     "confirm-email-link",
@@ -188,12 +261,17 @@ pub const CONFIRM_EMAIL_LINK: Route = Route::public(
     "/auth/confirm",
     handler!(auth_links::confirm),
 )
-.query("token_hash=&type=&next=&flow=")
 .doc(concat!(
     "the browser from an email link (sign-up, magic link, recovery, invite, email change); ",
     "in the browser that asked for it, sets the session cookie and redirects to next; ",
     "anywhere else, redirects to next's confirmation step without signing in"
-));
+))
+.bare(Bare::Redirect(
+    303,
+    "In the browser that asked for the link (its email-link cookie matches `flow`): to `next` with the session cookie (new_user=true on a first sign-in, set_password=true when a password set before the confirmation was cleared), an invalid, used or expired link with `error=otp_expired`. Anywhere else: to `next` with `#confirm_token_hash=...&confirm_type=...`, the confirmation step, nothing verified",
+))
+.sets_cookie("In the browser that asked for a valid link: the session cookie, and the email-link cookie cleared.")
+.sometimes();
 
 pub const COMPLETE_EMAIL_LINK: Route = Route::public(
     "complete-email-link",
@@ -205,7 +283,14 @@ pub const COMPLETE_EMAIL_LINK: Route = Route::public(
     "anyone, same-site; `{tokenHash, type}`: the confirmation step of an email link opened ",
     "in another browser; sets the session cookie"
 ))
-.example_body(r#"{"tokenHash":"REPLACE_WITH_TOKEN_HASH","type":"magiclink"}"#);
+.refuses(&[
+    (401, "UNAUTHORIZED: the link is invalid, used or expired"),
+    (
+        403,
+        "CSRF_FAILED: a browser request from an origin that is not allowed",
+    ),
+])
+.sets_cookie(SESSION_COOKIE);
 
 pub const SET_PASSWORD: Route = Route::user(
     "set-password",
@@ -214,7 +299,10 @@ pub const SET_PASSWORD: Route = Route::user(
     handler!(auth_links::set_password),
 )
 .doc("any user; `{password}`; a new password (after a recovery link)")
-.example_body(r#"{"password":"REPLACE_WITH_PASSWORD"}"#);
+.refuses(&[(
+    422,
+    "VALIDATION_ERROR: the password is too short, too long or too weak",
+)]);
 
 pub const REFRESH_SESSION: Route = Route::public(
     "refresh-session",
@@ -223,7 +311,14 @@ pub const REFRESH_SESSION: Route = Route::public(
     handler!(sessions::refresh),
 )
 .doc("the session cookie; renews it")
-.example_cookie();
+.example_cookie()
+.refuses(&[
+    (401, "UNAUTHORIZED: no session cookie, or its refresh token is no longer valid (the cookie is cleared)"),
+    (403, "CSRF_FAILED: not from an allowed origin"),
+    (429, "RATE_LIMITED: too many refreshes from this address; see Retry-After"),
+])
+.sets_cookie("The renewed session cookie.")
+.security(Security::Cookie);
 
 pub const SIGN_OUT: Route = Route::public(
     "sign-out",
@@ -231,13 +326,22 @@ pub const SIGN_OUT: Route = Route::public(
     "/auth/sign-out",
     handler!(sessions::sign_out),
 )
-.query("scope=")
 .doc(concat!(
     "anyone; ends this session (`scope=local`, the default, also with an expired ",
     "access token), every session (`global`) or every other (`others`); clears the ",
     "cookie but for `others`"
 ))
-.example_cookie();
+.example_cookie()
+.refuses(&[
+    (
+        401,
+        "UNAUTHORIZED: an Authorization header without a valid access token",
+    ),
+    (403, "CSRF_FAILED: not from an allowed origin"),
+])
+.sets_cookie("Clears the session cookie (Max-Age=0), but with scope=others.")
+.sometimes()
+.security(Security::OptionalCookie);
 
 pub const ME: Route = Route::user("me", Method::GET, "/me", handler!(users::me))
     .doc("signed in; own profile, role and permissions");
@@ -248,7 +352,6 @@ pub const LIST_MY_SESSIONS: Route = Route::user(
     "/me/sessions",
     handler!(users::sessions::list),
 )
-.query("page=&pageSize=")
 .doc("signed in; own sessions, newest first: created, last active, user agent, address, which is current");
 
 pub const REVOKE_MY_SESSION: Route = Route::user(
@@ -260,7 +363,8 @@ pub const REVOKE_MY_SESSION: Route = Route::user(
 .counted_in_database()
 .doc(
     "signed in; ends one of their own sessions (its tokens are refused from the next request); 204",
-);
+)
+.refuses(&[(404, "NOT_FOUND: no such session of the caller's")]);
 
 pub const EXPORT_MY_DATA: Route = Route::user(
     "export-my-data",
@@ -268,7 +372,6 @@ pub const EXPORT_MY_DATA: Route = Route::user(
     "/me/export",
     handler!(users::export::export),
 )
-.query("part=&page=&pageSize=")
 .doc(concat!(
     "signed in; a copy of everything they own or wrote, one part a page (at most 50): ",
     "account (with each part's count), memberships, workspaces they administer, ",
@@ -294,13 +397,20 @@ pub const DELETE_MY_ACCOUNT: Route = Route::user(
     "signed in within 10 minutes, or body `{password}`; deletes the account, its rows ",
     "and files; 409 while the last admin of a workspace with other members; 204, the ",
     "cookie cleared"
-));
+))
+.refuses(&[
+    (403, "REAUTHENTICATION_NEEDED: the session signed in over 10 minutes ago and no password, or a wrong one, was sent"),
+    LAST_ADMIN,
+    (429, "RATE_LIMITED: too many wrong passwords for this account from this address; see Retry-After"),
+])
+.sets_cookie("Clears the session cookie (Max-Age=0) when the request carried it.")
+.sometimes();
 
 pub const LIST_USERS: Route =
     Route::user("list-users", Method::GET, "/users", handler!(users::list))
-        .query("page=&pageSize=&search=")
         .doc("users.read; name or email, case-insensitive, newest first")
-        .example_query("search=bob&page=1&pageSize=20");
+        .example_query("search=bob&page=1&pageSize=20")
+        .refuses(&[PERMISSION]);
 
 pub const CREATE_USER: Route = Route::user(
     "create-user",
@@ -313,13 +423,25 @@ pub const CREATE_USER: Route = Route::user(
     "users.write; `{email, name, role}`; ",
     "creates the auth user via the Auth admin API"
 ))
-.example_body(r#"{"email":"erin@example.com","name":"Erin","role":"editor"}"#);
+
+.refuses(&[
+    PERMISSION,
+    (409, "CONFLICT: a user with this email already exists"),
+    // Supabase Auth is outside the database's transaction: the claim of the key commits
+    // first, so a duplicate meanwhile is refused, not queued.
+    (
+        409,
+        "IDEMPOTENCY_IN_PROGRESS: a request with this Idempotency-Key is still running; see Retry-After",
+    ),
+]);
 
 pub const GET_USER: Route =
-    Route::user("get-user", Method::GET, "/users/{id}", handler!(users::get)).doc(concat!(
-        "self, a public profile (no email), or users.read; ",
-        "with the 5 newest published posts"
-    ));
+    Route::user("get-user", Method::GET, "/users/{id}", handler!(users::get))
+        .doc(concat!(
+            "self, a public profile (no email), or users.read; ",
+            "with the 5 newest published posts"
+        ))
+        .refuses(&[NO_USER]);
 
 pub const UPDATE_USER: Route = Route::user(
     "update-user",
@@ -332,10 +454,10 @@ pub const UPDATE_USER: Route = Route::user(
     "self or users.write; `{name?, bio?, website?, publicProfile?}`, ",
     "anything else 422"
 ))
-.example_body(concat!(
-    r#"{"name":"Bob Editor","bio":"<p>Hello</p>","#,
-    r#""website":"https://bob.example.com","publicProfile":true}"#
-));
+.refuses(&[
+    (403, "FORBIDDEN: another user's profile needs users.write"),
+    NO_USER,
+]);
 
 pub const DELETE_USER: Route = Route::user(
     "delete-user",
@@ -343,11 +465,18 @@ pub const DELETE_USER: Route = Route::user(
     "/users/{id}",
     handler!(users::delete),
 )
-.doc("users.delete; not oneself; 409 while the last admin of a workspace with other members; 204");
+.doc("users.delete; not oneself; 409 while the last admin of a workspace with other members; 204")
+.refuses(&[
+    (
+        403,
+        "FORBIDDEN: needs users.delete, and no one deletes themselves here",
+    ),
+    NO_USER,
+    LAST_ADMIN,
+]);
 
 pub const LIST_POSTS: Route =
     Route::user("list-posts", Method::GET, "/posts", handler!(posts::list))
-        .query("page=&pageSize=")
         .doc("published posts, own drafts, all for posts.publish")
         .example_query("page=1&pageSize=20");
 
@@ -360,11 +489,12 @@ pub const CREATE_POST: Route = Route::user(
 .idempotent()
 .counted_in_database()
 .doc("posts.write; `{title 1..200, body? <= 20000}`")
-.example_body(r#"{"title":"Launch notes","body":"We shipped."}"#);
+.refuses(&[PERMISSION]);
 
 pub const GET_POST: Route =
     Route::user("get-post", Method::GET, "/posts/{id}", handler!(posts::get))
-        .doc("as the list; others' drafts are 404");
+        .doc("as the list; others' drafts are 404")
+        .refuses(&[NO_POST]);
 
 pub const UPDATE_POST: Route = Route::user(
     "update-post",
@@ -374,7 +504,13 @@ pub const UPDATE_POST: Route = Route::user(
 )
 .counted_in_database()
 .doc("the author, or posts.publish holders; `{title?, body?}`")
-.example_body(r#"{"title":"Launch notes (edited)"}"#);
+.refuses(&[
+    (
+        403,
+        "FORBIDDEN: only the author or posts.publish holders edit it",
+    ),
+    NO_POST,
+]);
 
 pub const DELETE_POST: Route = Route::user(
     "delete-post",
@@ -383,7 +519,14 @@ pub const DELETE_POST: Route = Route::user(
     handler!(posts::delete),
 )
 .counted_in_database()
-.doc("the author, or posts.delete");
+.doc("the author, or posts.delete")
+.refuses(&[
+    (
+        403,
+        "FORBIDDEN: only the author or posts.delete holders delete it",
+    ),
+    NO_POST,
+]);
 
 pub const PUBLISH_POST: Route = Route::user(
     "publish-post",
@@ -393,7 +536,8 @@ pub const PUBLISH_POST: Route = Route::user(
 )
 .idempotent()
 .counted_in_database()
-.doc("posts.publish");
+.doc("posts.publish")
+.refuses(&[PERMISSION, NO_POST]);
 
 pub const GET_SETTINGS: Route = Route::user(
     "get-settings",
@@ -401,7 +545,8 @@ pub const GET_SETTINGS: Route = Route::user(
     "/settings",
     handler!(settings::get),
 )
-.doc("settings.read");
+.doc("settings.read")
+.refuses(&[PERMISSION]);
 
 pub const UPDATE_SETTINGS: Route = Route::user(
     "update-settings",
@@ -414,10 +559,7 @@ pub const UPDATE_SETTINGS: Route = Route::user(
     "settings.write; ",
     "`{siteName, supportEmail, maintenanceMode, signupsEnabled}`"
 ))
-.example_body(concat!(
-    r#"{"siteName":"Acme","supportEmail":"support@acme.example","#,
-    r#""maintenanceMode":false,"signupsEnabled":true}"#
-));
+.refuses(&[PERMISSION]);
 
 pub const LIST_AUDIT_LOG: Route = Route::user(
     "list-audit-log",
@@ -425,9 +567,9 @@ pub const LIST_AUDIT_LOG: Route = Route::user(
     "/audit-log",
     handler!(audit_log::list),
 )
-.query("page=&pageSize=")
 .doc("admins; newest first")
-.example_query("page=1&pageSize=20");
+.example_query("page=1&pageSize=20")
+.refuses(&[(403, "FORBIDDEN: only admins read the audit log")]);
 
 pub const CREATE_UPLOAD: Route = Route::user(
     "create-upload",
@@ -449,7 +591,10 @@ pub const CREATE_UPLOAD: Route = Route::user(
         prefixes: &["pending/"],
     }],
 )
-.example_body(r#"{"filename":"photo.png","contentType":"image/png","size":1234}"#);
+.refuses(&[(
+    409,
+    "CONFLICT: 20 uploads are in progress already; complete or delete one",
+)]);
 
 pub const LIST_UPLOADS: Route = Route::user(
     "list-uploads",
@@ -457,7 +602,6 @@ pub const LIST_UPLOADS: Route = Route::user(
     "/uploads",
     handler!(uploads::list),
 )
-.query("page=&pageSize=")
 .doc("own uploads, newest first")
 .example_query("page=1&pageSize=20");
 
@@ -475,7 +619,8 @@ pub const GET_UPLOAD: Route = Route::user(
         actions: &["s3:GetObject"],
         prefixes: &["files/"],
     }],
-);
+)
+.refuses(&[NO_UPLOAD]);
 
 pub const DELETE_UPLOAD: Route = Route::user(
     "delete-upload",
@@ -491,7 +636,8 @@ pub const DELETE_UPLOAD: Route = Route::user(
         actions: &["s3:DeleteObject"],
         prefixes: &["pending/", "files/"],
     }],
-);
+)
+.refuses(&[NO_UPLOAD]);
 
 pub const COMPLETE_UPLOAD: Route = Route::user(
     "complete-upload",
@@ -523,7 +669,12 @@ pub const COMPLETE_UPLOAD: Route = Route::user(
             prefixes: &["files/"],
         },
     ],
-);
+)
+.refuses(&[
+    NO_UPLOAD,
+    (409, "CONFLICT: the upload is not pending, or no file was sent"),
+    (422, "VALIDATION_ERROR: the file's size or type is not what was declared (the upload is rejected and the file deleted)"),
+]);
 
 /// Every path and method no route above serves: API Gateway's `$default` route.
 pub const NOT_FOUND: Route = Route::fallback("not-found", handler!(not_found::handler))
@@ -539,13 +690,13 @@ pub const STREAM: Route = Route::stream(
     handler!(stream::admit),
     producer!(stream::produce),
 )
-.query("count=&intervalMs=&heartbeatMs=")
 .doc(concat!(
     "signed in; server-sent events through a Function URL (response streaming), ",
     "not the HttpApi; (count - 1) x intervalMs at most 50 s"
 ))
 .timeout(60)
-.example_query("count=3&intervalMs=100");
+.example_query("count=3&intervalMs=100")
+.refuses(&[(429, "RATE_LIMITED: too many streams")]);
 /// Routes behind Function URLs (template.yaml FunctionUrlConfig).
 pub const STREAMING: &[Route] = &[STREAM];
 

@@ -16,7 +16,8 @@ use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shared::clients::supabase_auth::{self, AuthFailure, Session, SignOutScope};
-use shared::pipeline::response::{self, ApiResult};
+use shared::pipeline::contract::Example;
+use shared::pipeline::typed::{Accepted, Created, Data, Either, Json, NoContent, Query, With};
 use shared::policy::answer_time;
 use shared::policy::audit::{self, AuditEvent};
 use shared::policy::rate_limit::{self, Limit};
@@ -55,7 +56,7 @@ pub const REFRESH_PER_IP: Limit = Limit {
 
 #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct Credentials {
+pub struct Credentials {
     #[validate(custom(function = "validate::email"))]
     #[schema(schema_with = validate::schema::email)]
     email: String,
@@ -64,9 +65,14 @@ pub(crate) struct Credentials {
     password: String,
 }
 
+impl Example for Credentials {
+    const EXAMPLE: &'static str =
+        r#"{"email":"alice@example.com","password":"REPLACE_WITH_PASSWORD"}"#;
+}
+
 #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct NewAccount {
+pub struct NewAccount {
     #[validate(custom(function = "validate::email"))]
     #[schema(schema_with = validate::schema::email)]
     email: String,
@@ -80,11 +86,16 @@ pub(crate) struct NewAccount {
     name: String,
 }
 
+impl Example for NewAccount {
+    const EXAMPLE: &'static str =
+        r#"{"email":"new@example.com","password":"REPLACE_WITH_PASSWORD","name":"New User"}"#;
+}
+
 /// The signed-in user; the tokens travel only in the session cookie.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = Session)]
-pub(crate) struct SignedIn {
+pub struct SignedIn {
     user: UserSummary,
     /// When the access token expires (Unix seconds); refresh before then.
     expires_at: Option<i64>,
@@ -109,14 +120,14 @@ impl SignedIn {
 /// A sign-up that waits for its email to be confirmed.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct ConfirmationSent {
+pub struct ConfirmationSent {
     email: String,
     /// Always true: the same answer whether or not the address already had an account.
     confirmation_sent: bool,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub(crate) struct UserSummary {
+pub struct UserSummary {
     id: Uuid,
     email: Option<String>,
 }
@@ -214,7 +225,12 @@ pub(crate) fn check_browser_origin(app: &App, req: &Request) -> Result<(), ApiEr
     Ok(())
 }
 
-fn signed_in(app: &App, req: &Request, session: &Session, is_new_user: bool) -> ApiResult {
+fn signed_in(
+    app: &App,
+    req: &Request,
+    session: &Session,
+    is_new_user: bool,
+) -> With<Data<SignedIn>> {
     let previous = cookies::present_names(req, &app.config.auth_cookie_name);
     let cookies = cookies::write(
         &app.config.auth_cookie_name,
@@ -222,15 +238,18 @@ fn signed_in(app: &App, req: &Request, session: &Session, is_new_user: bool) -> 
         app.config.cookie_scope(),
         &previous,
     );
-    let body = SignedIn::of(session, is_new_user);
-    Ok(cookies::set(response::ok(&body)?, cookies))
+    With::new(Data(SignedIn::of(session, is_new_user))).cookies(cookies)
 }
 
 /// POST /auth/sign-in
-pub async fn sign_in(app: App, caller: Caller, req: Request) -> ApiResult {
+pub async fn sign_in(
+    app: App,
+    caller: Caller,
+    Json(credentials): Json<Credentials>,
+    req: Request,
+) -> Result<With<Data<SignedIn>>, ApiError> {
     let started = std::time::Instant::now();
     check_browser_origin(&app, &req)?;
-    let credentials: Credentials = input::json_body(&req)?;
     let ip = caller.ip.as_deref().unwrap_or("unknown");
     // Every attempt counts against the address. Then a failure is reserved against this
     // email from this address before Supabase Auth is asked (one atomic upsert: parallel
@@ -268,9 +287,7 @@ pub async fn sign_in(app: App, caller: Caller, req: Request) -> ApiResult {
             }
             let is_new_user =
                 record_sign_in(&app, &caller, session.user_id, "email", "password").await;
-            let mut response = signed_in(&app, &req, &session, is_new_user)?;
-            rate_limit::add_headers(&mut response, &quotas);
-            Ok(response)
+            Ok(signed_in(&app, &req, &session, is_new_user).headers(rate_limit::headers(&quotas)))
         }
         Err(failure) => {
             if failure == AuthFailure::InvalidCredentials {
@@ -290,7 +307,7 @@ pub async fn sign_in(app: App, caller: Caller, req: Request) -> ApiResult {
 /// The site's switches as the auth routes read them (`hit_auth_limit`), with the hit.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct AuthGate {
+pub struct AuthGate {
     #[serde(flatten)]
     pub(crate) quota: rate_limit::Quota,
     pub(crate) signups_enabled: bool,
@@ -326,10 +343,14 @@ pub(crate) async fn hit_auth_limit(
 /// (policy::answer_time). The email's link signs in at once only in this browser (the
 /// email-link cookie); the password survives the confirmation only there
 /// (`bind_sign_up`: no pre-registered accounts).
-pub async fn sign_up(app: App, caller: Caller, req: Request) -> ApiResult {
+pub async fn sign_up(
+    app: App,
+    caller: Caller,
+    Json(account): Json<NewAccount>,
+    req: Request,
+) -> Result<SignUpAnswer, ApiError> {
     let started = std::time::Instant::now();
     check_browser_origin(&app, &req)?;
-    let account: NewAccount = input::json_body(&req)?;
     let ip = caller.ip.as_deref().unwrap_or("unknown");
     let gate = hit_auth_limit(&app, &caller, SIGN_UP_PER_IP.rule, ip).await?;
     let quotas = [gate.quota];
@@ -356,25 +377,29 @@ pub async fn sign_up(app: App, caller: Caller, req: Request) -> ApiResult {
         confirm.as_ref().map(url::Url::as_str),
     )
     .await;
-    let mut response = match outcome {
+    let answer = match outcome {
         Ok(supabase_auth::SignUp::SignedIn(session)) => {
             let is_new_user =
                 record_sign_in(&app, &caller, session.user_id, "email", "signup").await;
-            let mut response = signed_in(&app, &req, &session, is_new_user)?;
-            *response.status_mut() = http::StatusCode::CREATED;
-            response
+            let With {
+                answer: Data(body),
+                cookies,
+                ..
+            } = signed_in(&app, &req, &session, is_new_user);
+            Either::First(With::new(Created(body)).cookies(cookies))
         }
         // Supabase Auth's limit on emails to one address holds only for an address it
         // knows: answered as if sent, or the answer would tell.
         Ok(supabase_auth::SignUp::ConfirmationSent) | Err(AuthFailure::EmailRateLimited) => {
             bind_sign_up(&app, &caller, email, &account.password, &flow).await;
             answer_time::level(&app, started).await;
-            let mut response = response::ok(&ConfirmationSent {
-                email: email.to_owned(),
-                confirmation_sent: true,
-            })?;
-            *response.status_mut() = http::StatusCode::ACCEPTED;
-            cookies::set(response, vec![flow.cookie(&app)])
+            Either::Second(
+                With::new(Accepted(ConfirmationSent {
+                    email: email.to_owned(),
+                    confirmation_sent: true,
+                }))
+                .cookies(vec![flow.cookie(&app)]),
+            )
         }
         Err(failure) => {
             if failure == AuthFailure::AlreadyExists {
@@ -383,9 +408,14 @@ pub async fn sign_up(app: App, caller: Caller, req: Request) -> ApiResult {
             return Err(ApiError::from(failure).with_headers(rate_limit::headers(&quotas)));
         }
     };
-    rate_limit::add_headers(&mut response, &quotas);
-    Ok(response)
+    Ok(match answer {
+        Either::First(a) => Either::First(a.headers(rate_limit::headers(&quotas))),
+        Either::Second(b) => Either::Second(b.headers(rate_limit::headers(&quotas))),
+    })
 }
+
+/// What a sign-up answers: signed in at once (201), or a confirmation email sent (202).
+pub type SignUpAnswer = Either<With<Created<SignedIn>>, With<Accepted<ConfirmationSent>>>;
 
 /// Binds the unconfirmed account of `email` to this sign-up's browser when the password
 /// Supabase Auth stored is the one sent (`bind_sign_up`). A failure is logged: without
@@ -453,7 +483,11 @@ pub(crate) async fn record_sign_in(
 }
 
 /// POST /auth/refresh: the refresh token comes from the session cookie only.
-pub async fn refresh(app: App, caller: Caller, req: Request) -> ApiResult {
+pub async fn refresh(
+    app: App,
+    caller: Caller,
+    req: Request,
+) -> Result<With<Data<SignedIn>>, ApiError> {
     // The cookie is the credential here: the same CSRF rule as any cookie request.
     shared::pipeline::check_csrf(&app, req.headers())?;
     let ip = caller.ip.as_deref().unwrap_or("unknown");
@@ -463,9 +497,7 @@ pub async fn refresh(app: App, caller: Caller, req: Request) -> ApiResult {
         .ok_or_else(|| ApiError::unauthorized("no refresh token in the session cookie"))?;
     match supabase_auth::refresh(&app, &caller, &refresh_token).await {
         Ok(session) => {
-            let mut response = signed_in(&app, &req, &session, false)?;
-            rate_limit::add_headers(&mut response, &quotas);
-            Ok(response)
+            Ok(signed_in(&app, &req, &session, false).headers(rate_limit::headers(&quotas)))
         }
         Err(failure) => {
             let error = ApiError::from(failure).with_headers(rate_limit::headers(&quotas));
@@ -505,8 +537,12 @@ pub struct SignOutQuery {
 /// answer but a CSRF refusal, a bad scope and `others` clears the cookie, an Auth outage
 /// (503) included, so the next person at the machine never inherits the session. Without
 /// any session it is a 204 all the same.
-pub async fn sign_out(app: App, caller: Caller, req: Request) -> ApiResult {
-    let query: SignOutQuery = input::query(&req)?;
+pub async fn sign_out(
+    app: App,
+    caller: Caller,
+    Query(query): Query<SignOutQuery>,
+    req: Request,
+) -> Result<With<NoContent>, ApiError> {
     let scope = query.scope.unwrap_or(SignOutScope::Local);
     let name = &app.config.auth_cookie_name;
     let has_cookie = !cookies::present_names(&req, name).is_empty();
@@ -541,7 +577,7 @@ pub async fn sign_out(app: App, caller: Caller, req: Request) -> ApiResult {
                 let metadata = serde_json::json!({ "scope": scope.as_str() });
                 audit_event(&app, &caller, "SIGN_OUT", Some(id), metadata).await;
             }
-            Ok(cookies::set(response::no_content()?, clear))
+            Ok(With::new(NoContent).cookies(clear))
         }
         Err(failure) => Err(ApiError::from(failure).with_cookies(clear)),
     }

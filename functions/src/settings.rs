@@ -1,10 +1,10 @@
 //! Application settings: GET /settings (settings.read), PUT /settings (settings.write).
 //! The settings are a fixed, typed set; PUT replaces them all in one statement.
 
-use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use shared::auth::permissions::Permission;
-use shared::pipeline::response::{self, ApiResult};
+use shared::pipeline::contract::Example;
+use shared::pipeline::typed::{Data, Json};
 use shared::{clients::postgrest, pipeline::input, ApiError, App, SignedIn};
 use validator::Validate;
 
@@ -24,6 +24,13 @@ pub struct Settings {
     pub support_email: String,
     pub maintenance_mode: bool,
     pub signups_enabled: bool,
+}
+
+impl Example for Settings {
+    const EXAMPLE: &'static str = concat!(
+        r#"{"siteName":"Acme","supportEmail":"support@acme.example","#,
+        r#""maintenanceMode":false,"signupsEnabled":true}"#
+    );
 }
 
 /// The stored keys of each field (snake_case in the table).
@@ -51,7 +58,7 @@ fn from_rows(rows: Vec<Row>) -> Result<Settings, ApiError> {
 }
 
 /// GET /settings
-pub async fn get(app: App, caller: SignedIn, _req: Request) -> ApiResult {
+pub async fn get(app: App, caller: SignedIn) -> Result<Data<Settings>, ApiError> {
     let user = &caller.user;
     // The token's claim first (no request), then one call of get_settings, which
     // confirms settings.read in the database: a demoted admin's older token is not enough.
@@ -63,14 +70,17 @@ pub async fn get(app: App, caller: SignedIn, _req: Request) -> ApiResult {
         "Settings",
     )
     .await?;
-    response::ok(&from_rows(rows)?)
+    Ok(Data(from_rows(rows)?))
 }
 
 /// PUT /settings
-pub async fn put(app: App, caller: SignedIn, req: Request) -> ApiResult {
+pub async fn put(
+    app: App,
+    caller: SignedIn,
+    Json(settings): Json<Settings>,
+) -> Result<Data<Settings>, ApiError> {
     let user = &caller.user;
     user.require(Permission::SettingsWrite)?;
-    let settings: Settings = input::json_body(&req)?;
     let value = serde_json::to_value(&settings)
         .map_err(|_| ApiError::internal("settings serialization"))?;
     let rows: Vec<serde_json::Value> = KEYS
@@ -88,5 +98,5 @@ pub async fn put(app: App, caller: SignedIn, req: Request) -> ApiResult {
             .select("key,value"),
     )
     .await?;
-    response::ok(&from_rows(stored)?)
+    Ok(Data(from_rows(stored)?))
 }

@@ -11,8 +11,9 @@ use std::time::Duration;
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use shared::pipeline::input;
-use shared::pipeline::response::{self, ApiResult};
+use shared::pipeline::response;
 use shared::pipeline::sse::EventSink;
+use shared::pipeline::typed::{EventStream, Query};
 use shared::policy::rate_limit;
 use shared::{App, SignedIn};
 use validator::Validate;
@@ -25,7 +26,7 @@ pub const MAX_STREAM_MS: u64 = 50_000;
 #[derive(Debug, Deserialize, Validate, utoipa::IntoParams)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
-pub(crate) struct StreamQuery {
+pub struct StreamQuery {
     /// How many progress events.
     #[serde(default = "default_count")]
     #[validate(range(min = 1, max = 100, message = "must be between 1 and 100"))]
@@ -46,7 +47,11 @@ pub(crate) struct StreamQuery {
 /// The query, validated, and bounded so the stream ends before the timeout: `count`
 /// events `intervalMs` apart take (count - 1) x intervalMs.
 fn stream_query(req: &Request) -> Result<StreamQuery, shared::ApiError> {
-    let q: StreamQuery = input::query(req)?;
+    within_bounds(input::query(req)?)
+}
+
+/// The whole stream lasts at most [`MAX_STREAM_MS`].
+fn within_bounds(q: StreamQuery) -> Result<StreamQuery, shared::ApiError> {
     if u64::from(q.count.saturating_sub(1)) * q.interval_ms > MAX_STREAM_MS {
         return Err(shared::ApiError::invalid_field(
             "intervalMs",
@@ -71,20 +76,24 @@ fn default_heartbeat() -> u64 {
 /// One progress event (the `data:` of an SSE message; the last message is `[DONE]`).
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = StreamProgress)]
-pub(crate) struct Progress {
+pub struct Progress {
     seq: u32,
     total: u32,
     at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Admission: the query, and the `stream` limit per user.
-pub async fn admit(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let _query = stream_query(&req)?;
+pub async fn admit(
+    app: App,
+    caller: SignedIn,
+    Query(query): Query<StreamQuery>,
+) -> Result<EventStream<Progress>, shared::ApiError> {
+    within_bounds(query)?;
     let quota = rate_limit::hit_route(&app, &caller, "stream").await?;
     let mut response = response::no_content()?;
     *response.status_mut() = http::StatusCode::OK;
     rate_limit::add_headers(&mut response, std::slice::from_ref(&quota));
-    Ok(response)
+    Ok(EventStream(response, std::marker::PhantomData))
 }
 
 /// The events.

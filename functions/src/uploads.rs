@@ -12,12 +12,13 @@
 //! declared type was signed into the upload URL, and it must be what the bytes are.
 
 use chrono::{DateTime, Utc};
-use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use shared::clients::postgrest::Table;
 use shared::clients::storage::{self, Bucket, ClientRequest, Storage};
-use shared::pipeline::input::{self, PageQuery};
-use shared::pipeline::response::{self, ApiResult};
+use shared::pipeline::contract::Example;
+use shared::pipeline::input;
+use shared::pipeline::response;
+use shared::pipeline::typed::{Created, Data, Json, Listed, NoContent, Paging};
 use shared::policy::rate_limit::Limit;
 use shared::{clients::postgrest, ApiError, App, SignedIn};
 use utoipa::ToSchema;
@@ -46,7 +47,7 @@ const UPLOADS: Table = Table {
 };
 
 #[derive(Debug, Clone, Deserialize)]
-pub(crate) struct Row {
+pub struct Row {
     id: Uuid,
     owner_id: Uuid,
     original_name: String,
@@ -61,7 +62,7 @@ pub(crate) struct Row {
 /// An upload's metadata; `download` once it is ready.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Upload {
+pub struct Upload {
     id: Uuid,
     filename: String,
     content_type: String,
@@ -126,7 +127,7 @@ fn allowed_type(value: &str) -> Result<(), ValidationError> {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(crate) struct NewUpload {
+pub struct NewUpload {
     #[serde(deserialize_with = "input::trimmed")]
     #[validate(custom(function = "validate::upload_name"))]
     #[schema(schema_with = validate::schema::upload_name)]
@@ -144,6 +145,18 @@ pub(crate) struct NewUpload {
     size: i64,
 }
 
+impl Example for NewUpload {
+    const EXAMPLE: &'static str =
+        r#"{"filename":"photo.png","contentType":"image/png","size":1234}"#;
+}
+
+shared::path_id!(
+    /// `{id}` of /uploads/{id}.
+    UploadId,
+    "id",
+    "Upload"
+);
+
 fn storage(app: &App) -> Result<&Storage, ApiError> {
     app.storage()
         .ok_or_else(|| ApiError::unavailable("storage: UPLOADS_BUCKET not configured"))
@@ -157,7 +170,7 @@ fn bucket<'a>(app: &'a App, caller: &'a SignedIn) -> Result<Bucket<'a>, ApiError
 /// A new upload and the presigned PUT that sends its bytes straight to S3.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct CreatedUpload {
+pub struct CreatedUpload {
     #[serde(flatten)]
     upload: Upload,
     /// The request the client sends the bytes with: method, URL and headers as is.
@@ -167,9 +180,12 @@ pub(crate) struct CreatedUpload {
 /// POST /uploads: one call of `create_upload` (the pending row under the caller's
 /// prefix, or the first answer to a repeated Idempotency-Key), then the presigned PUT
 /// of its object.
-pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
+pub async fn create(
+    app: App,
+    caller: SignedIn,
+    Json(new): Json<NewUpload>,
+) -> Result<Created<CreatedUpload>, ApiError> {
     let user = &caller.user;
-    let new: NewUpload = input::json_body(&req)?;
     let storage = storage(&app)?;
     let row: Row = postgrest::call(
         app.db.as_user(&caller).rpc(
@@ -199,10 +215,10 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
     let upload_request = storage
         .presign_upload(&key, &row.content_type, row.size_bytes)
         .await?;
-    response::created(&CreatedUpload {
+    Ok(Created(CreatedUpload {
         upload: Upload::from_row(row, None),
         upload_request,
-    })
+    }))
 }
 
 async fn find(app: &App, caller: &SignedIn, id: Uuid) -> Result<Row, ApiError> {
@@ -245,8 +261,11 @@ fn sniff(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// POST /uploads/{id}/complete
-pub async fn complete(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let id = input::path_id(&req, "id", "Upload")?;
+pub async fn complete(
+    app: App,
+    caller: SignedIn,
+    UploadId(id): UploadId,
+) -> Result<Data<Upload>, ApiError> {
     let storage = bucket(&app, &caller)?;
     let row = find(&app, &caller, id).await?;
     match row.status.as_str() {
@@ -254,7 +273,7 @@ pub async fn complete(app: App, caller: SignedIn, req: Request) -> ApiResult {
             let download = storage
                 .presign_download(&storage::file_key(row.owner_id, row.id), &row.original_name)
                 .await?;
-            return response::ok(&Upload::from_row(row, Some(download)));
+            return Ok(Data(Upload::from_row(row, Some(download))));
         }
         "rejected" => {
             return Err(ApiError::conflict(
@@ -307,7 +326,7 @@ pub async fn complete(app: App, caller: SignedIn, req: Request) -> ApiResult {
                 );
             }
             let download = storage.presign_download(&file, &row.original_name).await?;
-            response::ok(&Upload::from_row(row, Some(download)))
+            Ok(Data(Upload::from_row(row, Some(download))))
         }
         Err(reason) => {
             storage.delete(&pending).await?;
@@ -321,8 +340,11 @@ pub async fn complete(app: App, caller: SignedIn, req: Request) -> ApiResult {
 }
 
 /// GET /uploads/{id}
-pub async fn get(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let id = input::path_id(&req, "id", "Upload")?;
+pub async fn get(
+    app: App,
+    caller: SignedIn,
+    UploadId(id): UploadId,
+) -> Result<Data<Upload>, ApiError> {
     let row = find(&app, &caller, id).await?;
     let download = if row.status == "ready" {
         let storage = storage(&app)?;
@@ -334,7 +356,7 @@ pub async fn get(app: App, caller: SignedIn, req: Request) -> ApiResult {
     } else {
         None
     };
-    response::ok(&Upload::from_row(row, download))
+    Ok(Data(Upload::from_row(row, download)))
 }
 
 /// Rows as the API answers them, each ready one with a fresh download URL (presigned
@@ -358,8 +380,11 @@ pub(crate) async fn with_downloads(app: &App, rows: Vec<Row>) -> Result<Vec<Uplo
 }
 
 /// GET /uploads?page=&pageSize=
-pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let query: PageQuery = input::query(&req)?;
+pub async fn list(
+    app: App,
+    caller: SignedIn,
+    Paging(query): Paging,
+) -> Result<Listed<Upload>, ApiError> {
     let page = postgrest::page::<Row>(
         app.db
             .as_user(&caller)
@@ -374,18 +399,21 @@ pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
         .into_iter()
         .map(|r| Upload::from_row(r, None))
         .collect();
-    response::page(
-        &query,
-        &response::Page {
+    Ok(Listed::new(
+        query,
+        response::Page {
             items,
             total: page.total,
         },
-    )
+    ))
 }
 
 /// DELETE /uploads/{id}: the object (pending or verified) first, then the row.
-pub async fn delete(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let id = input::path_id(&req, "id", "Upload")?;
+pub async fn delete(
+    app: App,
+    caller: SignedIn,
+    UploadId(id): UploadId,
+) -> Result<NoContent, ApiError> {
     let storage = bucket(&app, &caller)?;
     let row = find(&app, &caller, id).await?;
     storage
@@ -395,7 +423,7 @@ pub async fn delete(app: App, caller: SignedIn, req: Request) -> ApiResult {
         .delete(&storage::file_key(row.owner_id, row.id))
         .await?;
     let _deleted: Row = app.db.as_user(&caller).delete(&UPLOADS, id).await?;
-    response::no_content()
+    Ok(NoContent)
 }
 
 #[cfg(test)]

@@ -6,10 +6,10 @@
 //! DELETE /workspaces/{id}/members/{userId}  admin: remove a member
 
 use chrono::{DateTime, Utc};
-use lambda_http::Request;
 use serde::{Deserialize, Serialize};
-use shared::pipeline::input::{self, PageQuery};
-use shared::pipeline::response::{self, ApiResult};
+use shared::pipeline::contract::Example;
+use shared::pipeline::input;
+use shared::pipeline::typed::{Created, Json, Listed, NoContent, Paging};
 use shared::{clients::postgrest, ApiError, App, SignedIn};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -21,12 +21,29 @@ use crate::workspace_role::WorkspaceRole;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct NewWorkspace {
+pub struct NewWorkspace {
     #[serde(deserialize_with = "input::trimmed")]
     #[validate(custom(function = "validate::short_name"))]
     #[schema(schema_with = validate::schema::short_name)]
     name: String,
 }
+
+impl Example for NewWorkspace {
+    const EXAMPLE: &'static str = r#"{"name":"Acme"}"#;
+}
+
+shared::path_id!(
+    /// `{id}` of /workspaces/{id}/...
+    WorkspaceId,
+    "id",
+    "Workspace"
+);
+shared::path_id!(
+    /// `{userId}` of /workspaces/{id}/members/{userId}.
+    MemberId,
+    "userId",
+    "Member"
+);
 
 #[derive(Debug, Deserialize)]
 struct WorkspaceRow {
@@ -47,7 +64,7 @@ struct RoleRow {
 /// A workspace with the caller's role in it.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Workspace {
+pub struct Workspace {
     id: Uuid,
     name: String,
     created_by: Option<Uuid>,
@@ -71,8 +88,11 @@ impl WorkspaceRow {
 
 /// POST /workspaces: one transaction in SQL (create_workspace) creates the workspace and
 /// makes the caller its admin.
-pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let new: NewWorkspace = input::json_body(&req)?;
+pub async fn create(
+    app: App,
+    caller: SignedIn,
+    Json(new): Json<NewWorkspace>,
+) -> Result<Created<Workspace>, ApiError> {
     let row: WorkspaceRow = postgrest::one(
         app.db
             .as_user(&caller)
@@ -80,13 +100,16 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
         "Workspace",
     )
     .await?;
-    response::created(&row.into_workspace(WorkspaceRole::Admin))
+    Ok(Created(row.into_workspace(WorkspaceRole::Admin)))
 }
 
 /// GET /workspaces?page=&pageSize=: the workspaces the caller belongs to, newest first.
-pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
+pub async fn list(
+    app: App,
+    caller: SignedIn,
+    Paging(query): Paging,
+) -> Result<Listed<Workspace>, ApiError> {
     let user = &caller.user;
-    let query: PageQuery = input::query(&req)?;
     let page = postgrest::page::<WorkspaceRow>(
         app.db
             .as_user(&caller)
@@ -105,26 +128,31 @@ pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
             Some(row.into_workspace(role))
         })
         .collect();
-    response::page(
-        &query,
-        &shared::pipeline::response::Page {
+    Ok(Listed::new(
+        query,
+        shared::pipeline::response::Page {
             items,
             total: page.total,
         },
-    )
+    ))
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(crate) struct NewMember {
+pub struct NewMember {
     user_id: Uuid,
     role: WorkspaceRole,
+}
+
+impl Example for NewMember {
+    const EXAMPLE: &'static str =
+        r#"{"userId":"00000000-0000-4000-8000-000000000002","role":"editor"}"#;
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all(serialize = "camelCase"))]
 #[schema(rename_all = "camelCase")]
-pub(crate) struct Member {
+pub struct Member {
     workspace_id: Uuid,
     user_id: Uuid,
     role: WorkspaceRole,
@@ -132,9 +160,12 @@ pub(crate) struct Member {
 }
 
 /// POST /workspaces/{id}/members: admins add an existing user with a role.
-pub async fn add_member(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let workspace_id = input::path_id(&req, "id", "Workspace")?;
-    let new: NewMember = input::json_body(&req)?;
+pub async fn add_member(
+    app: App,
+    caller: SignedIn,
+    WorkspaceId(workspace_id): WorkspaceId,
+    Json(new): Json<NewMember>,
+) -> Result<Created<Member>, ApiError> {
     // One call: admin of the workspace (404 outside it, 403 below admin), the insert.
     let member: Member = postgrest::call(
         app.db.as_user(&caller).rpc(
@@ -157,13 +188,16 @@ pub async fn add_member(app: App, caller: SignedIn, req: Request) -> ApiResult {
             e
         }
     })?;
-    response::created(&member)
+    Ok(Created(member))
 }
 
 /// DELETE /workspaces/{id}/members/{userId}: admins remove a member; the last admin stays.
-pub async fn remove_member(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let workspace_id = input::path_id(&req, "id", "Workspace")?;
-    let member_id = input::path_id(&req, "userId", "Member")?;
+pub async fn remove_member(
+    app: App,
+    caller: SignedIn,
+    WorkspaceId(workspace_id): WorkspaceId,
+    MemberId(member_id): MemberId,
+) -> Result<NoContent, ApiError> {
     // One call: admin of the workspace (404 outside it, 403 below admin), the delete
     // (404 for someone not in it, 409 for its last admin).
     postgrest::exec(
@@ -181,5 +215,5 @@ pub async fn remove_member(app: App, caller: SignedIn, req: Request) -> ApiResul
             e
         }
     })?;
-    response::no_content()
+    Ok(NoContent)
 }

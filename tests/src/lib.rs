@@ -534,20 +534,44 @@ pub async fn send_with(app: &App, route: &Route, req: Request) -> Res {
     }
 }
 
-/// A request for each user route with placeholder ids and a valid body, for tests that
-/// must hold for every route (authentication, service down).
+/// A valid request for any route, from its handler's types: placeholder path ids and the
+/// body type's example, for tests that must hold for every route (authentication,
+/// service down).
 pub fn sample_request(route: &Route) -> Req {
-    let id = Uuid::new_v4();
-    let req = Req::new(route.method.clone(), route.path)
-        .param("id", id)
-        .param("userId", Uuid::new_v4());
-    match route.function {
-        "create-workspace" => req.json(json!({ "name": "Sample" })),
-        "add-workspace-member" => req.json(json!({ "userId": Uuid::new_v4(), "role": "member" })),
-        "create-project" => req.json(json!({ "name": "Sample", "workspaceId": id })),
-        "update-project" => req.json(json!({ "name": "Sample" })),
-        _ => req,
+    sample_request_with(route, &[], json!({}))
+}
+
+/// [`sample_request`] on real data: the path ids `ids` names (placeholders for the
+/// others) and the example body with `fields` set over it.
+pub fn sample_request_with(route: &Route, ids: &[(&str, Uuid)], fields: Value) -> Req {
+    let sig = shared::pipeline::contract::Signature::of(route.describe);
+    let mut req = Req::new(route.method.clone(), route.path);
+    for name in route
+        .path
+        .split('/')
+        .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+    {
+        let id = ids
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or_else(Uuid::new_v4, |(_, id)| *id);
+        req = req.param(name, id);
     }
+    if let Some(mut body) = sig.body_example {
+        for (k, v) in fields.as_object().expect("fields are an object") {
+            body[k] = v.clone();
+        }
+        req = req.json(body);
+    }
+    req
+}
+
+/// The routes whose path is under `prefix`.
+pub fn routes_under(prefix: &str) -> Vec<&'static Route> {
+    routes::ALL
+        .iter()
+        .filter(|r| r.path.starts_with(prefix))
+        .collect()
 }
 
 /// Every route that requires a user.

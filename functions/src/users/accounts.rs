@@ -15,8 +15,9 @@ use shared::auth::cookies;
 use shared::auth::permissions::{Permission, Role};
 use shared::base::error::WorkspaceRef;
 use shared::clients::supabase_auth;
+use shared::pipeline::contract::Example;
 use shared::pipeline::input;
-use shared::pipeline::response::{self, ApiResult};
+use shared::pipeline::typed::{Created, Json, MaybeJson, NoContent, With};
 use shared::policy::audit::{self, AuditEvent};
 use shared::policy::authorize;
 use shared::{clients::postgrest, ApiError, App, Caller, SignedIn};
@@ -25,11 +26,11 @@ use validator::Validate;
 
 use crate::validate;
 
-use super::model::{Profile, ProfileRow};
+use super::model::{Profile, ProfileRow, UserId};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct NewUser {
+pub struct NewUser {
     #[serde(deserialize_with = "input::trimmed")]
     #[validate(custom(function = "validate::email"))]
     #[schema(schema_with = validate::schema::email)]
@@ -41,9 +42,13 @@ pub(crate) struct NewUser {
     role: Role,
 }
 
+impl Example for NewUser {
+    const EXAMPLE: &'static str = r#"{"email":"erin@example.com","name":"Erin","role":"editor"}"#;
+}
+
 /// A user just created: the profile and the role given.
 #[derive(Serialize, ToSchema)]
-pub(crate) struct CreatedUser {
+pub struct CreatedUser {
     #[serde(flatten)]
     profile: Profile,
     role: Role,
@@ -63,10 +68,13 @@ struct FinishedUser {
 /// that fails, the auth user is removed again: nothing is half-created. With an
 /// Idempotency-Key, the key is claimed first (a repeat gets the first answer, a
 /// duplicate still running 409) and released when the create fails.
-pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
+pub async fn create(
+    app: App,
+    caller: SignedIn,
+    Json(new): Json<NewUser>,
+) -> Result<Created<CreatedUser>, ApiError> {
     let user = &caller.user;
     user.require(Permission::UsersWrite)?;
-    let new: NewUser = input::json_body(&req)?;
     // The Auth admin API runs as the service role: the database cannot check the
     // caller there, so ask it first.
     authorize::confirm(&app, &caller, Permission::UsersWrite).await?;
@@ -83,7 +91,7 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
         )
         .await?;
         if let Some(first) = first {
-            return answer(first);
+            return Ok(answer(first));
         }
     }
     let finished = async {
@@ -128,11 +136,11 @@ pub async fn create(app: App, caller: SignedIn, req: Request) -> ApiResult {
         .target(format!("user:{}", finished.row.id))
         .metadata(serde_json::json!({ "role": new.role }));
     audit::record(&app, event).await;
-    answer(finished)
+    Ok(answer(finished))
 }
 
-fn answer(finished: FinishedUser) -> ApiResult {
-    response::created(&CreatedUser {
+fn answer(finished: FinishedUser) -> Created<CreatedUser> {
+    Created(CreatedUser {
         profile: finished.row.into(),
         role: finished.role,
     })
@@ -140,10 +148,9 @@ fn answer(finished: FinishedUser) -> ApiResult {
 
 /// DELETE /users/{id}: through the Auth admin API (the profile, role and posts go with
 /// the auth user, by cascade); 409 naming the workspaces it is the last admin of.
-pub async fn delete(app: App, caller: SignedIn, req: Request) -> ApiResult {
+pub async fn delete(app: App, caller: SignedIn, UserId(id): UserId) -> Result<NoContent, ApiError> {
     let user = &caller.user;
     user.require(Permission::UsersDelete)?;
-    let id = input::path_id(&req, "id", "User")?;
     if id == user.id {
         return Err(ApiError::forbidden(
             "You cannot delete your own account here: use DELETE /me",
@@ -156,7 +163,7 @@ pub async fn delete(app: App, caller: SignedIn, req: Request) -> ApiResult {
         .actor(user.id)
         .target(format!("user:{id}"));
     audit::record(&app, event).await;
-    response::no_content()
+    Ok(NoContent)
 }
 
 /// How long after signing in a session may delete its account without the password.
@@ -165,7 +172,7 @@ pub const RECENT_SIGN_IN_SECONDS: i64 = 10 * 60;
 /// DELETE /me's optional body.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct AccountDeletion {
+pub struct AccountDeletion {
     /// The account's password, when the session signed in more than 10 minutes ago.
     /// Absent or a string (`null` is refused, like any mistyped field).
     #[serde(default, deserialize_with = "input::present")]
@@ -174,13 +181,21 @@ pub(crate) struct AccountDeletion {
     password: Option<String>,
 }
 
+impl Example for AccountDeletion {
+    const EXAMPLE: &'static str = r#"{"password":"REPLACE_WITH_PASSWORD"}"#;
+}
+
 /// DELETE /me: the caller deletes their own account. The session must have signed in
 /// within [`RECENT_SIGN_IN_SECONDS`] (the token's `amr`), or the body carries the
 /// password; then as DELETE /users/{id}. The audit event keeps no personal data: no
 /// actor, address or user agent, only the deleted id. The session cookie is cleared.
-pub async fn delete_own(app: App, caller: SignedIn, req: Request) -> ApiResult {
+pub async fn delete_own(
+    app: App,
+    caller: SignedIn,
+    MaybeJson(body): MaybeJson<AccountDeletion>,
+    req: Request,
+) -> Result<With<NoContent>, ApiError> {
     let user = &caller.user;
-    let body: Option<AccountDeletion> = input::optional_json_body(&req)?;
     let recent = user
         .claims
         .authenticated_at()
@@ -205,10 +220,7 @@ pub async fn delete_own(app: App, caller: SignedIn, req: Request) -> ApiResult {
     event.ip = None;
     event.user_agent = None;
     audit::record(&app, event).await;
-    Ok(cookies::set(
-        response::no_content()?,
-        cookies::clearing(&app.config, &req),
-    ))
+    Ok(With::new(NoContent).cookies(cookies::clearing(&app.config, &req)))
 }
 
 /// The auth user deleted through the Auth admin API. When that fails and the database

@@ -9,12 +9,11 @@
 //! presigned here (no request to S3).
 
 use chrono::{DateTime, Utc};
-use lambda_http::Request;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shared::auth::permissions::Role;
 use shared::pipeline::input::{self, PageQuery};
-use shared::pipeline::response::{self, ApiResult};
+use shared::pipeline::typed::{ListedAs, Query};
 use shared::{clients::postgrest, ApiError, App, SignedIn};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -76,7 +75,7 @@ impl ExportPart {
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
-pub(crate) struct ExportQuery {
+pub struct ExportQuery {
     /// Which part (default `account`).
     #[param(inline)]
     part: Option<ExportPart>,
@@ -104,7 +103,7 @@ fn default_page_size() -> u32 {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all(serialize = "camelCase"))]
 #[schema(as = ExportedAccount, rename_all = "camelCase")]
-pub(crate) struct Account {
+pub struct Account {
     id: Uuid,
     email: Option<String>,
     phone: Option<String>,
@@ -121,7 +120,7 @@ pub(crate) struct Account {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all(serialize = "camelCase"))]
 #[schema(rename_all = "camelCase")]
-pub(crate) struct ExportedProfile {
+pub struct ExportedProfile {
     name: Option<String>,
     bio: Option<String>,
     website: Option<String>,
@@ -131,7 +130,7 @@ pub(crate) struct ExportedProfile {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub(crate) struct ExportCounts {
+pub struct ExportCounts {
     memberships: u64,
     workspaces: u64,
     projects: u64,
@@ -144,7 +143,7 @@ pub(crate) struct ExportCounts {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all(serialize = "camelCase"))]
 #[schema(as = ExportedMembership, rename_all = "camelCase")]
-pub(crate) struct Membership {
+pub struct Membership {
     workspace_id: Uuid,
     workspace_name: String,
     role: WorkspaceRole,
@@ -155,7 +154,7 @@ pub(crate) struct Membership {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all(serialize = "camelCase"))]
 #[schema(as = ExportedWorkspace, rename_all = "camelCase")]
-pub(crate) struct Workspace {
+pub struct Workspace {
     id: Uuid,
     name: String,
     created_by: Option<Uuid>,
@@ -169,7 +168,7 @@ pub(crate) struct Workspace {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(tag = "part", content = "items", rename_all = "camelCase")]
 #[schema(as = ExportPage)]
-pub(crate) enum ExportItems {
+pub enum ExportItems {
     Account(Vec<Account>),
     Memberships(Vec<Membership>),
     Workspaces(Vec<Workspace>),
@@ -180,8 +179,11 @@ pub(crate) enum ExportItems {
 }
 
 /// GET /me/export: one page of one part.
-pub async fn export(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let query: ExportQuery = input::query(&req)?;
+pub async fn export(
+    app: App,
+    caller: SignedIn,
+    Query(query): Query<ExportQuery>,
+) -> Result<ListedAs<ExportItems>, ApiError> {
     let paging = PageQuery {
         page: query.page,
         page_size: query.page_size,
@@ -212,7 +214,11 @@ pub async fn export(app: App, caller: SignedIn, req: Request) -> ApiResult {
             .await
             .map(|p| (ExportItems::Audit(p.items), p.total))?,
     };
-    response::page_of(&paging, &items, total)
+    Ok(ListedAs {
+        query: paging,
+        data: items,
+        total,
+    })
 }
 
 /// One page of `part` from `export_my_data`, its rows as `T`.

@@ -24,5 +24,3 @@ pub(crate) mod sessions;
 
 pub use accounts::{create, delete, delete_own};
 pub use profiles::{get, list, me, update};
-
-pub(crate) use model::Profile;

@@ -5,6 +5,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+shared::path_id!(
+    /// `{id}` of /users/{id}.
+    UserId,
+    "id",
+    "User"
+);
+
 /// The email comes from `profile_emails`, which RLS shows only to the user and to
 /// users.read holders (null for anyone else, whatever the function asks for).
 pub(crate) const PROFILE_COLUMNS: &str =
@@ -12,7 +19,7 @@ pub(crate) const PROFILE_COLUMNS: &str =
 
 /// A profile row as PostgREST returns it.
 #[derive(Debug, Deserialize)]
-pub(crate) struct ProfileRow {
+pub struct ProfileRow {
     pub(super) id: Uuid,
     pub(super) profile_emails: Option<EmailRow>,
     pub(super) full_name: Option<String>,
@@ -32,7 +39,7 @@ pub(super) struct EmailRow {
 /// What the owner and users.read holders see.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Profile {
+pub struct Profile {
     pub(super) id: Uuid,
     pub(super) email: Option<String>,
     pub(super) name: Option<String>,
@@ -45,7 +52,7 @@ pub(crate) struct Profile {
 /// What anyone sees of a public profile: no email.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct PublicProfile {
+pub struct PublicProfile {
     pub(super) id: Uuid,
     pub(super) name: Option<String>,
     pub(super) bio: Option<String>,
@@ -56,7 +63,7 @@ pub(crate) struct PublicProfile {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all(serialize = "camelCase"))]
 #[schema(rename_all = "camelCase")]
-pub(crate) struct PostSummary {
+pub struct PostSummary {
     pub(super) id: Uuid,
     pub(super) title: String,
     pub(super) published_at: Option<DateTime<Utc>>,

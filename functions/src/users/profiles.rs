@@ -1,18 +1,19 @@
 //! The profile views and edits: GET /me, GET /users, GET and PATCH /users/{id}.
 
-use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use shared::auth::permissions::{Permission, Role};
 use shared::clients::postgrest::Table;
-use shared::pipeline::input::{self, PageQuery};
-use shared::pipeline::response::{self, ApiResult};
+use shared::pipeline::contract::Example;
+use shared::pipeline::input;
+use shared::pipeline::response;
+use shared::pipeline::typed::{Data, Filtered, Json, Listed};
 use shared::{clients::postgrest, ApiError, App, SignedIn};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use crate::validate;
 
-use super::model::{PostSummary, Profile, ProfileRow, PublicProfile, PROFILE_COLUMNS};
+use super::model::{PostSummary, Profile, ProfileRow, PublicProfile, UserId, PROFILE_COLUMNS};
 
 /// Profiles by id, as GET and PATCH /users/{id} name them.
 const PROFILES: Table = Table {
@@ -28,7 +29,7 @@ const MAX_STORED_BIO_CHARS: usize = 4000;
 /// The caller's own profile, role and what the role permits.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Me {
+pub struct Me {
     #[serde(flatten)]
     profile: Profile,
     role: Role,
@@ -45,23 +46,23 @@ struct MeRow {
 
 /// GET /me: one call of `me()`. The role is the one in `user_roles` (the truth; the
 /// token's claim may be older).
-pub async fn me(app: App, caller: SignedIn, _req: Request) -> ApiResult {
+pub async fn me(app: App, caller: SignedIn) -> Result<Data<Me>, ApiError> {
     let row: MeRow = postgrest::call(
         app.db.as_user(&caller).rpc("me", &serde_json::json!({}))?,
         "Profile",
     )
     .await?;
-    response::ok(&Me {
+    Ok(Data(Me {
         profile: row.profile.into(),
         role: row.role,
         permissions: row.role.permissions().to_vec(),
-    })
+    }))
 }
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
-pub(crate) struct ListQuery {
+pub struct ListQuery {
     /// Part of a name or an email address, case-insensitive.
     #[validate(length(max = 100, message = "must be at most 100 characters"))]
     #[param(max_length = 100)]
@@ -69,9 +70,12 @@ pub(crate) struct ListQuery {
 }
 
 /// GET /users?page=&pageSize=&search=
-pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
+pub async fn list(
+    app: App,
+    caller: SignedIn,
+    Filtered(query, page_query): Filtered<ListQuery>,
+) -> Result<Listed<Profile>, ApiError> {
     let user = &caller.user;
-    let (query, page_query): (ListQuery, PageQuery) = input::paged_query(&req)?;
     // The token's claim first (no request); then one call of list_users, which checks
     // users.read again in the database (a demoted reader's older token is not enough),
     // searches through trigram indexes and counts up to a bound. The search text is a
@@ -91,19 +95,19 @@ pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
     )
     .await?;
     let items: Vec<Profile> = page.items.into_iter().map(Profile::from).collect();
-    response::page(
-        &page_query,
-        &response::Page {
+    Ok(Listed::new(
+        page_query,
+        response::Page {
             items,
             total: page.total,
         },
-    )
+    ))
 }
 
 /// The answer of `get_user()`.
 /// A user as the owner and users.read holders see them, with their 5 newest published posts.
 #[derive(Serialize, ToSchema)]
-pub(crate) struct UserWithPosts {
+pub struct UserWithPosts {
     #[serde(flatten)]
     profile: Profile,
     posts: Vec<PostSummary>,
@@ -111,10 +115,55 @@ pub(crate) struct UserWithPosts {
 
 /// A public profile as anyone else sees it (no email), with the 5 newest published posts.
 #[derive(Serialize, ToSchema)]
-pub(crate) struct PublicUserWithPosts {
+pub struct PublicUserWithPosts {
     #[serde(flatten)]
     profile: PublicProfile,
     posts: Vec<PostSummary>,
+}
+
+/// A user as the caller may see them: in full, or the public profile.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum UserView {
+    Full(UserWithPosts),
+    Public(PublicUserWithPosts),
+}
+
+// By hand: utoipa writes `oneOf` for an untagged enum, but a full view also matches the
+// public one's schema, so only `anyOf` is true of it.
+impl utoipa::PartialSchema for UserView {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::AnyOfBuilder::new()
+            .item(utoipa::openapi::Ref::from_schema_name("UserWithPosts"))
+            .item(utoipa::openapi::Ref::from_schema_name(
+                "PublicUserWithPosts",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for UserView {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        for (name, schema) in [
+            (
+                UserWithPosts::name(),
+                <UserWithPosts as utoipa::PartialSchema>::schema(),
+            ),
+            (
+                PublicUserWithPosts::name(),
+                <PublicUserWithPosts as utoipa::PartialSchema>::schema(),
+            ),
+        ] {
+            schemas.push((name.into_owned(), schema));
+        }
+        UserWithPosts::schemas(schemas);
+        PublicUserWithPosts::schemas(schemas);
+    }
 }
 
 #[derive(Deserialize)]
@@ -125,9 +174,12 @@ struct UserRow {
 }
 
 /// GET /users/{id}
-pub async fn get(app: App, caller: SignedIn, req: Request) -> ApiResult {
+pub async fn get(
+    app: App,
+    caller: SignedIn,
+    UserId(id): UserId,
+) -> Result<Data<UserView>, ApiError> {
     let user = &caller.user;
-    let id = input::path_id(&req, "id", "User")?;
     // One call of get_user: the profile (RLS: own, public, or users.read), its five
     // newest published posts, and whether users.read holds in user_roles now.
     let mut row: UserRow = postgrest::call(
@@ -142,13 +194,13 @@ pub async fn get(app: App, caller: SignedIn, req: Request) -> ApiResult {
     // older token is not enough).
     let full_view = id == user.id || (user.can(Permission::UsersRead) && row.full_view);
     let row = row.profile;
-    if full_view {
-        response::ok(&UserWithPosts {
+    Ok(Data(if full_view {
+        UserView::Full(UserWithPosts {
             profile: Profile::from(row),
             posts,
         })
     } else {
-        response::ok(&PublicUserWithPosts {
+        UserView::Public(PublicUserWithPosts {
             profile: PublicProfile {
                 id: row.id,
                 name: row.full_name,
@@ -158,14 +210,14 @@ pub async fn get(app: App, caller: SignedIn, req: Request) -> ApiResult {
             },
             posts,
         })
-    }
+    }))
 }
 
 /// At least one field; absent fields are unchanged, `null` clears bio and website.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[schema(min_properties = 1)]
-pub(crate) struct ProfileChanges {
+pub struct ProfileChanges {
     #[serde(default, deserialize_with = "input::trimmed_option")]
     #[validate(custom(function = "validate::full_name"))]
     #[schema(schema_with = validate::schema::full_name)]
@@ -183,14 +235,24 @@ pub(crate) struct ProfileChanges {
     public_profile: Option<bool>,
 }
 
+impl Example for ProfileChanges {
+    const EXAMPLE: &'static str = concat!(
+        r#"{"name":"Bob Editor","bio":"<p>Hello</p>","#,
+        r#""website":"https://bob.example.com","publicProfile":true}"#
+    );
+}
+
 /// PATCH /users/{id}
-pub async fn update(app: App, caller: SignedIn, req: Request) -> ApiResult {
+pub async fn update(
+    app: App,
+    caller: SignedIn,
+    UserId(id): UserId,
+    Json(changes): Json<ProfileChanges>,
+) -> Result<Data<Profile>, ApiError> {
     let user = &caller.user;
-    let id = input::path_id(&req, "id", "User")?;
     if id != user.id {
         user.require(Permission::UsersWrite)?;
     }
-    let changes: ProfileChanges = input::json_body(&req)?;
     let mut fields = serde_json::Map::new();
     if let Some(name) = &changes.name {
         fields.insert("full_name".into(), name.clone().into());
@@ -226,5 +288,5 @@ pub async fn update(app: App, caller: SignedIn, req: Request) -> ApiResult {
         .as_user(&caller)
         .update(&PROFILES, id, &fields)
         .await?;
-    response::ok(&Profile::from(row))
+    Ok(Data(Profile::from(row)))
 }

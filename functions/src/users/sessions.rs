@@ -10,18 +10,16 @@
 //! out of this session, of all, or of all others is `POST /auth/sign-out?scope=`.
 
 use chrono::{DateTime, Utc};
-use lambda_http::Request;
 use serde::{Deserialize, Serialize};
-use shared::pipeline::input::{self, PageQuery};
-use shared::pipeline::response::{self, ApiResult};
-use shared::{clients::postgrest, App, SignedIn};
+use shared::pipeline::typed::{Listed, NoContent, Paging};
+use shared::{clients::postgrest, ApiError, App, SignedIn};
 use uuid::Uuid;
 
 /// A session: where and when the user signed in.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = UserSession)]
-pub(crate) struct Session {
+pub struct Session {
     id: Uuid,
     /// When the user signed in.
     created_at: DateTime<Utc>,
@@ -41,8 +39,11 @@ pub(crate) struct Session {
 }
 
 /// GET /me/sessions?page=&pageSize=
-pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let query: PageQuery = input::query(&req)?;
+pub async fn list(
+    app: App,
+    caller: SignedIn,
+    Paging(query): Paging,
+) -> Result<Listed<Session>, ApiError> {
     let (from, to) = query.range();
     let page: postgrest::RpcPage<Session> = postgrest::call(
         app.db.as_user(&caller).rpc(
@@ -52,12 +53,22 @@ pub async fn list(app: App, caller: SignedIn, req: Request) -> ApiResult {
         "Sessions",
     )
     .await?;
-    response::page(&query, &page.into())
+    Ok(Listed::new(query, page.into()))
 }
 
+shared::path_id!(
+    /// `{id}` of /me/sessions/{id}.
+    SessionId,
+    "id",
+    "Session"
+);
+
 /// DELETE /me/sessions/{id}: 204; 404 for an id that is not one of the caller's sessions.
-pub async fn revoke(app: App, caller: SignedIn, req: Request) -> ApiResult {
-    let id = input::path_id(&req, "id", "Session")?;
+pub async fn revoke(
+    app: App,
+    caller: SignedIn,
+    SessionId(id): SessionId,
+) -> Result<NoContent, ApiError> {
     postgrest::exec(
         app.db
             .as_user(&caller)
@@ -65,5 +76,5 @@ pub async fn revoke(app: App, caller: SignedIn, req: Request) -> ApiResult {
         "Session",
     )
     .await?;
-    response::no_content()
+    Ok(NoContent)
 }

@@ -10,6 +10,7 @@
 //!
 //! The streaming runner ([`crate::pipeline::sse`]) runs the same stages around its admission.
 
+pub mod contract;
 pub mod dispatch;
 pub mod events;
 pub mod input;
@@ -20,6 +21,7 @@ pub mod route;
 pub mod runtime;
 pub mod sse;
 pub mod telemetry;
+pub mod typed;
 
 pub use crate::auth::SignedIn;
 pub use crate::base::caller::Caller;

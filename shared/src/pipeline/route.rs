@@ -16,6 +16,7 @@ use lambda_http::Request;
 use crate::auth::SignedIn;
 use crate::base::caller::Caller;
 use crate::clients::App;
+use crate::pipeline::contract::{Bare, Describe, Own, Security, NOTHING_OWN};
 use crate::pipeline::events::EventSink;
 use crate::pipeline::response::ApiResult;
 
@@ -72,13 +73,25 @@ pub enum Handler {
     },
 }
 
-/// `handler!(module::function)`: a route's handler from an `async fn(App, Caller,
-/// Request) -> ApiResult` ([`Route::public`]) or an `async fn(App, SignedIn, Request)
-/// -> ApiResult` ([`Route::user`]), boxed so the route can hold it as a function pointer.
+/// A handler as a route holds it: the call, and the description its types give
+/// ([`crate::pipeline::typed`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Typed<H> {
+    pub call: H,
+    pub describe: Describe,
+}
+
+/// `handler!(module::function)`: a route's handler from a typed `async fn(App, Caller,
+/// <extractors>...) -> Result<<answer>, ApiError>` ([`Route::public`]) or `async
+/// fn(App, SignedIn, <extractors>...)` ([`Route::user`]); see
+/// [`crate::pipeline::typed`].
 #[macro_export]
 macro_rules! handler {
     ($f:path) => {
-        |app, caller, req| ::std::boxed::Box::pin($f(app, caller, req))
+        $crate::pipeline::route::Typed {
+            call: |app, caller, req| $crate::pipeline::typed::call($f, app, caller, req),
+            describe: |sig| $crate::pipeline::typed::describe(&$f, sig),
+        }
     };
 }
 
@@ -115,11 +128,11 @@ pub struct Deploy {
 }
 
 /// An example request, for the `cargo lambda invoke` fixtures (functions/events).
-/// Path parameters take the example ids of their resource (see tools/xtask).
+/// Path parameters take the example ids of their resource (see tools/xtask); the body is
+/// the body type's [`crate::pipeline::contract::Example`].
 #[derive(Debug, Clone, Copy)]
 pub struct Example {
     pub query: &'static str,
-    pub body: Option<&'static str>,
     /// Sent with the session cookie (and an Origin, as a browser does) instead of a
     /// bearer token.
     pub cookie: bool,
@@ -145,6 +158,10 @@ pub struct Route {
     pub fallback: bool,
     /// Takes an `Idempotency-Key` header ([`Route::idempotent`]).
     pub idempotent: bool,
+    /// What the handler's types say of its contract.
+    pub describe: Describe,
+    /// What the route adds to its contract: its own refusals, cookies, bare answers.
+    pub own: Own,
 }
 
 pub(crate) const DEFAULT_DEPLOY: Deploy = Deploy {
@@ -156,7 +173,6 @@ pub(crate) const DEFAULT_DEPLOY: Deploy = Deploy {
 
 const NO_EXAMPLE: Example = Example {
     query: "",
-    body: None,
     cookie: false,
 };
 
@@ -167,9 +183,15 @@ impl Route {
         function: &'static str,
         method: Method,
         path: &'static str,
-        handler: UserHandler,
+        handler: Typed<UserHandler>,
     ) -> Self {
-        Self::new(function, method, path, Handler::User(handler))
+        Self::new(
+            function,
+            method,
+            path,
+            Handler::User(handler.call),
+            handler.describe,
+        )
     }
 
     /// A route anyone may call: the pipeline reads no credentials.
@@ -177,9 +199,15 @@ impl Route {
         function: &'static str,
         method: Method,
         path: &'static str,
-        handler: PublicHandler,
+        handler: Typed<PublicHandler>,
     ) -> Self {
-        Self::new(function, method, path, Handler::Public(handler))
+        Self::new(
+            function,
+            method,
+            path,
+            Handler::Public(handler.call),
+            handler.describe,
+        )
     }
 
     /// Server-sent events for signed-in users, served by a Function URL with response
@@ -189,10 +217,14 @@ impl Route {
         function: &'static str,
         method: Method,
         path: &'static str,
-        admit: UserHandler,
+        admit: Typed<UserHandler>,
         produce: Producer,
     ) -> Self {
-        Self::new(function, method, path, Handler::Stream { admit, produce })
+        let handler = Handler::Stream {
+            admit: admit.call,
+            produce,
+        };
+        Self::new(function, method, path, handler, admit.describe)
     }
 
     const fn new(
@@ -200,6 +232,7 @@ impl Route {
         method: Method,
         path: &'static str,
         handler: Handler,
+        describe: Describe,
     ) -> Self {
         Self {
             function,
@@ -213,14 +246,22 @@ impl Route {
             example: NO_EXAMPLE,
             fallback: false,
             idempotent: false,
+            describe,
+            own: NOTHING_OWN,
         }
     }
 
     /// The route of every path and method no other route serves (API Gateway's
     /// `$default`): the pipeline reads no credentials and checks no method, so the
     /// handler answers whatever arrives (a 404 with the error envelope).
-    pub const fn fallback(function: &'static str, handler: PublicHandler) -> Self {
-        let mut route = Self::new(function, Method::GET, "$default", Handler::Public(handler));
+    pub const fn fallback(function: &'static str, handler: Typed<PublicHandler>) -> Self {
+        let mut route = Self::new(
+            function,
+            Method::GET,
+            "$default",
+            Handler::Public(handler.call),
+            handler.describe,
+        );
         route.fallback = true;
         route.deploy.secrets = false;
         route
@@ -279,9 +320,47 @@ impl Route {
         self
     }
 
-    /// The example request's JSON body.
-    pub const fn example_body(mut self, body: &'static str) -> Self {
-        self.example.body = Some(body);
+    /// Its own refusals, beyond those of every route of its kind: status and `CODE:
+    /// what it means here`.
+    pub const fn refuses(mut self, refusals: &'static [(u16, &'static str)]) -> Self {
+        self.own.refuses = refusals;
+        self
+    }
+
+    /// Its success sets a cookie: which, and for how long.
+    pub const fn sets_cookie(mut self, what: &'static str) -> Self {
+        self.own.cookie = Some(what);
+        self
+    }
+
+    /// ... but not every time.
+    pub const fn sometimes(mut self) -> Self {
+        self.own.cookie_sometimes = true;
+        self
+    }
+
+    /// What its second answer (its handler answers `Either`) means, and the cookie that
+    /// one sets.
+    pub const fn also(mut self, what: &'static str, cookie: Option<&'static str>) -> Self {
+        self.own.also = Some((what, cookie));
+        self
+    }
+
+    /// What its 202 means.
+    pub const fn accepted(mut self, what: &'static str) -> Self {
+        self.own.accepted = Some(what);
+        self
+    }
+
+    /// The credentials it reads itself (a public route that reads the session cookie).
+    pub const fn security(mut self, security: Security) -> Self {
+        self.own.security = Some(security);
+        self
+    }
+
+    /// Its handler answers a bare response: what it is.
+    pub const fn bare(mut self, bare: Bare) -> Self {
+        self.own.bare = Some(bare);
         self
     }
 

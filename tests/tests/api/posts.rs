@@ -153,29 +153,14 @@ fn find_in(items: &[Value], id: Uuid) -> Option<&Value> {
     items.iter().find(|p| p["id"] == json!(id))
 }
 
-/// The six post routes.
+/// The post routes.
 fn post_routes() -> Vec<&'static Route> {
-    let all: Vec<&'static Route> = routes::ALL
-        .iter()
-        .filter(|r| r.path.starts_with("/posts"))
-        .collect();
-    assert_eq!(all.len(), 6);
-    all
+    routes_under("/posts")
 }
 
 /// A valid request for the route on a real post, without credentials.
 fn request_for(route: &Route, post: Uuid) -> Req {
-    match route.function {
-        "list-posts" => Req::get("/posts"),
-        "create-post" => Req::post("/posts").json(json!({ "title": "Sneaky", "body": "b" })),
-        "get-post" => Req::get("/posts/{id}").param("id", post),
-        "update-post" => Req::patch("/posts/{id}")
-            .param("id", post)
-            .json(json!({ "title": "Sneaky" })),
-        "delete-post" => Req::delete("/posts/{id}").param("id", post),
-        "publish-post" => Req::post("/posts/{id}/publish").param("id", post),
-        other => panic!("not a post route: {other}"),
-    }
+    sample_request_with(route, &[("id", post)], json!({ "title": "Sneaky" }))
 }
 
 fn create(body: Value) -> Req {

@@ -159,30 +159,18 @@ fn assert_project_body(data: &Value, row: &Row) {
     assert_eq!(ts(&data["updatedAt"]), row.updated_at);
 }
 
-/// The five project routes.
+/// The project routes.
 fn project_routes() -> Vec<&'static Route> {
-    let all: Vec<&'static Route> = routes::ALL
-        .iter()
-        .filter(|r| r.path.starts_with("/projects"))
-        .collect();
-    assert_eq!(all.len(), 5);
-    all
+    routes_under("/projects")
 }
 
 /// A valid request for the route on real data, without credentials.
 fn request_for(route: &Route, ws: Uuid, project: Uuid) -> Req {
-    match route.function {
-        "create-project" => {
-            Req::post("/projects").json(json!({ "name": "Sneaky", "workspaceId": ws }))
-        }
-        "list-projects" => Req::get("/projects").query("workspaceId", ws),
-        "get-project" => Req::get("/projects/{id}").param("id", project),
-        "update-project" => Req::patch("/projects/{id}")
-            .param("id", project)
-            .json(json!({ "name": "Sneaky" })),
-        "delete-project" => Req::delete("/projects/{id}").param("id", project),
-        other => panic!("not a project route: {other}"),
-    }
+    sample_request_with(
+        route,
+        &[("id", project)],
+        json!({ "name": "Sneaky", "workspaceId": ws }),
+    )
 }
 
 fn create(body: Value) -> Req {

@@ -72,13 +72,7 @@ fn session_id_of(token: &str) -> Uuid {
 /// The route's request with its example body (valid input), so nothing but the session
 /// decides the answer.
 fn valid_request(route: &Route) -> Req {
-    let req = Req::new(route.method.clone(), route.path)
-        .param("id", Uuid::new_v4())
-        .param("userId", Uuid::new_v4());
-    match route.example.body {
-        Some(body) => req.json(serde_json::from_str(body).unwrap()),
-        None => req,
-    }
+    sample_request(route)
 }
 
 /// 401 as the contract says for a token that was refused: UNAUTHORIZED, with

@@ -25,6 +25,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use shared::pipeline::contract::Signature;
 use shared::pipeline::job::Job;
 use shared::pipeline::route::{Access, Deploy, Route};
 
@@ -436,10 +437,11 @@ fn readme() -> String {
             );
             continue;
         }
-        let path = if route.query.is_empty() {
+        let query = Signature::of(route.describe).query_names();
+        let path = if query.is_empty() {
             route.path.to_owned()
         } else {
-            format!("{}?{}", route.path, route.query)
+            format!("{}?{}", route.path, query)
         };
         let _ = writeln!(
             out,
@@ -843,7 +845,8 @@ fn event(route: &Route, index: usize) -> String {
     if route.access() == Access::User && !example.cookie {
         headers.push(("authorization", "Bearer REPLACE_WITH_TOKEN".into()));
     }
-    if let Some(body) = example.body {
+    let body = Signature::of(route.describe).body_example_text;
+    if let Some(body) = body {
         headers.push(("content-length", body.len().to_string()));
         headers.push(("content-type", "application/json".into()));
     }
@@ -916,7 +919,7 @@ fn event(route: &Route, index: usize) -> String {
         request_id = json(&format!("example-{}", route.function)),
         route_key = json(&route_key),
     );
-    if let Some(body) = example.body {
+    if let Some(body) = body {
         let _ = writeln!(e, "  \"body\": {},", json(body));
     }
     e.push_str("  \"isBase64Encoded\": false\n}\n");

@@ -401,10 +401,16 @@ mod tests {
     /// What `make lint` reports, kept by `make test` too.
     #[test]
     fn shared_and_functions_have_no_circle() {
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap();
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .nth(2)
+            .unwrap();
         for lib in ["shared/src/lib.rs", "functions/src/lib.rs"] {
             let circles = circles(repo, &repo.join(lib)).unwrap();
-            assert!(circles.is_empty(), "{lib}: {circles:#?} (cargo xtask modules)");
+            assert!(
+                circles.is_empty(),
+                "{lib}: {circles:#?} (cargo xtask modules)"
+            );
         }
     }
 
