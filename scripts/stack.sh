@@ -150,7 +150,7 @@ mint_service_role_key() {
   "$ROOT/target/debug/mint-token" --role service_role
 }
 
-# The Supabase Auth stand-in (tools/devstack/src/bin/auth-standin.rs): GoTrue's token,
+# The Supabase Auth stand-in (tools/devstack/src/auth/): GoTrue's token,
 # logout, user, admin and JWKS endpoints over the app database. SUPABASE_URL points at it.
 # As supabase/config.toml configures a project: the before-user-created hook (sign-ups
 # obey signupsEnabled), email confirmations on. `start_auth <name>` starts another one

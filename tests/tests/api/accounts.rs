@@ -2,7 +2,7 @@
 //! DELETE /users/{id}'s last-admin rule.
 //!
 //! Deleting goes through Supabase Auth's admin API, and the password check through its
-//! password grant: here the stand-in (tools/devstack/src/bin/auth-standin.rs), which
+//! password grant: here the stand-in (tools/devstack/src/auth/), which
 //! deletes from auth.users so the database's trigger and cascades run as they would
 //! under GoTrue, and answers a refused delete as GoTrue does (500 "Database error
 //! deleting user"). Each test makes its own users; what happened is read from the

@@ -7,7 +7,7 @@
 //! POST /users and DELETE /users/{id} call Supabase Auth's admin API
 //! (`POST /auth/v1/admin/users`, `DELETE /auth/v1/admin/users/<id>`). Supabase Auth
 //! (GoTrue) cannot be installed here, so these tests run against the stand-in in
-//! tools/devstack/src/bin/auth-standin.rs: a small HTTP server that follows GoTrue's
+//! tools/devstack/src/auth/: a small HTTP server that follows GoTrue's
 //! documented request and response shapes (including `422 email_exists`) and writes to
 //! auth.users, so the database triggers (profile, default role, cascades) fire as they
 //! would under the real service. It is not Supabase Auth.
