@@ -15,7 +15,7 @@ bench:
 	bash scripts/bench.sh
 
 # Write every file that lists the routes (binaries, [[bin]] entries, watch router,
-# template.yaml functions, event fixtures, README's table, openapi.json and the
+# template.yaml functions, event fixtures, docs/routes.md's table, openapi.json and the
 # TypeScript client's types) from functions/src/routes.rs and the handlers' types.
 # CHECK=1 writes nothing and fails if a committed file differs.
 routes:
@@ -43,7 +43,7 @@ lint:
 fmt:
 	cargo fmt --all
 
-# sam build (every function has `BuildMethod: makefile`; README, Deploying with AWS SAM):
+# sam build (every function has `BuildMethod: makefile`; docs/deploying.md):
 # SAM runs `make build-<LogicalId>` once per function with ARTIFACTS_DIR set. Each run
 # asks for the same release build of every function's binary (LAMBDA_BUILD; arm64 with
 # cargo lambda's zig), so the first compiles them and the others find them up to date;

@@ -1,7 +1,7 @@
 -- Demo data for `make dev` and `supabase db reset` (local only, never a real project's
 -- data). Inserting into auth.users fires the profile trigger, as signing up through
 -- Supabase Auth would. Fixed ids so the event fixtures in functions/events/ and the
--- README examples point at real rows.
+-- examples in docs/ (docs/running-locally.md, docs/uploads.md) point at real rows.
 --
 -- The users are written as Supabase Auth (GoTrue) writes them, so the real service can
 -- sign them in too (`supabase start`, then password123): the instance id, every token

@@ -1,12 +1,12 @@
 //! The route table, the single source of every route: the function (binary) name,
 //! method, path, who may call it, its handler, where its writes are counted, and what
-//! README, template.yaml and the `cargo lambda invoke` fixtures say of it.
+//! docs/routes.md, template.yaml and the `cargo lambda invoke` fixtures say of it.
 //!
 //! `make routes` (tools/xtask) writes from this table the binaries in `src/bin/`, their
 //! `[[bin]]` entries, the `cargo lambda watch` router in Cargo.toml, template.yaml's
-//! functions, `functions/events/*.json` and README's route table; tests/tests/api/routes.rs
+//! functions, `functions/events/*.json` and the route table of docs/routes.md; tests/tests/api/routes.rs
 //! fails when a committed file differs from what it writes. Adding a route is a handler,
-//! one entry here (and in [`ALL`]), and `make routes` (README, Routes).
+//! one entry here (and in [`ALL`]), and `make routes` (docs/adding-a-route.md).
 
 use lambda_http::http::Method;
 use shared::pipeline::contract::{Bare, Security};
@@ -126,7 +126,7 @@ pub const CREATE_PROJECT: Route = Route::user(
 )
 .idempotent()
 .counted_in_database()
-.doc("workspace admin or editor; `{name 1..100, description? <= 1000, workspaceId}`")
+.doc("workspace admin or editor; `{name, description?, workspaceId}` (bounds: openapi.json)")
 .refuses(&[EDITOR, NOT_MEMBER]);
 
 pub const GET_PROJECT: Route = Route::user(
@@ -488,7 +488,7 @@ pub const CREATE_POST: Route = Route::user(
 )
 .idempotent()
 .counted_in_database()
-.doc("posts.write; `{title 1..200, body? <= 20000}`")
+.doc("posts.write; `{title, body?}` (bounds: openapi.json)")
 .refuses(&[PERMISSION]);
 
 pub const GET_POST: Route =
@@ -731,7 +731,7 @@ pub const SWEEP_STORAGE: Job = Job::scheduled(
 /// their binaries and template.yaml functions too.
 pub const JOBS: &[Job] = &[SWEEP_STORAGE];
 
-/// The HttpApi's routes, in README's order.
+/// The HttpApi's routes, in the order of docs/routes.md's route table.
 pub const ALL: &[Route] = &[
     HEALTH,
     OPENAPI,

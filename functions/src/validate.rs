@@ -101,8 +101,8 @@ pub struct TextKind {
     format: Option<&'static str>,
     /// A JSON Schema `pattern` the rule implies (a necessary condition, not the whole rule).
     pattern: Option<&'static str>,
-    /// The rule, in words, for the document.
-    about: &'static str,
+    /// The rule, in words, for the document (and the comment of the kind's SQL domain).
+    pub about: &'static str,
 }
 
 impl TextKind {
@@ -366,6 +366,22 @@ kinds! {
     token_hash token_hash_or_null => TOKEN_HASH,
     link_type link_type_or_null => LINK_TYPE,
 }
+
+/// The kinds a table column stores, each as a SQL domain: its name, the kind, and the
+/// `private.is_*` function that mirrors the kind's rule (02_text_rules.sql). `cargo xtask
+/// routes` writes supabase/schemas/02_text_types.sql from this list (the length, the rule,
+/// `about` as the comment), and the columns of the kinds are of these types: the bounds
+/// are written here only. tests/tests/api/text_kinds.rs runs one corpus through each
+/// domain and its kind.
+pub const SQL_DOMAINS: &[(&str, &TextKind, &str)] = &[
+    ("short_name", &SHORT_NAME, "is_plain_text"),
+    ("full_name", &FULL_NAME, "is_person_name"),
+    ("title", &TITLE, "is_plain_text"),
+    ("post_body", &POST_BODY, "is_free_text"),
+    ("description", &DESCRIPTION, "is_free_text"),
+    ("website", &WEBSITE, "is_https_url"),
+    ("upload_name", &UPLOAD_NAME, "is_file_name"),
+];
 
 #[cfg(test)]
 mod tests {

@@ -1,8 +1,8 @@
 -- Text rules, one function per Rust validator (functions/src/validate.rs names them).
--- The CHECK constraints of every user-writable text column use them, so a write straight
--- to PostgREST meets the same rules as the API (README: "Security: the database refuses
--- what the API refuses"); tests/tests/api/direct_postgrest.rs runs one corpus through
--- both.
+-- The domains of the text kinds (02_text_types.sql, next) and the CHECK constraints of
+-- the other user-writable text columns use them, so a write straight to PostgREST meets
+-- the same rules as the API (docs/security.md: the database refuses what the API
+-- refuses); tests/tests/api/direct_postgrest.rs runs one corpus through both.
 
 -- Rust's char::is_control (Unicode Cc) and its trim() (Unicode White_Space).
 -- input::plain_text: not blank, no control characters; the API stores it trimmed.

@@ -4,19 +4,18 @@
 
 create table public.profiles (
   id uuid primary key references auth.users (id) on delete cascade,
-  full_name text check (full_name is null or char_length(full_name) between 1 and 100),
+  full_name public.full_name,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
+  -- The sanitizer's output (validate::sanitize_bio), not the kind the API checks (BIO).
   bio text check (bio is null or char_length(bio) <= 4000),
-  website text check (website is null or (website ~ '^https://' and char_length(website) <= 300)),
+  website public.website,
   public_profile boolean not null default false,
   -- When the user first signed in through the API (null: never; public.record_sign_in).
   -- Not writable by users (the update grant names its columns).
   first_signed_in_at timestamptz,
-  -- The text rules (02_text_rules.sql) on every user-writable column.
-  constraint profiles_full_name_rule check (full_name is null or private.is_person_name(full_name)),
-  constraint profiles_bio_rule check (bio is null or private.is_safe_html(bio)),
-  constraint profiles_website_rule check (website is null or private.is_https_url(website))
+  -- The text rule (02_text_rules.sql) of the column no kind's domain (02_text_types.sql) covers.
+  constraint profiles_bio_rule check (bio is null or private.is_safe_html(bio))
 );
 
 comment on table public.profiles is 'Public data of each auth user; created by on_auth_user_created.';
@@ -81,7 +80,7 @@ create policy "profile_emails: own, or users.read" on public.profile_emails
 -- A new auth user gets a profile and its email row. Runs as the owner: the inserting role
 -- (Supabase Auth) has no rights on them. A name from sign-up metadata is whatever the
 -- client sent Supabase Auth: trimmed and cut to 100 characters, and kept only if it is a
--- valid name (else null).
+-- full_name (else null): the domain decides, so a name it refuses never fails the sign-up.
 create or replace function private.handle_new_user()
 returns trigger
 language plpgsql
@@ -93,9 +92,11 @@ declare
   v_name text := btrim(left(btrim(coalesce(new.raw_user_meta_data ->> 'full_name',
                                            new.raw_user_meta_data ->> 'name', ''), v_space), 100), v_space);
 begin
-  if not private.is_person_name(v_name) then
+  begin
+    v_name := v_name::public.full_name;
+  exception when check_violation then
     v_name := null;
-  end if;
+  end;
   insert into public.profiles (id, full_name) values (new.id, v_name);
   insert into public.profile_emails (id, email) values (new.id, new.email);
   return new;

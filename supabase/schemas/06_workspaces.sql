@@ -17,11 +17,10 @@ create type public.workspace_role as enum ('admin', 'editor', 'member');
 
 create table public.workspaces (
   id uuid primary key default gen_random_uuid(),
-  name text not null check (char_length(name) between 1 and 100),
+  name public.short_name not null,
   created_by uuid references auth.users (id) on delete set null,
   created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now(),
-  constraint workspaces_name_rule check (private.is_plain_text(name))
+  updated_at timestamptz not null default now()
 );
 
 create table public.workspace_members (
@@ -35,13 +34,11 @@ create table public.workspace_members (
 create table public.projects (
   id uuid primary key default gen_random_uuid(),
   workspace_id uuid not null references public.workspaces (id) on delete cascade,
-  name text not null check (char_length(name) between 1 and 100),
-  description text check (description is null or char_length(description) <= 1000),
+  name public.short_name not null,
+  description public.description,
   created_by uuid default auth.uid() references auth.users (id) on delete set null,
   created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now(),
-  constraint projects_name_rule check (private.is_plain_text(name)),
-  constraint projects_description_rule check (description is null or private.is_free_text(description))
+  updated_at timestamptz not null default now()
 );
 
 -- Every column a policy filters on. (workspace_members' primary key already leads with

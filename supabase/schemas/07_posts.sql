@@ -4,14 +4,12 @@
 create table public.posts (
   id uuid primary key default gen_random_uuid(),
   author_id uuid not null default auth.uid() references public.profiles (id) on delete cascade,
-  title text not null check (char_length(title) between 1 and 200),
-  body text not null default '' check (char_length(body) <= 20000),
+  title public.title not null,
+  body public.post_body not null default '',
   published boolean not null default false,
   published_at timestamptz,
   created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now(),
-  constraint posts_title_rule check (private.is_plain_text(title)),
-  constraint posts_body_rule check (private.is_free_text(body))
+  updated_at timestamptz not null default now()
 );
 
 -- Newest first, ties by id: every post, the published ones, an author's own (GET /posts

@@ -7,11 +7,12 @@ create table public.app_settings (
   value jsonb not null check (pg_column_size(value) <= 4096),
   updated_by uuid references auth.users (id) on delete set null default auth.uid(),
   updated_at timestamptz not null default now(),
-  -- The typed set the API writes (settings.write holders only, but still).
+  -- The typed set the API writes (settings.write holders only, but still). The site
+  -- name is a short_name (02_text_types.sql; a value the domain refuses fails with 23514).
   constraint app_settings_value_rule check (
     case key
       when 'site_name' then jsonb_typeof(value) = 'string'
-        and char_length(value #>> '{}') between 1 and 100 and private.is_plain_text(value #>> '{}')
+        and (value #>> '{}')::public.short_name is not null
       when 'support_email' then jsonb_typeof(value) = 'string'
         and char_length(value #>> '{}') <= 254 and (value #>> '{}') ~ '^[^@[:space:][:cntrl:]]+@[^@[:space:][:cntrl:]]+$'
       when 'maintenance_mode' then jsonb_typeof(value) = 'boolean'

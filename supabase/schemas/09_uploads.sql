@@ -10,7 +10,7 @@ create table public.uploads (
   -- The pending object's key, always under the owner's own prefix.
   object_key text not null unique,
   -- The client's name for the file: metadata only, never part of a key or path.
-  original_name text not null check (char_length(original_name) between 1 and 255),
+  original_name public.upload_name not null,
   content_type text not null check (content_type in ('image/jpeg', 'image/png', 'image/webp')),
   size_bytes bigint not null check (size_bytes between 1 and 5242880),
   status public.upload_status not null default 'pending',
@@ -18,8 +18,7 @@ create table public.uploads (
   created_at timestamptz not null default now(),
   completed_at timestamptz,
   constraint uploads_key_under_owner_prefix
-    check (object_key = 'pending/' || owner_id::text || '/' || id::text),
-  constraint uploads_original_name_rule check (private.is_file_name(original_name))
+    check (object_key = 'pending/' || owner_id::text || '/' || id::text)
 );
 
 create index uploads_owner_id_created_at_idx on public.uploads (owner_id, created_at desc);

@@ -22,7 +22,7 @@ insert into auth.users (id, email, raw_user_meta_data) values
 
 select results_eq(
   $$
-    select p.id, e.email, p.full_name from public.profiles p join public.profile_emails e using (id)
+    select p.id, e.email, p.full_name::text from public.profiles p join public.profile_emails e using (id)
     where p.id::text like '01000000-%' order by e.email
   $$,
   $$
@@ -49,7 +49,7 @@ values ('01000000-0000-4000-8000-00000000000e', 'erin.01@example.test', json_bui
 reset role;
 
 select results_eq(
-  $$ select e.email, p.full_name from public.profiles p join public.profile_emails e using (id)
+  $$ select e.email, p.full_name::text from public.profiles p join public.profile_emails e using (id)
      where p.id = '01000000-0000-4000-8000-00000000000e' $$,
   $$ values ('erin.01@example.test', repeat('e', 100)) $$,
   'a user created by supabase_auth_admin gets a profile, full_name cut to 100 characters'
@@ -77,7 +77,7 @@ select is_empty(
 -- Writing --------------------------------------------------------------------------------
 
 select results_eq(
-  $$ update public.profiles set full_name = 'Alice Anne' where id = '01000000-0000-4000-8000-00000000000a' returning full_name $$,
+  $$ update public.profiles set full_name = 'Alice Anne' where id = '01000000-0000-4000-8000-00000000000a' returning full_name::text $$,
   $$ values ('Alice Anne') $$,
   'alice renames herself'
 );
@@ -133,7 +133,7 @@ select throws_ok(
 select set_config('request.jwt.claims', json_build_object('sub', '01000000-0000-4000-8000-00000000000b', 'role', 'authenticated')::text, true);
 
 select results_eq(
-  $$ select id, full_name from public.profiles where (id::text like '01000000-%' or not public_profile) order by id $$,
+  $$ select id, full_name::text from public.profiles where (id::text like '01000000-%' or not public_profile) order by id $$,
   $$
     values ('01000000-0000-4000-8000-00000000000b'::uuid, 'Bob Brown'),
            ('01000000-0000-4000-8000-00000000000c'::uuid, null)

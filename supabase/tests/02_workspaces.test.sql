@@ -37,7 +37,7 @@ set local role authenticated;
 select set_config('request.jwt.claims', json_build_object('sub', '02000000-0000-4000-8000-00000000000f', 'role', 'authenticated')::text, true);
 
 select results_eq(
-  $$ select name, created_by from public.create_workspace('Frank''s') $$,
+  $$ select name::text, created_by from public.create_workspace('Frank''s') $$,
   $$ values ('Frank''s', '02000000-0000-4000-8000-00000000000f'::uuid) $$,
   'a signed-in user creates a workspace and is recorded as its creator'
 );
@@ -121,7 +121,7 @@ select is_empty(
 
 select set_config('request.jwt.claims', json_build_object('sub', '02000000-0000-4000-8000-00000000000f', 'role', 'authenticated')::text, true);
 select results_eq(
-  $$ select name from public.workspaces $$,
+  $$ select name::text from public.workspaces $$,
   $$ values ('Frank''s') $$,
   'frank reads the workspace he created and neither A nor B'
 );
@@ -155,7 +155,7 @@ select is_empty(
 
 select set_config('request.jwt.claims', json_build_object('sub', '02000000-0000-4000-8000-00000000000a', 'role', 'authenticated')::text, true);
 select results_eq(
-  $$ update public.workspaces set name = 'A renamed' where id = '02000000-0000-4000-9000-00000000000a' returning name $$,
+  $$ update public.workspaces set name = 'A renamed' where id = '02000000-0000-4000-9000-00000000000a' returning name::text $$,
   $$ values ('A renamed') $$,
   'alice (admin of A) renames A'
 );
@@ -194,7 +194,7 @@ select is_empty(
 
 reset role;
 select results_eq(
-  $$ select name from public.workspaces where id = '02000000-0000-4000-9000-00000000000a' $$,
+  $$ select name::text from public.workspaces where id = '02000000-0000-4000-9000-00000000000a' $$,
   $$ values ('A renamed') $$,
   'A is still there, with only the admin''s rename'
 );
@@ -223,7 +223,7 @@ insert into public.workspace_members (workspace_id, user_id, role) values
   ('02000000-0000-4000-9000-00000000000b', '02000000-0000-4000-8000-00000000000c', 'admin');
 delete from auth.users where id = '02000000-0000-4000-8000-00000000000d';
 select results_eq(
-  $$ select name, created_by from public.workspaces where id = '02000000-0000-4000-9000-00000000000b' $$,
+  $$ select name::text, created_by from public.workspaces where id = '02000000-0000-4000-9000-00000000000b' $$,
   $$ values ('B', null::uuid) $$,
   'deleting the creator''s auth user keeps the workspace and clears created_by'
 );

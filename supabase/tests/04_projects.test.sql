@@ -70,7 +70,7 @@ select is_empty($$ select * from public.projects $$, 'authenticated without a su
 
 select set_config('request.jwt.claims', json_build_object('sub', '04000000-0000-4000-8000-00000000000b', 'role', 'authenticated')::text, true);
 select results_eq(
-  $$ insert into public.projects (workspace_id, name, description) values ('04000000-0000-4000-9000-00000000000a', 'By bob', 'an editor''s') returning name, created_by $$,
+  $$ insert into public.projects (workspace_id, name, description) values ('04000000-0000-4000-9000-00000000000a', 'By bob', 'an editor''s') returning name::text, created_by $$,
   $$ values ('By bob', '04000000-0000-4000-8000-00000000000b'::uuid) $$,
   'bob (editor of A) creates a project in A, recorded as its creator'
 );
@@ -97,7 +97,7 @@ select throws_ok(
 
 select set_config('request.jwt.claims', json_build_object('sub', '04000000-0000-4000-8000-00000000000a', 'role', 'authenticated')::text, true);
 select results_eq(
-  $$ insert into public.projects (workspace_id, name) values ('04000000-0000-4000-9000-00000000000a', 'By alice') returning name, created_by $$,
+  $$ insert into public.projects (workspace_id, name) values ('04000000-0000-4000-9000-00000000000a', 'By alice') returning name::text, created_by $$,
   $$ values ('By alice', '04000000-0000-4000-8000-00000000000a'::uuid) $$,
   'alice (admin of A) creates a project in A'
 );
@@ -125,7 +125,7 @@ select throws_ok(
 
 reset role;
 select results_eq(
-  $$ select name from public.projects where workspace_id = '04000000-0000-4000-9000-00000000000a' order by name $$,
+  $$ select name::text from public.projects where workspace_id = '04000000-0000-4000-9000-00000000000a' order by name $$,
   $$ values ('A1'), ('By alice'), ('By bob') $$,
   'only the admin''s and the editor''s projects were created in A'
 );
@@ -148,7 +148,7 @@ select is_empty(
 
 select set_config('request.jwt.claims', json_build_object('sub', '04000000-0000-4000-8000-00000000000b', 'role', 'authenticated')::text, true);
 select results_eq(
-  $$ update public.projects set name = 'A1 by bob', description = 'edited' where id = '04000000-0000-4000-a000-0000000000a1' returning name, description $$,
+  $$ update public.projects set name = 'A1 by bob', description = 'edited' where id = '04000000-0000-4000-a000-0000000000a1' returning name::text, description::text $$,
   $$ values ('A1 by bob', 'edited') $$,
   'bob (editor of A) updates A''s project'
 );
@@ -164,7 +164,7 @@ select throws_ok(
 
 select set_config('request.jwt.claims', json_build_object('sub', '04000000-0000-4000-8000-00000000000a', 'role', 'authenticated')::text, true);
 select results_eq(
-  $$ update public.projects set name = 'A1 by alice' where id = '04000000-0000-4000-a000-0000000000a1' returning name $$,
+  $$ update public.projects set name = 'A1 by alice' where id = '04000000-0000-4000-a000-0000000000a1' returning name::text $$,
   $$ values ('A1 by alice') $$,
   'alice (admin of A) updates A''s project'
 );
@@ -176,7 +176,7 @@ select throws_ok(
 
 reset role;
 select results_eq(
-  $$ select workspace_id, name, created_by from public.projects where id in ('04000000-0000-4000-a000-0000000000a1', '04000000-0000-4000-a000-0000000000b1') order by name $$,
+  $$ select workspace_id, name::text, created_by from public.projects where id in ('04000000-0000-4000-a000-0000000000a1', '04000000-0000-4000-a000-0000000000b1') order by name $$,
   $$
     values
       ('04000000-0000-4000-9000-00000000000a'::uuid, 'A1 by alice', '04000000-0000-4000-8000-00000000000a'::uuid),
@@ -237,7 +237,7 @@ reset role;
 -- A creator leaving keeps the project, without a creator.
 delete from auth.users where id = '04000000-0000-4000-8000-00000000000b';
 select results_eq(
-  $$ select name, created_by from public.projects where name = 'By bob' $$,
+  $$ select name::text, created_by from public.projects where name = 'By bob' $$,
   $$ values ('By bob', null::uuid) $$,
   'deleting the creator''s auth user keeps the project and clears created_by'
 );

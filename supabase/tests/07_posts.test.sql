@@ -160,7 +160,7 @@ select throws_ok(
 
 reset role;
 select results_eq(
-  $$ select title, author_id from public.posts where title like '% 07' order by title $$,
+  $$ select title::text, author_id from public.posts where title like '% 07' order by title $$,
   $$
     values ('Adm 07', '07000000-0000-4000-8000-00000000000d'::uuid),
            ('Amy 07', '07000000-0000-4000-8000-00000000000a'::uuid),
@@ -185,7 +185,7 @@ set local role authenticated;
 
 select set_config('request.jwt.claims', json_build_object('sub', '07000000-0000-4000-8000-00000000000a', 'role', 'authenticated', 'user_role', 'user')::text, true);
 select results_eq(
-  $$ update public.posts set title = 'By amy' where id = '07000000-0000-4000-9000-000000000001' returning title $$,
+  $$ update public.posts set title = 'By amy' where id = '07000000-0000-4000-9000-000000000001' returning title::text $$,
   $$ values ('By amy') $$,
   'author x update: allowed'
 );
@@ -209,19 +209,19 @@ select is_empty(
 
 select set_config('request.jwt.claims', json_build_object('sub', '07000000-0000-4000-8000-00000000000e', 'role', 'authenticated', 'user_role', 'editor')::text, true);
 select results_eq(
-  $$ update public.posts set title = 'By eda' where id = '07000000-0000-4000-9000-000000000001' returning title $$,
+  $$ update public.posts set title = 'By eda' where id = '07000000-0000-4000-9000-000000000001' returning title::text $$,
   $$ values ('By eda') $$,
   'editor x update of someone else''s post: allowed'
 );
 select results_eq(
-  $$ update public.posts set body = 'Edited by eda' where id = '07000000-0000-4000-9000-000000000002' returning body, published $$,
+  $$ update public.posts set body = 'Edited by eda' where id = '07000000-0000-4000-9000-000000000002' returning body::text, published $$,
   $$ values ('Edited by eda', false) $$,
   'an editor also edits someone else''s draft'
 );
 
 select set_config('request.jwt.claims', json_build_object('sub', '07000000-0000-4000-8000-00000000000d', 'role', 'authenticated', 'user_role', 'admin')::text, true);
 select results_eq(
-  $$ update public.posts set title = 'By adm' where id = '07000000-0000-4000-9000-000000000001' returning title $$,
+  $$ update public.posts set title = 'By adm' where id = '07000000-0000-4000-9000-000000000001' returning title::text $$,
   $$ values ('By adm') $$,
   'admin x update of someone else''s post: allowed'
 );
@@ -235,7 +235,7 @@ select is_empty(
 
 reset role;
 select results_eq(
-  $$ select title from public.posts where id in ('07000000-0000-4000-9000-000000000001', '07000000-0000-4000-9000-000000000008') order by id $$,
+  $$ select title::text from public.posts where id in ('07000000-0000-4000-9000-000000000001', '07000000-0000-4000-9000-000000000008') order by id $$,
   $$ values ('By adm'), ('Xen''s') $$,
   'post 01 carries the last allowed title; the refused updates changed nothing'
 );
@@ -265,7 +265,7 @@ select throws_ok(
   'a user cannot unpublish her own post either (changing published needs posts.publish)'
 );
 select results_eq(
-  $$ update public.posts set title = 'Still a draft', published = false where id = '07000000-0000-4000-9000-000000000002' returning title, published $$,
+  $$ update public.posts set title = 'Still a draft', published = false where id = '07000000-0000-4000-9000-000000000002' returning title::text, published $$,
   $$ values ('Still a draft', false) $$,
   'the author may send published unchanged along with her edit'
 );

@@ -155,7 +155,7 @@ select is_empty(
   'a user cannot read another user''s private profile (0 rows)'
 );
 select results_eq(
-  $$ select full_name from public.profiles where id = '08000000-0000-4000-8000-00000000000b' $$,
+  $$ select full_name::text from public.profiles where id = '08000000-0000-4000-8000-00000000000b' $$,
   $$ values ('Pia Public') $$,
   'a user reads another user''s public profile'
 );
@@ -185,7 +185,7 @@ select set_config('request.jwt.claims', json_build_object('sub', '08000000-0000-
 select results_eq(
   $$
     update public.profiles set bio = 'Hi, I am Una.', website = 'https://una.example.test'
-    where id = '08000000-0000-4000-8000-00000000000a' returning bio, website
+    where id = '08000000-0000-4000-8000-00000000000a' returning bio, website::text
   $$,
   $$ values ('Hi, I am Una.', 'https://una.example.test') $$,
   'a user updates her own bio and website'
@@ -219,7 +219,7 @@ select is_empty(
 
 select set_config('request.jwt.claims', json_build_object('sub', '08000000-0000-4000-8000-00000000000d', 'role', 'authenticated', 'user_role', 'admin')::text, true);
 select results_eq(
-  $$ update public.profiles set bio = 'Moderated.' where id = '08000000-0000-4000-8000-00000000000a' returning bio, website $$,
+  $$ update public.profiles set bio = 'Moderated.' where id = '08000000-0000-4000-8000-00000000000a' returning bio, website::text $$,
   $$ values ('Moderated.', 'https://una.example.test') $$,
   'an admin (users.write) updates another user''s profile'
 );
@@ -322,27 +322,27 @@ select throws_ok(
 
 select set_config('request.jwt.claims', json_build_object('sub', '08000000-0000-4000-8000-00000000000e', 'role', 'authenticated', 'user_role', 'editor')::text, true);
 select results_eq(
-  $$ select full_name from public.search_users('b_') where id::text like '08000000-%' order by full_name $$,
+  $$ select full_name::text from public.search_users('b_') where id::text like '08000000-%' order by full_name $$,
   $$ values ('Rob Bot') $$,
   'search ''b_'': the underscore is literal (rob_bot matches, bob does not)'
 );
 select results_eq(
-  $$ select full_name from public.search_users('%') where id::text like '08000000-%' $$,
+  $$ select full_name::text from public.search_users('%') where id::text like '08000000-%' $$,
   $$ values ('Carl') $$,
   'search ''%'': only the email containing a percent sign'
 );
 select results_eq(
-  $$ select full_name from public.search_users('\') where id::text like '08000000-%' $$,
+  $$ select full_name::text from public.search_users('\') where id::text like '08000000-%' $$,
   $$ values ('Back Slash') $$,
   'search ''\'': only the email containing a backslash (it escapes nothing)'
 );
 select results_eq(
-  $$ select full_name from public.search_users('BOB') where id::text like '08000000-%' order by full_name $$,
+  $$ select full_name::text from public.search_users('BOB') where id::text like '08000000-%' order by full_name $$,
   $$ values ('Bobby Private'), ('bob') $$,
   'search is case-insensitive and, for users.read, finds private profiles too'
 );
 select results_eq(
-  $$ select full_name from public.search_users('pia.08@EXAMPLE') where id::text like '08000000-%' $$,
+  $$ select full_name::text from public.search_users('pia.08@EXAMPLE') where id::text like '08000000-%' $$,
   $$ values ('Pia Public') $$,
   'search matches email too'
 );
@@ -352,7 +352,7 @@ select results_eq(
   'an empty search returns every profile to an editor'
 );
 select results_eq(
-  $$ select full_name from public.search_users('una.08@') where id::text like '08000000-%' $$,
+  $$ select full_name::text from public.search_users('una.08@') where id::text like '08000000-%' $$,
   $$ values ('Una User') $$,
   'an editor finds a private profile by its email'
 );

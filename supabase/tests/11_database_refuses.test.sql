@@ -34,7 +34,7 @@ insert into public.workspace_members (workspace_id, user_id, role) values
 -- Sign-up metadata and email sync (no request: as Supabase Auth writes) ----------------
 
 select results_eq(
-  $$ select right(id::text, 2), full_name from public.profiles
+  $$ select right(id::text, 2), full_name::text from public.profiles
      where id in ('11000000-0000-4000-8000-000000000001', '11000000-0000-4000-8000-000000000002') order by id $$,
   $$ values ('01', null::text), ('02', 'Pat Pad') $$,
   'a hostile sign-up name is dropped (null); a padded one is trimmed, as the API would store it'
@@ -236,7 +236,7 @@ select results_eq(
   'an editor (users.read) reads every email'
 );
 select results_eq(
-  $$ select full_name from public.search_users('uma.new.11@') $$,
+  $$ select full_name::text from public.search_users('uma.new.11@') $$,
   $$ values ('Uma User') $$,
   'an editor searches by email'
 );

@@ -118,7 +118,7 @@ select throws_ok(
 select set_config('request.jwt.claims', json_build_object('sub', '12000000-0000-4000-8000-00000000000e', 'role', 'authenticated')::text, true);
 insert into ids select 'new', (create_project('12000000-0000-4000-9000-00000000000a', 'New', 'Made by eda') ->> 'id')::uuid;
 select results_eq(
-  $$ select p.name, p.description, p.created_by from public.projects p join ids using (id) $$,
+  $$ select p.name::text, p.description::text, p.created_by from public.projects p join ids using (id) $$,
   $$ values ('New'::text, 'Made by eda'::text, '12000000-0000-4000-8000-00000000000e'::uuid) $$,
   'an editor creates; the creator is the caller'
 );

@@ -367,7 +367,7 @@ export interface paths {
         put?: never;
         /**
          * Create post
-         * @description Who may call it, and what it does: posts.write; `{title 1..200, body? <= 20000}`. (Function `create-post`.)
+         * @description Who may call it, and what it does: posts.write; `{title, body?}` (bounds: openapi.json). (Function `create-post`.)
          */
         post: operations["create-post"];
         delete?: never;
@@ -439,7 +439,7 @@ export interface paths {
         put?: never;
         /**
          * Create project
-         * @description Who may call it, and what it does: workspace admin or editor; `{name 1..100, description? <= 1000, workspaceId}`. (Function `create-project`.)
+         * @description Who may call it, and what it does: workspace admin or editor; `{name, description?, workspaceId}` (bounds: openapi.json). (Function `create-project`.)
          */
         post: operations["create-project"];
         delete?: never;
@@ -1216,6 +1216,7 @@ export interface components {
             /** Format: uuid */
             id: string;
         };
+        UserView: components["schemas"]["UserWithPosts"] | components["schemas"]["PublicUserWithPosts"];
         /**
          * @description The answer of `get_user()`.
          *     A user as the owner and users.read holders see them, with their 5 newest published posts.
@@ -2504,7 +2505,7 @@ export interface operations {
                 /**
                  * @example {
                  *       "email": "alice@example.com",
-                 *       "next": "/account/password"
+                 *       "next": "/"
                  *     }
                  */
                 "application/json": components["schemas"]["LinkRequest"];
@@ -3702,6 +3703,11 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /**
+                 * @example {
+                 *       "password": "REPLACE_WITH_PASSWORD"
+                 *     }
+                 */
                 "application/json": components["schemas"]["AccountDeletion"];
             };
         };
@@ -8763,7 +8769,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        data: components["schemas"]["UserWithPosts"] | components["schemas"]["PublicUserWithPosts"];
+                        data: components["schemas"]["UserView"];
                     };
                 };
             };

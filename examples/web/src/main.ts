@@ -1,7 +1,7 @@
 // The example app: plain TypeScript on the typed client (clients/typescript), signed in
 // with the API's session cookie. The app and the API must be on the same site (here
-// both on `localhost`, any ports) for the browser to send that cookie: see README,
-// "The example web app".
+// both on `localhost`, any ports) for the browser to send that cookie: see
+// docs/example-app.md.
 import { createApiClient, fieldError, type ApiError, type Schema } from "@supa-lambda/client";
 
 type Workspace = Schema<"Workspace">;

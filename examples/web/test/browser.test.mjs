@@ -8,7 +8,7 @@
 // Needs: BROWSER_API_URL, APP_PORT, S3_ROOT, UPLOADS_BUCKET, TEST_DATABASE_URL,
 // SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY (the Auth stand-in and its mailbox), and
 // supabase/seed.sql loaded (bob@example.com, password123, editor). APP_SCREENSHOT=<file>
-// also saves README's picture of the app.
+// also saves the picture of the app in docs/example-app.md.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -305,7 +305,7 @@ test("watches /stream with EventSource, authenticated by the cookie", () =>
     await byTestId("stream-status").getByText("Done").waitFor({ timeout: 30_000 });
     assert.equal(await byTestId("event").count(), 5);
     assert.match(await byTestId("event").first().textContent(), /^1 of 5 at /);
-    // README's picture of the app (APP_SCREENSHOT=docs/web-app.png scripts/browser.sh).
+    // The app's picture in docs/ (APP_SCREENSHOT=docs/web-app.png scripts/browser.sh).
     if (process.env.APP_SCREENSHOT) await page.screenshot({ path: process.env.APP_SCREENSHOT, fullPage: true });
   }));
 

@@ -50,7 +50,7 @@ pub struct Job {
     pub function: &'static str,
     /// EventBridge Scheduler's expression: `rate(5 minutes)`.
     pub schedule: &'static str,
-    /// What it does, for template.yaml and README.
+    /// What it does, for template.yaml.
     pub doc: &'static str,
     pub handler: JobHandler,
     pub deploy: Deploy,

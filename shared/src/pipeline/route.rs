@@ -4,7 +4,7 @@
 //! `functions::routes` holds the project's table of them. It is the single source:
 //! `make routes` (tools/xtask) writes every file that lists routes from it (the
 //! binaries, their `[[bin]]` entries, the `cargo lambda watch` router, template.yaml's
-//! functions, the event fixtures and README's route table), and a test fails when a
+//! functions, the event fixtures and the route table of docs/routes.md), and a test fails when a
 //! committed file differs from what it writes.
 
 use std::future::Future;
@@ -139,7 +139,7 @@ pub struct Example {
 }
 
 /// One HTTP route: the function name (binary and template.yaml), method and path, who
-/// may call it, its handler, and what README, the deployment and the fixtures say of it.
+/// may call it, its handler, and what docs/routes.md, the deployment and the fixtures say of it.
 #[derive(Debug, Clone)]
 pub struct Route {
     pub function: &'static str,
@@ -147,9 +147,7 @@ pub struct Route {
     pub path: &'static str,
     pub limit: WriteLimit,
     pub handler: Handler,
-    /// The query parameters it reads, as README shows them (`page=&pageSize=`).
-    pub query: &'static str,
-    /// Who may call it and what it does, for README's route table.
+    /// Who may call it and what it does, for the route table of docs/routes.md.
     pub doc: &'static str,
     pub deploy: Deploy,
     pub example: Example,
@@ -240,7 +238,6 @@ impl Route {
             path,
             limit: WriteLimit::BeforeHandler,
             handler,
-            query: "",
             doc: "",
             deploy: DEFAULT_DEPLOY,
             example: NO_EXAMPLE,
@@ -284,15 +281,9 @@ impl Route {
         self
     }
 
-    /// README's description: who may call it and what it does.
+    /// The description in docs/routes.md's route table: who may call it and what it does.
     pub const fn doc(mut self, doc: &'static str) -> Self {
         self.doc = doc;
-        self
-    }
-
-    /// The query parameters it reads (`page=&pageSize=`), for README.
-    pub const fn query(mut self, query: &'static str) -> Self {
-        self.query = query;
         self
     }
 

@@ -48,7 +48,7 @@ use crate::pipeline::metrics;
 use crate::pipeline::telemetry::{self, Invocation};
 
 /// Runs a function's serving future on its tokio runtime: one thread (a Lambda
-/// environment serves one invocation at a time; see README's bench table for the
+/// environment serves one invocation at a time; see docs/performance.md, its last paragraph, for the
 /// measurement that chose it over the multi-thread runtime).
 pub fn start<F: Future<Output = Result<(), Error>>>(serve: F) -> Result<(), Error> {
     tokio::runtime::Builder::new_current_thread()

@@ -759,7 +759,7 @@ async fn the_largest_page_of_the_largest_posts_stays_under_lambdas_response_limi
     db().await
         .execute(
             "insert into public.posts (author_id, title, body, published) \
-             select $1, $2, $3, true from generate_series(1, 50)",
+             select $1, $2::text, $3::text, true from generate_series(1, 50)",
             &[&me.id, &title, &body],
         )
         .await

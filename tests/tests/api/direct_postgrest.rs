@@ -1,4 +1,4 @@
-//! The database refuses whatever the API refuses (README.md, "Security"). Any frontend,
+//! The database refuses whatever the API refuses (docs/security.md). Any frontend,
 //! or anyone holding a user's access token, can call PostgREST directly with exactly the
 //! privileges the functions use. For every write route and every readable table or RPC,
 //! the hostile variant goes straight to PostgREST with the same token, and Postgres

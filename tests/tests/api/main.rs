@@ -30,6 +30,7 @@ mod secrets;
 mod sessions;
 mod sign_up;
 mod stream;
+mod text_kinds;
 mod uploads;
 mod users;
 mod workspaces;

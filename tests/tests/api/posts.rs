@@ -70,7 +70,7 @@ async fn aged_post(author: &TestUser, title: &str, published: bool) -> Uuid {
     db().await
         .execute(
             "insert into public.posts (id, author_id, title, body, published, created_at, updated_at) \
-             values ($1, $2, $3, 'original body', $4, now() - interval '1 hour', now() - interval '1 hour')",
+             values ($1, $2, $3::text, 'original body', $4, now() - interval '1 hour', now() - interval '1 hour')",
             &[&id, &author.id, &title, &published],
         )
         .await
@@ -266,7 +266,7 @@ async fn list_paginates_newest_first() {
         let id = Uuid::new_v4();
         db.execute(
             "insert into public.posts (id, author_id, title, created_at) \
-             values ($1, $2, $3, now() + interval '1000 years' + make_interval(mins => $4))",
+             values ($1, $2, $3::text, now() + interval '1000 years' + make_interval(mins => $4))",
             &[&id, &caller.id, &format!("future-{i}"), &i],
         )
         .await

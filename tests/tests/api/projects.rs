@@ -113,7 +113,7 @@ async fn aged_project(ws: Uuid, creator: &TestUser, name: &str, description: Opt
         .execute(
             "insert into public.projects \
              (id, workspace_id, name, description, created_by, created_at, updated_at) \
-             values ($1, $2, $3, $4, $5, now() - interval '1 hour', now() - interval '1 hour')",
+             values ($1, $2, $3::text, $4::text, $5, now() - interval '1 hour', now() - interval '1 hour')",
             &[&id, &ws, &name, &description, &creator.id],
         )
         .await
@@ -460,7 +460,7 @@ async fn list_paginates_newest_first() {
         let i = (k * 7) % 25;
         db.execute(
             "insert into public.projects (workspace_id, name, created_by, created_at) \
-             values ($1, $2, $3, now() - make_interval(mins => $4))",
+             values ($1, $2::text, $3, now() - make_interval(mins => $4))",
             &[&t.ws, &format!("p{i:02}"), &t.admin.id, &i],
         )
         .await

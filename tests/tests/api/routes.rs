@@ -1,7 +1,7 @@
 //! One route table, `functions::routes`, and the files `make routes` writes from it:
 //! the binaries in functions/src/bin and their `[[bin]]` entries, the `cargo lambda
 //! watch` router in Cargo.toml, template.yaml's functions, the event fixtures and
-//! README's route table. The committed files must be what the generator writes, and
+//! the route table of docs/routes.md. The committed files must be what the generator writes, and
 //! (read back with their own parsers) list the same routes as the table.
 
 use std::collections::BTreeSet;
@@ -365,7 +365,9 @@ fn generated_copy() -> PathBuf {
             None => output.content,
             Some((begin, end)) => format!("before\n{begin}\n{}{end}\nafter\n", output.content),
         };
-        std::fs::write(dir.join(&output.path), text).unwrap();
+        let path = dir.join(&output.path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
     }
     dir
 }
@@ -385,8 +387,8 @@ fn the_check_finds_an_edited_file_a_stray_one_and_lost_markers() {
     let fixture = dir.join("functions/events/health.json");
     std::fs::remove_file(&fixture).unwrap();
     std::fs::write(dir.join("functions/src/bin/old-route.rs"), "fn main() {}\n").unwrap();
-    let readme = dir.join("README.md");
-    std::fs::write(&readme, "no markers here\n").unwrap();
+    let table = dir.join("docs/routes.md");
+    std::fs::write(&table, "no markers here\n").unwrap();
     // Text outside the markers is not the generator's: editing it is not stale.
     let template = dir.join("template.yaml");
     let text = std::fs::read_to_string(&template).unwrap();
@@ -398,18 +400,18 @@ fn the_check_finds_an_edited_file_a_stray_one_and_lost_markers() {
         vec![
             xtask::Stale::Differs("functions/events/health.json".into()),
             xtask::Stale::Differs("Cargo.toml".into()),
-            xtask::Stale::NoMarkers("README.md".into()),
+            xtask::Stale::NoMarkers("docs/routes.md".into()),
             xtask::Stale::Extra("functions/src/bin/old-route.rs".into()),
         ]
     );
 
     // Writing mends what it can and removes the stray binary; lost markers stay an error.
-    assert!(xtask::write(&dir).is_err(), "README without markers");
+    assert!(xtask::write(&dir).is_err(), "routes.md without markers");
     std::fs::write(
-        &readme,
+        &table,
         xtask::outputs()
             .into_iter()
-            .find(|o| o.path == Path::new("README.md"))
+            .find(|o| o.path == Path::new("docs/routes.md"))
             .map(|o| {
                 let (begin, end) = o.section.unwrap();
                 format!("{begin}\n{end}\n")
@@ -428,7 +430,7 @@ fn the_check_finds_an_edited_file_a_stray_one_and_lost_markers() {
 }
 
 /// A route constant left out of `ALL` (or `FALLBACKS`, `STREAMING`) would get no
-/// binary, no function and no README line, silently: every `Route` constant of the table
+/// binary, no function and no line in docs/routes.md, silently: every `Route` constant of the table
 /// must be in one of them, named after its function (`get-project` -> `GET_PROJECT`, the
 /// name its generated binary uses).
 #[test]

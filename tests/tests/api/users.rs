@@ -152,7 +152,7 @@ async fn set_profile(
 ) {
     db().await
         .execute(
-            "update public.profiles set full_name = $2, bio = $3, website = $4, public_profile = $5 \
+            "update public.profiles set full_name = $2::text, bio = $3, website = $4::text, public_profile = $5 \
              where id = $1",
             &[&id, &name, &bio, &website, &public],
         )

@@ -94,7 +94,7 @@ async fn workspace_created_at(admin: &TestUser, at: DateTime<Utc>) -> Uuid {
     let db = db().await;
     db.execute(
         "insert into public.workspaces (id, name, created_by, created_at, updated_at) \
-         values ($1, $2, $3, $4, $4)",
+         values ($1, $2::text, $3, $4, $4)",
         &[&id, &format!("ws-{id}"), &admin.id, &at],
     )
     .await
