@@ -36,10 +36,10 @@ pub async fn list(
     // One call of list_audit_log (admins in user_roles now; a bounded count).
     let (from, to) = query.range();
     let page: postgrest::RpcPage<Entry> = postgrest::call(
-        app.db.as_user(&caller).rpc(
-            "list_audit_log",
-            &serde_json::json!({ "p_limit": to - from + 1, "p_offset": from }),
-        )?,
+        app.db.as_user(&caller).rpc(&crate::sql::ListAuditLog {
+            p_limit: to - from + 1,
+            p_offset: from,
+        })?,
         "Audit log",
     )
     .await?;

@@ -443,10 +443,10 @@ async fn prepare_confirmation(
         .as_service(caller)
         .ok_or_else(|| ApiError::unavailable("confirmation: no service role key configured"))?;
     shared::clients::postgrest::call(
-        service.rpc(
-            "prepare_email_confirmation",
-            &serde_json::json!({ "p_token_hash": token_hash, "p_flow": flow }),
-        )?,
+        service.rpc(&crate::sql::PrepareEmailConfirmation {
+            p_token_hash: token_hash.to_owned(),
+            p_flow: flow.map(str::to_owned),
+        })?,
         "Confirmation",
     )
     .await

@@ -16,6 +16,7 @@ pub mod projects;
 pub mod routes;
 pub mod sessions;
 pub mod settings;
+pub mod sql;
 pub mod stream;
 pub mod sweep;
 pub mod uploads;

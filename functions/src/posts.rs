@@ -100,10 +100,10 @@ pub async fn list(
     // posts.publish holders), each part through its own index, with a bounded count.
     let (from, to) = query.range();
     let page: postgrest::RpcPage<Post> = postgrest::call(
-        app.db.as_user(&caller).rpc(
-            "list_posts",
-            &serde_json::json!({ "p_limit": to - from + 1, "p_offset": from }),
-        )?,
+        app.db.as_user(&caller).rpc(&crate::sql::ListPosts {
+            p_limit: to - from + 1,
+            p_offset: from,
+        })?,
         "Post",
     )
     .await?;
@@ -120,10 +120,10 @@ pub async fn create(
     let user = &caller.user;
     user.require(Permission::PostsWrite)?;
     let post: Post = postgrest::call(
-        app.db.as_user(&caller).rpc(
-            "create_post",
-            &serde_json::json!({ "p_title": new.title, "p_body": new.body }),
-        )?,
+        app.db.as_user(&caller).rpc(&crate::sql::CreatePost {
+            p_title: new.title,
+            p_body: new.body,
+        })?,
         "Post",
     )
     .await?;
@@ -148,10 +148,10 @@ pub async fn update(
     let fields = input::changes(&changes)?;
     // One call: visibility (404), the author or posts.publish (403), the update.
     let post: Post = postgrest::call(
-        app.db.as_user(&caller).rpc(
-            "update_post",
-            &serde_json::json!({ "p_id": id, "p_changes": fields }),
-        )?,
+        app.db.as_user(&caller).rpc(&crate::sql::UpdatePost {
+            p_id: id,
+            p_changes: serde_json::Value::Object(fields),
+        })?,
         "Post",
     )
     .await?;
@@ -170,7 +170,7 @@ pub async fn publish(
     let post: Post = postgrest::call(
         app.db
             .as_user(&caller)
-            .rpc("publish_post", &serde_json::json!({ "p_id": id }))?,
+            .rpc(&crate::sql::PublishPost { p_id: id })?,
         "Post",
     )
     .await?;
@@ -183,7 +183,7 @@ pub async fn delete(app: App, caller: SignedIn, PostId(id): PostId) -> Result<No
     postgrest::exec(
         app.db
             .as_user(&caller)
-            .rpc("delete_post", &serde_json::json!({ "p_id": id }))?,
+            .rpc(&crate::sql::DeletePost { p_id: id })?,
         "Post",
     )
     .await?;

@@ -108,14 +108,11 @@ pub async fn create(
     Json(new): Json<NewProject>,
 ) -> Result<Created<Project>, ApiError> {
     let project: Project = postgrest::call(
-        app.db.as_user(&caller).rpc(
-            "create_project",
-            &serde_json::json!({
-                "p_workspace_id": new.workspace_id,
-                "p_name": new.name,
-                "p_description": new.description,
-            }),
-        )?,
+        app.db.as_user(&caller).rpc(&crate::sql::CreateProject {
+            p_workspace_id: new.workspace_id,
+            p_name: new.name,
+            p_description: new.description,
+        })?,
         "Workspace",
     )
     .await?;
@@ -133,14 +130,11 @@ pub async fn list(
     let (from, to) = page_query.range();
     // A stable function: PostgREST runs it read-only, and the request gate counts nothing.
     let page: postgrest::RpcPage<Project> = postgrest::call(
-        app.db.as_user(&caller).rpc(
-            "list_projects",
-            &serde_json::json!({
-                "p_workspace_id": query.workspace_id,
-                "p_limit": to - from + 1,
-                "p_offset": from,
-            }),
-        )?,
+        app.db.as_user(&caller).rpc(&crate::sql::ListProjects {
+            p_workspace_id: query.workspace_id,
+            p_limit: to - from + 1,
+            p_offset: from,
+        })?,
         "Workspace",
     )
     .await?;
@@ -167,10 +161,10 @@ pub async fn update(
 ) -> Result<Data<Project>, ApiError> {
     let fields = input::changes(&changes)?;
     let project: Project = postgrest::call(
-        app.db.as_user(&caller).rpc(
-            "update_project",
-            &serde_json::json!({ "p_id": id, "p_changes": fields }),
-        )?,
+        app.db.as_user(&caller).rpc(&crate::sql::UpdateProject {
+            p_id: id,
+            p_changes: serde_json::Value::Object(fields),
+        })?,
         "Project",
     )
     .await?;
@@ -186,7 +180,7 @@ pub async fn delete(
     postgrest::exec(
         app.db
             .as_user(&caller)
-            .rpc("delete_project", &serde_json::json!({ "p_id": id }))?,
+            .rpc(&crate::sql::DeleteProject { p_id: id })?,
         "Project",
     )
     .await?;

@@ -326,10 +326,10 @@ pub(crate) async fn hit_auth_limit(
         .as_service(caller)
         .ok_or_else(|| ApiError::unavailable("auth gate: no service role key configured"))?;
     shared::clients::postgrest::call(
-        service.rpc(
-            "hit_auth_limit",
-            &serde_json::json!({ "p_rule": rule, "p_subject": subject }),
-        )?,
+        service.rpc(&crate::sql::HitAuthLimit {
+            p_rule: rule.to_owned(),
+            p_subject: subject.to_owned(),
+        })?,
         "Rate limit",
     )
     .await
@@ -430,9 +430,12 @@ async fn bind_sign_up(
     let Some(service) = app.db.as_service(caller) else {
         return;
     };
-    let params =
-        serde_json::json!({ "p_email": email, "p_password": password, "p_flow": flow.flow });
-    let result = match service.rpc("bind_sign_up", &params) {
+    let params = crate::sql::BindSignUp {
+        p_email: email.to_owned(),
+        p_password: password.to_owned(),
+        p_flow: flow.flow.to_string(),
+    };
+    let result = match service.rpc(&params) {
         Ok(builder) => shared::clients::postgrest::exec(builder, "Sign-up").await,
         Err(e) => Err(e),
     };
@@ -463,14 +466,14 @@ pub(crate) async fn record_sign_in(
     let Some(service) = app.db.as_service(caller) else {
         return false;
     };
-    let params = serde_json::json!({
-        "p_user": user,
-        "p_provider": provider,
-        "p_method": method,
-        "p_ip": caller.ip,
-        "p_user_agent": caller.user_agent,
-    });
-    let Ok(builder) = service.rpc("record_sign_in", &params) else {
+    let params = crate::sql::RecordSignIn {
+        p_user: user,
+        p_provider: provider.to_owned(),
+        p_method: method.to_owned(),
+        p_ip: caller.ip.clone(),
+        p_user_agent: caller.user_agent.clone(),
+    };
+    let Ok(builder) = service.rpc(&params) else {
         return false;
     };
     match shared::clients::postgrest::call::<bool>(builder, "Sign-in").await {

@@ -64,9 +64,7 @@ pub async fn get(app: App, caller: SignedIn) -> Result<Data<Settings>, ApiError>
     // confirms settings.read in the database: a demoted admin's older token is not enough.
     user.require(Permission::SettingsRead)?;
     let rows: Vec<Row> = postgrest::call(
-        app.db
-            .as_user(&caller)
-            .rpc("get_settings", &serde_json::json!({}))?,
+        app.db.as_user(&caller).rpc(&crate::sql::GetSettings {})?,
         "Settings",
     )
     .await?;

@@ -39,14 +39,14 @@ pub async fn sweep_storage(app: App, caller: Caller) -> Result<Value, ApiError> 
         .ok_or_else(|| ApiError::unavailable("sweep: UPLOADS_BUCKET is not configured"))?
         .for_request(&caller);
     let expired: Value = postgrest::call(
-        service.rpc("sweep_expired_rows", &json!({}))?,
+        service.rpc(&crate::sql::SweepExpiredRows {})?,
         "Expired rows",
     )
     .await?;
     let (mut deleted, mut failed, mut backlog) = (0u64, 0u64, 0u64);
     for _ in 0..BATCHES {
         let claim: Claim = postgrest::call(
-            service.rpc("claim_storage_deletions", &json!({ "p_limit": BATCH }))?,
+            service.rpc(&crate::sql::ClaimStorageDeletions { p_limit: BATCH })?,
             "Storage deletions",
         )
         .await?;
@@ -65,10 +65,11 @@ pub async fn sweep_storage(app: App, caller: Caller) -> Result<Value, ApiError> 
             }
         }
         postgrest::exec(
-            service.rpc(
-                "finish_storage_deletions",
-                &json!({ "p_deleted": gone, "p_failed": kept, "p_error": error }),
-            )?,
+            service.rpc(&crate::sql::FinishStorageDeletions {
+                p_deleted: gone.clone(),
+                p_failed: kept.clone(),
+                p_error: error,
+            })?,
             "Storage deletions",
         )
         .await?;

@@ -188,15 +188,12 @@ pub async fn create(
     let user = &caller.user;
     let storage = storage(&app)?;
     let row: Row = postgrest::call(
-        app.db.as_user(&caller).rpc(
-            "create_upload",
-            &serde_json::json!({
-                "p_id": Uuid::new_v4(),
-                "p_original_name": new.filename,
-                "p_content_type": new.content_type,
-                "p_size_bytes": new.size,
-            }),
-        )?,
+        app.db.as_user(&caller).rpc(&crate::sql::CreateUpload {
+            p_id: Uuid::new_v4(),
+            p_original_name: new.filename,
+            p_content_type: new.content_type,
+            p_size_bytes: new.size,
+        })?,
         "Upload",
     )
     .await
@@ -239,15 +236,12 @@ async fn set_status(
         .as_service(caller)
         .ok_or_else(|| ApiError::unavailable("uploads: no service role key configured"))?;
     postgrest::one(
-        service.rpc(
-            "set_upload_status",
-            &serde_json::json!({
-                "p_id": id,
-                "p_owner": owner,
-                "p_ready": ready,
-                "p_reason": reason,
-            }),
-        )?,
+        service.rpc(&crate::sql::SetUploadStatus {
+            p_id: id,
+            p_owner: owner,
+            p_ready: ready,
+            p_reason: reason.map(str::to_owned),
+        })?,
         "Upload",
     )
     .await

@@ -96,7 +96,7 @@ pub async fn create(
     let row: WorkspaceRow = postgrest::one(
         app.db
             .as_user(&caller)
-            .rpc("create_workspace", &serde_json::json!({ "name": new.name }))?,
+            .rpc(&crate::sql::CreateWorkspace { name: new.name })?,
         "Workspace",
     )
     .await?;
@@ -168,14 +168,13 @@ pub async fn add_member(
 ) -> Result<Created<Member>, ApiError> {
     // One call: admin of the workspace (404 outside it, 403 below admin), the insert.
     let member: Member = postgrest::call(
-        app.db.as_user(&caller).rpc(
-            "add_workspace_member",
-            &serde_json::json!({
-                "p_workspace_id": workspace_id,
-                "p_user_id": new.user_id,
-                "p_role": new.role,
-            }),
-        )?,
+        app.db
+            .as_user(&caller)
+            .rpc(&crate::sql::AddWorkspaceMember {
+                p_workspace_id: workspace_id,
+                p_user_id: new.user_id,
+                p_role: new.role,
+            })?,
         "Workspace",
     )
     .await
@@ -201,10 +200,12 @@ pub async fn remove_member(
     // One call: admin of the workspace (404 outside it, 403 below admin), the delete
     // (404 for someone not in it, 409 for its last admin).
     postgrest::exec(
-        app.db.as_user(&caller).rpc(
-            "remove_workspace_member",
-            &serde_json::json!({ "p_workspace_id": workspace_id, "p_user_id": member_id }),
-        )?,
+        app.db
+            .as_user(&caller)
+            .rpc(&crate::sql::RemoveWorkspaceMember {
+                p_workspace_id: workspace_id,
+                p_user_id: member_id,
+            })?,
         "Member",
     )
     .await

@@ -83,10 +83,12 @@ pub async fn create(
     if keyed {
         let request = serde_json::json!({ "email": email, "name": new.name, "role": new.role });
         let first: Option<FinishedUser> = postgrest::call(
-            app.db.as_user(&caller).rpc(
-                "claim_idempotency_key",
-                &serde_json::json!({ "p_operation": "create_user", "p_request": request }),
-            )?,
+            app.db
+                .as_user(&caller)
+                .rpc(&crate::sql::ClaimIdempotencyKey {
+                    p_operation: "create_user".to_owned(),
+                    p_request: request,
+                })?,
             "User",
         )
         .await?;
@@ -103,10 +105,13 @@ pub async fn create(
         )
         .await?;
         let finish = postgrest::call::<FinishedUser>(
-            app.db.as_user(&caller).rpc(
-                "finish_user_creation",
-                &serde_json::json!({ "p_id": id, "p_role": new.role, "p_name": new.name }),
-            )?,
+            app.db
+                .as_user(&caller)
+                .rpc(&crate::sql::FinishUserCreation {
+                    p_id: id,
+                    p_role: new.role,
+                    p_name: new.name,
+                })?,
             "User",
         )
         .await;
@@ -123,7 +128,7 @@ pub async fn create(
                 let release = app
                     .db
                     .as_user(&caller)
-                    .rpc("release_idempotency_key", &serde_json::json!({}));
+                    .rpc(&crate::sql::ReleaseIdempotencyKey {});
                 if let Ok(release) = release {
                     let _ = postgrest::exec(release, "User").await;
                 }
@@ -238,10 +243,7 @@ async fn delete_auth_user(app: &App, caller: &Caller, id: uuid::Uuid) -> Result<
         return Err(failure);
     };
     let blockers: Result<Vec<WorkspaceRef>, ApiError> = postgrest::call(
-        service.rpc(
-            "account_deletion_blockers",
-            &serde_json::json!({ "p_user": id }),
-        )?,
+        service.rpc(&crate::sql::AccountDeletionBlockers { p_user: id })?,
         "User",
     )
     .await;

@@ -230,14 +230,11 @@ async fn fetch<T: DeserializeOwned>(
 ) -> Result<postgrest::RpcPage<T>, ApiError> {
     let (from, to) = paging.range();
     postgrest::call(
-        app.db.as_user(caller).rpc(
-            "export_my_data",
-            &serde_json::json!({
-                "p_part": part.as_str(),
-                "p_limit": to - from + 1,
-                "p_offset": from,
-            }),
-        )?,
+        app.db.as_user(caller).rpc(&crate::sql::ExportMyData {
+            p_part: part.as_str().to_owned(),
+            p_limit: to - from + 1,
+            p_offset: from,
+        })?,
         "Account",
     )
     .await

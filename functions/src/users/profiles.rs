@@ -47,11 +47,8 @@ struct MeRow {
 /// GET /me: one call of `me()`. The role is the one in `user_roles` (the truth; the
 /// token's claim may be older).
 pub async fn me(app: App, caller: SignedIn) -> Result<Data<Me>, ApiError> {
-    let row: MeRow = postgrest::call(
-        app.db.as_user(&caller).rpc("me", &serde_json::json!({}))?,
-        "Profile",
-    )
-    .await?;
+    let row: MeRow =
+        postgrest::call(app.db.as_user(&caller).rpc(&crate::sql::Me {})?, "Profile").await?;
     Ok(Data(Me {
         profile: row.profile.into(),
         role: row.role,
@@ -83,14 +80,11 @@ pub async fn list(
     user.require(Permission::UsersRead)?;
     let (from, to) = page_query.range();
     let page: postgrest::RpcPage<ProfileRow> = postgrest::call(
-        app.db.as_user(&caller).rpc(
-            "list_users",
-            &serde_json::json!({
-                "p_search": query.search.as_deref().map(str::trim),
-                "p_limit": to - from + 1,
-                "p_offset": from,
-            }),
-        )?,
+        app.db.as_user(&caller).rpc(&crate::sql::ListUsers {
+            p_search: query.search.as_deref().map(|s| s.trim().to_owned()),
+            p_limit: to - from + 1,
+            p_offset: from,
+        })?,
         "User",
     )
     .await?;
@@ -185,7 +179,7 @@ pub async fn get(
     let mut row: UserRow = postgrest::call(
         app.db
             .as_user(&caller)
-            .rpc("get_user", &serde_json::json!({ "p_id": id }))?,
+            .rpc(&crate::sql::GetUser { p_id: id })?,
         "User",
     )
     .await?;

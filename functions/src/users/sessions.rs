@@ -46,10 +46,10 @@ pub async fn list(
 ) -> Result<Listed<Session>, ApiError> {
     let (from, to) = query.range();
     let page: postgrest::RpcPage<Session> = postgrest::call(
-        app.db.as_user(&caller).rpc(
-            "list_my_sessions",
-            &serde_json::json!({ "p_limit": to - from + 1, "p_offset": from }),
-        )?,
+        app.db.as_user(&caller).rpc(&crate::sql::ListMySessions {
+            p_limit: to - from + 1,
+            p_offset: from,
+        })?,
         "Sessions",
     )
     .await?;
@@ -72,7 +72,7 @@ pub async fn revoke(
     postgrest::exec(
         app.db
             .as_user(&caller)
-            .rpc("revoke_my_session", &serde_json::json!({ "p_id": id }))?,
+            .rpc(&crate::sql::RevokeMySession { p_id: id })?,
         "Session",
     )
     .await?;

@@ -6,6 +6,7 @@
 pub mod postgrest;
 pub mod secrets;
 pub mod sigv4;
+pub mod sql;
 pub mod storage;
 pub mod supabase_auth;
 

@@ -3,6 +3,7 @@
 //! One HTTP client per process (pooled connections, a timeout on every call). Each
 //! request carries the caller's own access token; there is no service-role path here.
 
+use crate::clients::sql::SqlFunction;
 use postgrest::Builder;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::StatusCode;
@@ -152,12 +153,12 @@ impl<'a> UserDb<'a> {
     }
 
     /// A call to a SQL function (`POST /rpc/<name>`).
-    pub fn rpc<P: Serialize>(&self, function: &str, params: &P) -> Result<Query<'a>, ApiError> {
-        let body = serde_json::to_string(params)
+    pub fn rpc<F: SqlFunction>(&self, call: &F) -> Result<Query<'a>, ApiError> {
+        let body = serde_json::to_string(call)
             .map_err(|_| ApiError::internal("rpc parameters serialization failed"))?;
         Ok(self
             .db
-            .user_query(&format!("rpc/{function}"), self.caller)
+            .user_query(&format!("rpc/{}", F::NAME), self.caller)
             .map(|b| b.rpc(body)))
     }
 }
@@ -218,8 +219,9 @@ pub struct ServiceDb<'a> {
 
 impl<'a> ServiceDb<'a> {
     /// A call to a SQL function (`POST /rpc/<name>`) as the service role.
-    pub fn rpc<P: Serialize>(&self, function: &str, params: &P) -> Result<Query<'a>, ApiError> {
-        let body = serde_json::to_string(params)
+    pub fn rpc<F: SqlFunction>(&self, call: &F) -> Result<Query<'a>, ApiError> {
+        let function = F::NAME;
+        let body = serde_json::to_string(call)
             .map_err(|_| ApiError::internal("rpc parameters serialization failed"))?;
         // The key travels as apikey too (Supabase's gateway checks it).
         let mut headers = self.db.headers_for(self.caller);

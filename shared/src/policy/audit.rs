@@ -79,16 +79,16 @@ pub async fn record(app: &App, event: AuditEvent<'_>) {
     let Some(service) = app.db.as_service(event.caller) else {
         return;
     };
-    let params = json!({
-        "p_action": event.action,
-        "p_actor": event.actor,
-        "p_target": event.target,
-        "p_metadata": event.metadata,
-        "p_ip": event.ip,
-        "p_user_agent": event.user_agent,
-        "p_coalesce": event.coalesce,
-    });
-    let Ok(query) = service.rpc("record_audit_event", &params) else {
+    let params = crate::clients::sql::RecordAuditEvent {
+        p_action: event.action.to_owned(),
+        p_actor: event.actor,
+        p_target: event.target.clone(),
+        p_metadata: event.metadata.clone(),
+        p_ip: event.ip.map(str::to_owned),
+        p_user_agent: event.user_agent.map(str::to_owned),
+        p_coalesce: event.coalesce,
+    };
+    let Ok(query) = service.rpc(&params) else {
         return;
     };
     if let Err(e) = postgrest::exec(query, "Audit event").await {

@@ -11,10 +11,11 @@ use crate::clients::{postgrest, App};
 pub async fn confirm(app: &App, caller: &SignedIn, permission: Permission) -> Result<(), ApiError> {
     caller.user.require(permission)?;
     let allowed: bool = postgrest::one(
-        app.db.as_user(caller).rpc(
-            "authorize",
-            &serde_json::json!({ "requested_permission": permission.as_str() }),
-        )?,
+        app.db
+            .as_user(caller)
+            .rpc(&crate::clients::sql::Authorize {
+                requested_permission: permission,
+            })?,
         "Permission",
     )
     .await?;

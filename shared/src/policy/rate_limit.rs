@@ -15,13 +15,13 @@
 
 use http::{HeaderName, HeaderValue};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::auth::SignedIn;
 use crate::base::caller::Caller;
 use crate::base::error::{ApiError, ErrorCode};
 pub use crate::base::headers::{RATELIMIT, RATELIMIT_POLICY};
 use crate::clients::postgrest::{self, ServiceDb};
+use crate::clients::sql;
 use crate::clients::App;
 
 /// A rule as the migration seeds it in `rate_limit_rules` (the database is the source of
@@ -113,10 +113,11 @@ fn closed(e: ApiError) -> ApiError {
 pub async fn hit_route(app: &App, caller: &SignedIn, rule: &str) -> Result<Quota, ApiError> {
     let service = service(app, caller)?;
     let quota: Quota = postgrest::one(
-        service.rpc(
-            "hit_route_limit_for",
-            &json!({ "p_claims": caller.user.claims, "p_rule": rule }),
-        )?,
+        service.rpc(&crate::clients::sql::HitRouteLimitFor {
+            p_claims: serde_json::to_value(&caller.user.claims)
+                .map_err(|_| ApiError::internal("claims serialization"))?,
+            p_rule: rule.to_owned(),
+        })?,
         "Rate limit",
     )
     .await
@@ -154,7 +155,11 @@ pub async fn count_subject(
     rule: &str,
     subject: &str,
 ) -> Result<Quota, ApiError> {
-    subject_call(app, caller, "hit_subject_limit", rule, subject).await
+    let call = sql::HitSubjectLimit {
+        p_rule: rule.to_owned(),
+        p_subject: subject.to_owned(),
+    };
+    subject_call(app, caller, &call).await
 }
 
 /// Gives back one hit of a subject-keyed rule in its current window (service role): a
@@ -167,10 +172,10 @@ pub async fn release_subject(
 ) -> Result<(), ApiError> {
     let service = service(app, caller)?;
     postgrest::exec(
-        service.rpc(
-            "release_subject_hit",
-            &json!({ "p_rule": rule, "p_subject": subject }),
-        )?,
+        service.rpc(&crate::clients::sql::ReleaseSubjectHit {
+            p_rule: rule.to_owned(),
+            p_subject: subject.to_owned(),
+        })?,
         "Rate limit",
     )
     .await
@@ -185,23 +190,22 @@ pub async fn peek_subject(
     rule: &str,
     subject: &str,
 ) -> Result<Quota, ApiError> {
-    subject_call(app, caller, "peek_subject_limit", rule, subject).await
+    let call = sql::PeekSubjectLimit {
+        p_rule: rule.to_owned(),
+        p_subject: subject.to_owned(),
+    };
+    subject_call(app, caller, &call).await
 }
 
 async fn subject_call(
     app: &App,
     caller: &Caller,
-    function: &str,
-    rule: &str,
-    subject: &str,
+    call: &impl sql::SqlFunction,
 ) -> Result<Quota, ApiError> {
     let service = service(app, caller)?;
-    postgrest::one(
-        service.rpc(function, &json!({ "p_rule": rule, "p_subject": subject }))?,
-        "Rate limit",
-    )
-    .await
-    .map_err(closed)
+    postgrest::one(service.rpc(call)?, "Rate limit")
+        .await
+        .map_err(closed)
 }
 
 /// PostgREST as the service role, which alone counts subject-keyed hits and mints passes.

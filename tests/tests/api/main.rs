@@ -29,6 +29,7 @@ mod routes;
 mod secrets;
 mod sessions;
 mod sign_up;
+mod sql_functions;
 mod stream;
 mod text_kinds;
 mod uploads;
