@@ -32,7 +32,7 @@ async fn check(db: &tokio_postgres::Client, (name, args): Declared) -> Result<()
         .split(", ")
         .filter(|a| !a.is_empty())
         .map(|a| {
-            let (n, t) = a.split_once(' ').unwrap_or((&a, ""));
+            let (n, t) = a.split_once(' ').unwrap_or((a, ""));
             (n.to_owned(), t.to_owned())
         })
         .collect();
