@@ -10,8 +10,8 @@
 //! http://localhost:3000.
 //!
 //! Every test uses its own users, its own emails and its own client address (from
-//! 198.18.0.0/15, the benchmarking range), so rate-limit counters and audit rows of
-//! one test never meet another's.
+//! 100.64.0.0/10, `test_ip`), so rate-limit counters and audit rows of one test never
+//! meet another's.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -4,8 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
 use serde::Deserialize;
@@ -16,36 +15,13 @@ use super::config::Api;
 use super::db::as_auth_admin;
 use super::error::{err, internal, pg_message, ApiError};
 use super::hooks::before_user_created;
-use super::http::{bearer, ok, EndUser, GoTrueJson, Referrer};
+use super::http::{ok, Admin, EndUser, GoTrueJson, Referrer};
 use super::input::{validate_email, weak_password};
 use super::mail::{send_mail, Mail};
 use super::users::{
     create_identity, email_claims, find_user_by_email, insert_user, load_user, unsaved_user_json,
     NewUser,
 };
-
-/// GoTrue's requireAdmin: a bearer token with an admin role (here: the service role key).
-pub struct Admin;
-
-impl FromRequestParts<Arc<Api>> for Admin {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, api: &Arc<Api>) -> Result<Self, ApiError> {
-        let token = bearer(&parts.headers)?.0;
-        let config = &api.config;
-        if token == config.service_key {
-            return Ok(Admin);
-        }
-        match config.keys.verify(&token, &config.issuer) {
-            Err(e) if token != config.anon_key => Err(err(
-                403,
-                "bad_jwt",
-                format!("invalid JWT: unable to parse or verify signature, {e}"),
-            )),
-            _ => Err(err(403, "not_admin", "User not allowed")),
-        }
-    }
-}
 
 #[derive(Deserialize)]
 pub struct CreateUser {
@@ -220,7 +196,13 @@ pub async fn invite(
     let new_id = Uuid::new_v4();
     if existing.is_none() {
         let user = unsaved_user_json(new_id, &email, "email", &data);
-        before_user_created(&api, &client.ip, &user).await?;
+        before_user_created(
+            api.config.before_user_created.as_ref(),
+            &api.db,
+            &client.ip,
+            &user,
+        )
+        .await?;
     }
     let mut conn = api.db.get().await?;
     let tx = conn.begin().await?;

@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 use tokio_postgres::Transaction;
 use uuid::Uuid;
 
-use super::config::Api;
 use super::db::as_auth_admin;
+use super::db::Db;
 use super::error::{err, internal, pg_message, ApiError};
 
 const ACCESS_TOKEN_HOOK_URI: &str = "pg-functions://postgres/public/custom_access_token_hook";
@@ -130,8 +130,13 @@ pub async fn custom_access_token(
 /// GoTrue's triggerBeforeUserCreated: in a transaction of its own, as supabase_auth_admin,
 /// with its 2 s statement timeout; an error in the output stops the creation. `user` is
 /// the user as GoTrue builds it before inserting it; `ip` the client's address.
-pub async fn before_user_created(api: &Api, ip: &str, user: &Value) -> Result<(), ApiError> {
-    let Some(hook) = &api.config.before_user_created else {
+pub async fn before_user_created(
+    hook: Option<&PgHook>,
+    db: &Db,
+    ip: &str,
+    user: &Value,
+) -> Result<(), ApiError> {
+    let Some(hook) = hook else {
         return Ok(());
     };
     let event = json!({
@@ -143,7 +148,7 @@ pub async fn before_user_created(api: &Api, ip: &str, user: &Value) -> Result<()
         },
         "user": user,
     });
-    let mut conn = api.db.get().await?;
+    let mut conn = db.get().await?;
     let tx = conn.begin().await?;
     as_auth_admin(&tx).await?;
     tx.batch_execute("set local statement_timeout = 2000")

@@ -189,3 +189,26 @@ impl FromRequestParts<Arc<Api>> for Referrer {
         Ok(Referrer(config.site_url.clone()))
     }
 }
+
+/// GoTrue's requireAdmin: a bearer token with an admin role (here: the service role key).
+pub struct Admin;
+
+impl FromRequestParts<Arc<Api>> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, api: &Arc<Api>) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers)?.0;
+        let config = &api.config;
+        if token == config.service_key {
+            return Ok(Admin);
+        }
+        match config.keys.verify(&token, &config.issuer) {
+            Err(e) if token != config.anon_key => Err(err(
+                403,
+                "bad_jwt",
+                format!("invalid JWT: unable to parse or verify signature, {e}"),
+            )),
+            _ => Err(err(403, "not_admin", "User not allowed")),
+        }
+    }
+}

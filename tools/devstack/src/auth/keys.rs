@@ -1,18 +1,10 @@
 //! Signing keys: the access tokens the stand-in signs and the bearer tokens it accepts,
 //! and GET /.well-known/jwks.json, the public keys (signing key + AUTH_EXTRA_PUBLIC_KEYS).
 
-use std::sync::Arc;
-
-use axum::extract::State;
-use axum::http::header::{HeaderValue, CACHE_CONTROL};
-use axum::response::Response;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{json, Value};
-
-use super::config::Api;
-use super::error::respond;
 
 pub struct PublicKey {
     kid: String,
@@ -129,15 +121,7 @@ impl Keys {
             })
     }
 
-    fn jwks(&self) -> Value {
+    pub fn jwks(&self) -> Value {
         json!({ "keys": self.published.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>() })
     }
-}
-
-/// GET /.well-known/jwks.json (open): the published keys, cacheable for 10 minutes.
-pub async fn jwks(State(api): State<Arc<Api>>) -> Response {
-    let mut resp = respond(200, Some(&api.config.keys.jwks()));
-    let cache = HeaderValue::from_static("public, max-age=600");
-    resp.headers_mut().insert(CACHE_CONTROL, cache);
-    resp
 }

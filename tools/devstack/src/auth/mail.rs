@@ -12,11 +12,10 @@ use serde_json::{json, Value};
 use tokio_postgres::Transaction;
 use uuid::Uuid;
 
-use super::admin::Admin;
 use super::config::Api;
 use super::crypto::new_otp;
 use super::error::{err, ApiError};
-use super::http::{no_content, ok, Params};
+use super::http::{no_content, ok, Admin, Params};
 
 #[derive(Clone, Copy, PartialEq)]
 pub enum Mail {

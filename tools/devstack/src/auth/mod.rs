@@ -106,7 +106,8 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
+use axum::http::header::{HeaderValue, CACHE_CONTROL};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{any, delete, get, post, MethodRouter};
@@ -118,7 +119,7 @@ pub use config::{Api, Config};
 /// The stand-in's routes, behind Kong's key check.
 pub fn router(api: Arc<Api>) -> Router {
     Router::new()
-        .route("/auth/v1/.well-known/jwks.json", only(get(keys::jwks)))
+        .route("/auth/v1/.well-known/jwks.json", only(get(jwks)))
         .route("/auth/v1/token", only(post(token::grant)))
         .route("/auth/v1/logout", only(post(logout::logout)))
         .route(
@@ -177,5 +178,13 @@ async fn log_request(req: Request, next: Next) -> Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
     let resp = next.run(req).await;
     eprintln!("auth-standin: {method} {path} {}", resp.status().as_u16());
+    resp
+}
+
+/// GET /.well-known/jwks.json (open): the published keys, cacheable for 10 minutes.
+async fn jwks(State(api): State<Arc<Api>>) -> Response {
+    let mut resp = error::respond(200, Some(&api.config.keys.jwks()));
+    let cache = HeaderValue::from_static("public, max-age=600");
+    resp.headers_mut().insert(CACHE_CONTROL, cache);
     resp
 }

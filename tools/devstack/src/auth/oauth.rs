@@ -385,7 +385,13 @@ async fn fake_consent(api: &Api, consent: Consent<'_>) -> Result<Consented, Call
     };
     if matches!(decision, Linking::Create) {
         let user = unsaved_user_json(new_id, &email, provider, &identity_data);
-        before_user_created(api, &client.ip, &user).await?;
+        before_user_created(
+            api.config.before_user_created.as_ref(),
+            &api.db,
+            &client.ip,
+            &user,
+        )
+        .await?;
     }
 
     let mut conn = api.db.get().await?;

@@ -274,7 +274,13 @@ async fn signup_email(
     let new_id = Uuid::new_v4();
     if existing.is_none() {
         let user = unsaved_user_json(new_id, email, "email", &data_json);
-        before_user_created(api, &client.ip, &user).await?;
+        before_user_created(
+            api.config.before_user_created.as_ref(),
+            &api.db,
+            &client.ip,
+            &user,
+        )
+        .await?;
     }
     let mut conn = api.db.get().await?;
     let tx = conn.begin().await?;
