@@ -57,7 +57,7 @@ fn main() -> ExitCode {
         },
         ["modules"] => {
             let mut failed = false;
-            for lib in ["shared/src/lib.rs", "functions/src/lib.rs"] {
+            for lib in xtask::modules::CHECKED {
                 match xtask::modules::circles(&repo, &repo.join(lib)) {
                     Ok(circles) if circles.is_empty() => {
                         println!("modules: {lib}: no module imports one that imports it back")
