@@ -33,7 +33,7 @@ contract:
 fuzz:
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-300} bash scripts/fuzz.sh
 
-# Formatting, clippy, and no module of shared/ or functions/ importing one that imports
+# Formatting, clippy, and no module of shared/, functions/ or tools/devstack importing one that imports
 # it back (cargo xtask modules; make test keeps the same through xtask's tests).
 lint:
 	cargo fmt --all -- --check
