@@ -6,8 +6,72 @@
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
 
 use crate::error::{bail, Context, Result};
+
+/// The CPU Lambda gives a memory size, as a cgroup CPU quota around each function
+/// process: Lambda allots CPU in proportion to memory, one vCPU at 1,769 MB, so 128 MB
+/// runs 128/1,769 of every 100 ms period (7.2 ms) and waits for the next one.
+///
+/// The group is made before anything is timed (cgroup v1's `cpu` controller, else v2's
+/// `cpu.max`); a process joins it just after it is spawned (its pid written to
+/// `cgroup.procs`, some microseconds, inside the measured cold start), so only the
+/// first instructions of the exec run unconfined.
+pub struct CpuShare {
+    pub memory_mb: u32,
+    procs: PathBuf,
+}
+
+impl CpuShare {
+    /// The memory size with a whole vCPU.
+    pub const FULL_VCPU_MB: u32 = 1769;
+    pub const PERIOD_US: u64 = 100_000;
+
+    /// The quota of `memory_mb` per [`Self::PERIOD_US`], in microseconds.
+    pub fn quota_us(memory_mb: u32) -> u64 {
+        (Self::PERIOD_US * u64::from(memory_mb) / u64::from(Self::FULL_VCPU_MB)).max(1_000)
+    }
+
+    /// Creates (or reuses) the group of `memory_mb`'s share.
+    pub fn create(memory_mb: u32) -> Result<Self> {
+        let quota = Self::quota_us(memory_mb);
+        let name = format!("supa-lambda-bench-{memory_mb}mb");
+        let v1 = Path::new("/sys/fs/cgroup/cpu");
+        if v1.join("cpu.cfs_quota_us").exists() {
+            let dir = v1.join(&name);
+            fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
+            fs::write(dir.join("cpu.cfs_period_us"), Self::PERIOD_US.to_string())?;
+            fs::write(dir.join("cpu.cfs_quota_us"), quota.to_string())?;
+            return Ok(Self {
+                memory_mb,
+                procs: dir.join("cgroup.procs"),
+            });
+        }
+        let v2 = Path::new("/sys/fs/cgroup");
+        let controllers = fs::read_to_string(v2.join("cgroup.controllers")).unwrap_or_default();
+        if controllers.split_whitespace().any(|c| c == "cpu") {
+            fs::write(v2.join("cgroup.subtree_control"), "+cpu")
+                .context("enabling the cpu controller for child groups")?;
+            let dir = v2.join(&name);
+            fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
+            fs::write(dir.join("cpu.max"), format!("{quota} {}", Self::PERIOD_US))?;
+            return Ok(Self {
+                memory_mb,
+                procs: dir.join("cgroup.procs"),
+            });
+        }
+        bail!(
+            "BENCH_MEMORY_MB needs a cgroup CPU controller (v1 at /sys/fs/cgroup/cpu, or v2 \
+             with cpu in /sys/fs/cgroup/cgroup.controllers) and root"
+        )
+    }
+
+    fn join(&self, pid: u32) -> Result<()> {
+        fs::write(&self.procs, pid.to_string())
+            .context(format!("moving {pid} into {}", self.procs.display()))
+    }
+}
 
 /// Starts function binaries from one directory (`target/release` or `target/debug`).
 pub struct Launcher {
@@ -15,11 +79,30 @@ pub struct Launcher {
     /// The function configuration every function gets (Supabase URLs, keys, log level).
     env: Vec<(String, String)>,
     log_dir: PathBuf,
+    /// Each process confined to a memory size's CPU share, if set.
+    share: Option<Arc<CpuShare>>,
 }
 
 impl Launcher {
     pub fn new(dir: PathBuf, env: Vec<(String, String)>, log_dir: PathBuf) -> Self {
-        Self { dir, env, log_dir }
+        Self {
+            dir,
+            env,
+            log_dir,
+            share: None,
+        }
+    }
+
+    /// Each process it starts runs with `share`'s CPU (and that memory size in its
+    /// environment).
+    pub fn with_cpu_share(mut self, share: Option<CpuShare>) -> Self {
+        self.share = share.map(Arc::new);
+        self
+    }
+
+    /// The memory size the functions are told (and given the CPU of, with a share).
+    pub fn memory_mb(&self) -> u32 {
+        self.share.as_ref().map_or(128, |s| s.memory_mb)
     }
 
     /// The same launcher, with `name=value` added to (or replacing in) the configuration.
@@ -35,6 +118,7 @@ impl Launcher {
             dir: self.dir.clone(),
             env,
             log_dir: self.log_dir.clone(),
+            share: self.share.clone(),
         }
     }
 
@@ -70,7 +154,10 @@ impl Launcher {
             .envs([
                 ("AWS_LAMBDA_RUNTIME_API", runtime_api),
                 ("AWS_LAMBDA_FUNCTION_NAME", function),
-                ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+                (
+                    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                    &self.memory_mb().to_string(),
+                ),
                 ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
                 (
                     "AWS_LAMBDA_LOG_GROUP_NAME",
@@ -84,6 +171,9 @@ impl Launcher {
             .stderr(log)
             .spawn()
             .context(format!("starting {}", self.binary(function).display()))?;
+        if let Some(share) = &self.share {
+            share.join(child.id())?;
+        }
         Ok(Process {
             child,
             function: function.to_owned(),

@@ -92,11 +92,16 @@ async fn run() -> Result<()> {
     );
     std::fs::create_dir_all(&settings.log_dir)
         .context(format!("creating {}", settings.log_dir.display()))?;
+    let share = settings
+        .memory_mb
+        .map(crate::function::CpuShare::create)
+        .transpose()?;
     let launcher = Launcher::new(
         settings.functions_dir.clone(),
         function_env(&settings, &signer)?,
         settings.log_dir.clone(),
-    );
+    )
+    .with_cpu_share(share);
     for case in &selected {
         launcher.binary_size(case.function)?;
     }
@@ -508,8 +513,18 @@ fn notes(
         .map_or("?".into(), |n| n.to_string_lossy().into_owned());
     vec![
         format!(
-            "Functions: the `{profile}` binaries in `{}`, each run as on Lambda under a Runtime API emulator (tools/bench/src/emulator.rs) with AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 and RUST_LOG=warn (so logging does not dominate); no CPU or memory limit is applied.",
-            settings.functions_dir.display()
+            "Functions: the `{profile}` binaries in `{}`, each run as on Lambda under a Runtime API emulator (tools/bench/src/emulator.rs) with AWS_LAMBDA_FUNCTION_MEMORY_SIZE={} and RUST_LOG=warn (so logging does not dominate); {}",
+            settings.functions_dir.display(),
+            settings.memory_mb.unwrap_or(128),
+            match settings.memory_mb {
+                None => "no CPU or memory limit is applied.".to_owned(),
+                Some(mb) => format!(
+                    "each process confined to {mb} MB's CPU share through a cgroup quota ({} µs of every {} µs, {mb}/{} of a vCPU); no memory limit.",
+                    crate::function::CpuShare::quota_us(mb),
+                    crate::function::CpuShare::PERIOD_US,
+                    crate::function::CpuShare::FULL_VCPU_MB,
+                ),
+            }
         ),
         format!(
             "Cold start: spawn to response, first event already queued, median of {} fresh processes (binaries in the page cache). Warm: event available while the function polls /next, to its response read; p50/p99 of {} invocations after {} warm-up ones, in one process. Peak RSS: VmHWM after the warm run.",

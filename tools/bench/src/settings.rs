@@ -31,6 +31,9 @@ Optional:
   BENCH_SESSION_CHECK_CASES  the cases measured with and without the session check
                         (default: list-projects (one workspace),get-project,create-project;
                         empty: none)
+  BENCH_MEMORY_MB       run every function with the CPU share Lambda gives this memory
+                        size (128: 7.2% of a vCPU, 1769: one vCPU) through a cgroup CPU
+                        quota; needs root (default: no limit)
   BENCH_ENUMERATION_SAMPLES  invocations per address kind of each sign-in answer, with
                         and without the answer floor (default 20; 0: none)
   BENCH_LOG_DIR         function logs (default .local/logs/bench)
@@ -62,6 +65,8 @@ pub struct Settings {
     pub output: PathBuf,
     pub commit: String,
     pub postgrest_version: String,
+    /// Run each function with the CPU share of this Lambda memory size (a cgroup quota).
+    pub memory_mb: Option<u32>,
 }
 
 impl Settings {
@@ -116,6 +121,20 @@ impl Settings {
                 .filter(|s| !s.is_empty())
                 .collect(),
             enumeration_samples: count("BENCH_ENUMERATION_SAMPLES", 20, 0)?,
+            memory_mb: match optional("BENCH_MEMORY_MB") {
+                None => None,
+                Some(mb) => Some(
+                    mb.trim()
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|mb| (128..=10_240).contains(mb))
+                        .ok_or_else(|| {
+                            crate::error::Error::msg(format!(
+                                "BENCH_MEMORY_MB must be a Lambda memory size, 128 to 10240, not {mb}"
+                            ))
+                        })?,
+                ),
+            },
             log_dir: optional("BENCH_LOG_DIR")
                 .unwrap_or_else(|| ".local/logs/bench".into())
                 .into(),
