@@ -269,4 +269,13 @@ mod tests {
         assert_eq!(memory.peak, 5120 * 1024);
         assert!(parse_status("Name:\tx\n").is_none());
     }
+
+    #[test]
+    fn a_memory_size_gets_its_share_of_a_vcpu_per_period() {
+        assert_eq!(CpuShare::quota_us(128), 7_235);
+        assert_eq!(CpuShare::quota_us(512), 28_942);
+        assert_eq!(CpuShare::quota_us(1769), 100_000);
+        // Above 1,769 MB a function gets more than one vCPU (6 at 10,240 MB on Lambda).
+        assert_eq!(CpuShare::quota_us(10_240), 578_858);
+    }
 }
