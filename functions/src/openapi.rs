@@ -316,8 +316,8 @@ impl Contract {
         if let Some(body) = &self.sig.body {
             let mut content = json!({ "schema": body });
             // The body type's example (also the `cargo lambda invoke` fixture's body).
-            if let Some(example) = &self.sig.body_example {
-                content["example"] = example.clone();
+            if let Some(example) = self.sig.body_example_json() {
+                content["example"] = example;
             }
             op["requestBody"] = json!({
                 "required": !self.sig.body_optional,

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::workspace_role::WorkspaceRole;
 
 shared::sql_functions! {
-    /// Workspaces (supabase/schemas/06_workspaces.sql).
+    // Workspaces (supabase/schemas/06_workspaces.sql).
     CreateWorkspace = "create_workspace" (name: String = "text");
     AddWorkspaceMember = "add_workspace_member" (
         p_workspace_id: Uuid = "uuid",
@@ -21,7 +21,7 @@ shared::sql_functions! {
         p_workspace_id: Uuid = "uuid",
         p_user_id: Uuid = "uuid",
     );
-    /// Projects.
+    // Projects.
     CreateProject = "create_project" (
         p_workspace_id: Uuid = "uuid",
         p_name: String = "text",
@@ -34,16 +34,16 @@ shared::sql_functions! {
     );
     UpdateProject = "update_project" (p_id: Uuid = "uuid", p_changes: Value = "jsonb");
     DeleteProject = "delete_project" (p_id: Uuid = "uuid");
-    /// Posts (supabase/schemas/07_posts.sql).
+    // Posts (supabase/schemas/07_posts.sql).
     ListPosts = "list_posts" (p_limit: usize = "integer", p_offset: usize = "integer");
     CreatePost = "create_post" (p_title: String = "text", p_body: String = "text");
     UpdatePost = "update_post" (p_id: Uuid = "uuid", p_changes: Value = "jsonb");
     PublishPost = "publish_post" (p_id: Uuid = "uuid");
     DeletePost = "delete_post" (p_id: Uuid = "uuid");
-    /// Settings and the audit log.
+    // Settings and the audit log.
     GetSettings = "get_settings" ();
     ListAuditLog = "list_audit_log" (p_limit: usize = "integer", p_offset: usize = "integer");
-    /// Uploads (supabase/schemas/09_uploads.sql).
+    // Uploads (supabase/schemas/09_uploads.sql).
     CreateUpload = "create_upload" (
         p_id: Uuid = "uuid",
         p_original_name: String = "text",
@@ -56,7 +56,7 @@ shared::sql_functions! {
         p_ready: bool = "boolean",
         p_reason: Option<String> = "text",
     );
-    /// The storage sweep and the expiry of bookkeeping rows (16_expiry_sweep.sql).
+    // The storage sweep and the expiry of bookkeeping rows (16_expiry_sweep.sql).
     SweepExpiredRows = "sweep_expired_rows" ();
     ClaimStorageDeletions = "claim_storage_deletions" (p_limit: u32 = "integer");
     FinishStorageDeletions = "finish_storage_deletions" (
@@ -64,7 +64,7 @@ shared::sql_functions! {
         p_failed: Vec<String> = "text[]",
         p_error: Option<String> = "text",
     );
-    /// Users, accounts and sessions.
+    // Users, accounts and sessions.
     Me = "me" ();
     ListUsers = "list_users" (
         p_search: Option<String> = "text",
@@ -90,7 +90,7 @@ shared::sql_functions! {
     );
     ListMySessions = "list_my_sessions" (p_limit: usize = "integer", p_offset: usize = "integer");
     RevokeMySession = "revoke_my_session" (p_id: Uuid = "uuid");
-    /// Sign-up and sign-in (13_sign_up_and_sign_in.sql).
+    // Sign-up and sign-in (13_sign_up_and_sign_in.sql).
     HitAuthLimit = "hit_auth_limit" (p_rule: String = "text", p_subject: String = "text");
     BindSignUp = "bind_sign_up" (
         p_email: String = "text",

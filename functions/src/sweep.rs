@@ -64,19 +64,20 @@ pub async fn sweep_storage(app: App, caller: Caller) -> Result<Value, ApiError> 
                 }
             }
         }
+        let (gone_count, kept_count) = (gone.len() as u64, kept.len() as u64);
         postgrest::exec(
             service.rpc(&crate::sql::FinishStorageDeletions {
-                p_deleted: gone.clone(),
-                p_failed: kept.clone(),
+                p_deleted: gone,
+                p_failed: kept,
                 p_error: error,
             })?,
             "Storage deletions",
         )
         .await?;
-        deleted += gone.len() as u64;
-        failed += kept.len() as u64;
-        backlog = backlog.saturating_sub(gone.len() as u64);
-        if !kept.is_empty() {
+        deleted += gone_count;
+        failed += kept_count;
+        backlog = backlog.saturating_sub(gone_count);
+        if kept_count > 0 {
             break;
         }
     }

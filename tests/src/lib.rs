@@ -558,7 +558,7 @@ pub fn sample_request_with(route: &Route, ids: &[(&str, Uuid)], fields: Value) -
             .map_or_else(Uuid::new_v4, |(_, id)| *id);
         req = req.param(name, id);
     }
-    if let Some(mut body) = sig.body_example {
+    if let Some(mut body) = sig.body_example_json() {
         // Only the fields the body type has: one set of fields serves every route.
         for (k, v) in fields.as_object().expect("fields are an object") {
             if body.get(k).is_some() {

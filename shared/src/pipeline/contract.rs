@@ -63,10 +63,8 @@ pub struct Signature {
     pub body: Option<Value>,
     /// The body may be left out.
     pub body_optional: bool,
-    /// The body type's example ([`Example`]).
-    pub body_example: Option<Value>,
-    /// ... as written (the fixtures' body).
-    pub body_example_text: Option<&'static str>,
+    /// The body type's example as written ([`Example`]; the fixtures' body).
+    pub body_example: Option<&'static str>,
     /// Reads a request's body as the body type, with its validators.
     pub read_body: Option<ReadBody>,
     /// Query parameters (OpenAPI parameter objects).
@@ -97,6 +95,12 @@ impl Signature {
         let mut sig = Self::default();
         describe(&mut sig);
         sig
+    }
+
+    /// The body type's example as JSON.
+    pub fn body_example_json(&self) -> Option<Value> {
+        self.body_example
+            .map(|text| serde_json::from_str(text).expect("a body type's example is JSON"))
     }
 
     /// The query parameters' names, in order (`workspaceId=&page=&pageSize=`).
@@ -154,8 +158,6 @@ pub struct Own {
     pub security: Option<Security>,
     /// Its answer when the handler answers a bare response.
     pub bare: Option<Bare>,
-    /// What a 202 means for this route.
-    pub accepted: Option<&'static str>,
 }
 
 pub(crate) const NOTHING_OWN: Own = Own {
@@ -165,5 +167,4 @@ pub(crate) const NOTHING_OWN: Own = Own {
     also: None,
     security: None,
     bare: None,
-    accepted: None,
 };

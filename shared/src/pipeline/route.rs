@@ -337,12 +337,6 @@ impl Route {
         self
     }
 
-    /// What its 202 means.
-    pub const fn accepted(mut self, what: &'static str) -> Self {
-        self.own.accepted = Some(what);
-        self
-    }
-
     /// The credentials it reads itself (a public route that reads the session cookie).
     pub const fn security(mut self, security: Security) -> Self {
         self.own.security = Some(security);

@@ -81,9 +81,7 @@ where
     }
     fn describe(sig: &mut Signature) {
         sig.body = Some(sig.schemas.add::<T>());
-        sig.body_example =
-            Some(serde_json::from_str(T::EXAMPLE).expect("a body type's example is JSON"));
-        sig.body_example_text = Some(T::EXAMPLE);
+        sig.body_example = Some(T::EXAMPLE);
         sig.read_body = Some(|req| input::json_body::<T>(req).is_ok());
     }
 }

@@ -854,7 +854,7 @@ fn event(route: &Route, index: usize) -> String {
     if route.access() == Access::User && !example.cookie {
         headers.push(("authorization", "Bearer REPLACE_WITH_TOKEN".into()));
     }
-    let body = Signature::of(route.describe).body_example_text;
+    let body = Signature::of(route.describe).body_example;
     if let Some(body) = body {
         headers.push(("content-length", body.len().to_string()));
         headers.push(("content-type", "application/json".into()));
