@@ -1,4 +1,4 @@
-.PHONY: dev test lint fmt token bench routes fuzz contract
+.PHONY: dev test lint fmt token bench bench-lambda routes fuzz contract
 
 # Run the API locally on a real stack (PostgreSQL, PostgREST, S3) with cargo lambda watch.
 # RESET=1 make dev drops and re-seeds the dev database.
@@ -13,6 +13,13 @@ test:
 # requests sent straight to PostgREST, at 1k and 1M projects (tables in .local/bench.md).
 bench:
 	bash scripts/bench.sh
+
+# The Lambda-shaped bench: each function at the CPU share of 128, 512 and 1,769 MB (a
+# cgroup quota), PostgREST, the JWKS and Secrets Manager behind TLS (nginx), ES256 tokens
+# (HS256 as a second case); cold start, warm p50/p99, CPU per warm invocation, peak RSS,
+# next to the same request a frontend sends over the same TLS (.local/bench-lambda.md).
+bench-lambda:
+	BENCH_LAMBDA=1 bash scripts/bench.sh
 
 # Write every file that lists the routes (binaries, [[bin]] entries, watch router,
 # template.yaml functions, event fixtures, docs/routes.md's table, openapi.json and the

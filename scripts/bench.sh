@@ -5,14 +5,31 @@
 # Lambda Runtime API emulator next to the same request sent straight to PostgREST, and
 # prints the tables (also written to .local/bench.md). Ctrl-C stops it all.
 #
+# BENCH_LAMBDA=1 (make bench-lambda) is the Lambda-shaped mode (tools/bench/src/lambda.rs):
+# the same stack plus Secrets Manager (moto) and a TLS front (nginx, a CA of the run's
+# own) before PostgREST, the Auth stand-in and Secrets Manager; each function at the CPU
+# share of 128, 512 and 1,769 MB, ES256 tokens from the JWKS (HS256 as a second case),
+# tables in .local/bench-lambda.md.
+#
 # BENCH_PROFILE=debug measures the debug binaries of `cargo build -p functions --bins`
-# instead (quick to build; for working on the tool, not for numbers). The bench tool's
+# instead, with a debug build of the tool (quick to build; for working on the tool and
+# for make test's short run of the Lambda-shaped mode, not for numbers). The bench tool's
 # own settings (BENCH_ITERATIONS, BENCH_LONG, BENCH_SCALES, BENCH_CASES, ...) are listed
 # by `target/release/bench --help`.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 bash scripts/setup.sh postgrest
+LAMBDA=${BENCH_LAMBDA:-}
+if [ -n "$LAMBDA" ]; then
+  bash scripts/setup.sh venv
+  bash scripts/setup.sh nginx
+  mode=(lambda)
+  default_output=$ROOT/.local/bench-lambda.md
+else
+  mode=()
+  default_output=$ROOT/.local/bench.md
+fi
 export PATH="$ROOT/.local/bin:$PATH"
 mkdir -p "$ROOT/.local/logs"
 STACK_LOGS=$(mktemp -d "$ROOT/.local/logs/bench.XXXXXX")
@@ -25,18 +42,24 @@ ensure_postgres
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ]; then commit="$commit (with uncommitted changes)"; fi
 
-# The tool itself is always optimized: its emulator sits inside every measured interval.
+# The tool itself is optimized for numbers: its emulator sits inside every measured interval.
+profile=${BENCH_PROFILE:-release}
 log "building the bench tool"
-cargo build --release -p bench --quiet
+if [ "$profile" = debug ]; then
+  cargo build -p bench --quiet
+  tool=$ROOT/target/debug/bench
+else
+  cargo build --release -p bench --quiet
+  tool=$ROOT/target/release/bench
+fi
 # The Supabase Auth stand-in (the sign-in answers' measurements) and mint-token, as the
 # test stack builds them.
 cargo build -p devstack --bins --quiet
 # Only the binaries the cases run (each fat-LTO link takes about a minute here).
-read -r -a functions <<< "$("$ROOT/target/release/bench" --functions)"
+read -r -a functions <<< "$("$tool" "${mode[@]}" --functions)"
 bins=()
 for f in "${functions[@]}"; do bins+=(--bin "$f"); done
 
-profile=${BENCH_PROFILE:-release}
 case "$profile" in
   release)
     log "building ${functions[*]} (release: fat LTO, a few minutes the first time)"
@@ -68,13 +91,26 @@ export SUPABASE_SERVICE_ROLE_KEY
 generate_keys "$STACK_LOGS/keys"
 start_auth
 start_postgrest
+lambda_env=()
+if [ -n "$LAMBDA" ]; then
+  start_secrets_manager
+  start_tls_front "$STACK_LOGS/tls"
+  lambda_env=(
+    "BENCH_TLS_SUPABASE_URL=$TLS_SUPABASE_URL"
+    "BENCH_TLS_SECRETS_URL=$TLS_SECRETS_MANAGER_URL"
+    "BENCH_CA_FILE=$CA_FILE"
+    "BENCH_SIGNING_KEY=$KEYS_DIR/key-a.pem"
+    "BENCH_SIGNING_KID=key-a"
+  )
+fi
 
+env "${lambda_env[@]}" \
 BENCH_DATABASE_URL=$DB_URL \
-BENCH_FUNCTIONS_DIR="$ROOT/target/$profile" \
+BENCH_FUNCTIONS_DIR="${BENCH_FUNCTIONS_DIR:-$ROOT/target/$profile}" \
 BENCH_LOG_DIR="$STACK_LOGS" \
-BENCH_OUTPUT="${BENCH_OUTPUT:-$ROOT/.local/bench.md}" \
+BENCH_OUTPUT="${BENCH_OUTPUT:-$default_output}" \
 BENCH_GIT_COMMIT="$commit" \
 BENCH_POSTGREST_VERSION="$("$LOCAL/bin/postgrest" --version 2>/dev/null | head -n1)" \
-  "$ROOT/target/release/bench" || { log "the bench failed; logs in $STACK_LOGS"; exit 1; }
+  "$tool" "${mode[@]}" || { log "the bench failed; logs in $STACK_LOGS"; exit 1; }
 # Logs are kept only when something failed.
 rm -rf "$STACK_LOGS"

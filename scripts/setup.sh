@@ -14,6 +14,8 @@
 #   checkov 3.3.30     .local/checkov (a venv of its own: its pins clash with aws-sam-cli's)
 #   Chromium           Debian's package (/usr/bin/chromium; needs root or sudo), driven
 #                      headless by playwright-core in scripts/browser.sh
+#   nginx              Debian's nginx-light (needs root or sudo; its service is not
+#                      started): the TLS front of `make bench-lambda` (scripts/tls.sh)
 # The S3 server (s3s-fs) is a workspace binary (tools/devstack) built by cargo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -124,6 +126,24 @@ install_chromium() {
     chromium fonts-liberation >/dev/null
 }
 
+install_nginx() {
+  if [ -x /usr/sbin/nginx ]; then
+    return
+  fi
+  log "installing nginx (Debian package nginx-light) for the TLS front of the Lambda-shaped bench"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq >/dev/null
+  # Installed, not started: scripts/tls.sh runs its own instance with its own config.
+  # (policy-rc.d's 101 tells the package scripts not to start the service.)
+  local policy=/usr/sbin/policy-rc.d made_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod +x "$policy" && made_policy=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nginx-light >/dev/null
+  [ -z "$made_policy" ] || $sudo rm -f "$policy"
+}
+
 what=${1:-all}
 case "$what" in
   all) install_postgrest; install_venv; install_checkov; install_pgtap; install_client; install_fuzz; install_web; install_chromium ;;
@@ -136,5 +156,6 @@ case "$what" in
   checkov) install_checkov ;;
   web) install_client; install_web ;;
   browser) install_client; install_web; install_chromium ;;
-  *) log "usage: scripts/setup.sh [all|dev|postgrest|venv|checkov|pgtap|client|fuzz|web|browser]"; exit 2 ;;
+  nginx) install_nginx ;;
+  *) log "usage: scripts/setup.sh [all|dev|postgrest|venv|checkov|pgtap|client|fuzz|web|browser|nginx]"; exit 2 ;;
 esac

@@ -224,3 +224,96 @@ start_secrets_manager() {
   wait_http "$TEST_SECRETS_MANAGER_URL/" secrets-manager 60
   log "Secrets Manager (moto) on $TEST_SECRETS_MANAGER_URL"
 }
+
+# The TLS front of the Lambda-shaped bench (Debian's nginx, scripts/setup.sh nginx), as
+# Supabase and AWS serve their APIs: one HTTPS origin for the project, as Supabase's
+# gateway routes it (/rest/v1/ to PostgREST, /auth/v1/ to the Auth stand-in), and one
+# for Secrets Manager (moto). Certificates from a CA made for this run (ECDSA P-256, as
+# the certificates in front of Supabase are); CA_FILE is its certificate, which the
+# functions are told to trust with EXTRA_CA_CERTS and nothing else. Keep-alive to the
+# upstreams, TLS 1.2 and 1.3, HTTP/1.1 (what the functions' client speaks).
+# Needs SUPABASE_URL (the Auth stand-in), SUPABASE_REST_URL and TEST_SECRETS_MANAGER_URL;
+# sets TLS_SUPABASE_URL, TLS_SECRETS_MANAGER_URL and CA_FILE.
+start_tls_front() {
+  local dir=$1
+  mkdir -p "$dir"; chmod 700 "$dir"
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || die "nginx not found: bash scripts/setup.sh nginx"
+  openssl ecparam -genkey -noout -name prime256v1 -out "$dir/ca.key" 2>/dev/null
+  openssl req -x509 -new -key "$dir/ca.key" -sha256 -days 2 -subj "/CN=supa-lambda bench CA (this run only)" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -out "$dir/ca.pem" 2>/dev/null
+  openssl ecparam -genkey -noout -name prime256v1 -out "$dir/server.key" 2>/dev/null
+  openssl req -new -key "$dir/server.key" -subj "/CN=127.0.0.1" -out "$dir/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' > "$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 2 -sha256 -extfile "$dir/server.ext" -out "$dir/server.pem" 2>/dev/null
+  chmod 600 "$dir"/*.key
+  CA_FILE=$dir/ca.pem
+  local project_port secrets_port
+  project_port=$(free_port); secrets_port=$(free_port)
+  local upstream_host_port
+  upstream_host_port() { python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(f"{p.hostname}:{p.port}")' "$1"; }
+  mkdir -p "$dir/tmp"
+  cat > "$dir/nginx.conf" <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+error_log $dir/error.log warn;
+pid $dir/nginx.pid;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
+  client_max_body_size 8m;
+  keepalive_requests 100000;
+  keepalive_timeout 120s;
+  ssl_certificate $dir/server.pem;
+  ssl_certificate_key $dir/server.key;
+  ssl_protocols TLSv1.2 TLSv1.3;
+  ssl_session_cache shared:SSL:1m;
+  upstream postgrest { server $(upstream_host_port "$SUPABASE_REST_URL"); keepalive 32; }
+  upstream auth { server $(upstream_host_port "$SUPABASE_URL"); keepalive 8; }
+  upstream secrets { server $(upstream_host_port "$TEST_SECRETS_MANAGER_URL"); keepalive 8; }
+  server {
+    listen 127.0.0.1:$project_port ssl;
+    location /rest/v1/ {
+      proxy_pass http://postgrest/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_buffering off;
+    }
+    location /auth/v1/ {
+      proxy_pass http://auth;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+    }
+  }
+  server {
+    listen 127.0.0.1:$secrets_port ssl;
+    location / {
+      proxy_pass http://secrets;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+    }
+  }
+}
+CONF
+  spawn nginx /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf"
+  export TLS_SUPABASE_URL="https://127.0.0.1:$project_port"
+  export TLS_SECRETS_MANAGER_URL="https://127.0.0.1:$secrets_port"
+  export CA_FILE
+  for _ in $(seq 1 40); do
+    curl -s -o /dev/null --cacert "$CA_FILE" "$TLS_SUPABASE_URL/rest/v1/" && break
+    sleep 0.25
+  done
+  curl -sf -o /dev/null --cacert "$CA_FILE" "$TLS_SUPABASE_URL/auth/v1/.well-known/jwks.json" \
+    || { tail -n 20 "$dir/error.log" "$STACK_LOGS/nginx.log" >&2 2>/dev/null; die "the TLS front (nginx) did not start"; }
+  log "TLS front (nginx): $TLS_SUPABASE_URL (/rest/v1/, /auth/v1/), Secrets Manager $TLS_SECRETS_MANAGER_URL"
+}

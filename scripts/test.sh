@@ -143,6 +143,15 @@ else
     bash scripts/contract.sh
     log "cargo fuzz: the header, cookie and JSON body readers, ${FUZZ_SECONDS:-15}s each"
     bash scripts/fuzz.sh
+    # The Lambda-shaped bench's whole path, briefly and with the debug binaries: secrets
+    # from Secrets Manager and the JWKS over TLS (nginx, a CA trusted through
+    # EXTRA_CA_CERTS), ES256 and HS256 tokens, each function in a cgroup CPU quota. It
+    # fails on any non-2xx answer or failed cold start and asserts nothing timed (make
+    # bench-lambda measures).
+    log "the Lambda-shaped bench, short and untimed (make bench-lambda measures)"
+    BENCH_LAMBDA=1 BENCH_PROFILE=debug BENCH_MEMORY_SIZES=1769 BENCH_CPU_INVOCATIONS=20 \
+      BENCH_COLD_RUNS=2 BENCH_WARMUP=2 BENCH_ITERATIONS=10 BENCH_BACKGROUND_RPS=5 \
+      BENCH_OUTPUT="$STACK_LOGS/bench-lambda.md" bash scripts/bench.sh >/dev/null
   fi
 fi
 rm -rf "$STACK_LOGS"

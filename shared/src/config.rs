@@ -74,6 +74,10 @@ pub struct Config {
     pub aws_region: String,
     /// A non-AWS S3 endpoint (local development and tests), path-style.
     pub s3_endpoint: Option<Url>,
+    /// `EXTRA_CA_CERTS`: certificate authorities trusted besides the built-in Mozilla
+    /// roots (a PEM file), for a self-hosted Supabase behind a private CA, or the
+    /// Lambda-shaped bench's TLS front. Read once, at cold start.
+    pub extra_ca_certs: Vec<reqwest::Certificate>,
 }
 
 impl std::fmt::Debug for Config {
@@ -121,16 +125,9 @@ impl Config {
                 "must be printable ASCII without spaces",
             ));
         }
-        let jwt_secret = var("SUPABASE_JWT_SECRET");
-        if jwt_secret
-            .as_ref()
-            .is_some_and(|s| s.len() < MIN_JWT_SECRET_LEN)
-        {
-            return Err(ConfigError::new(
-                "SUPABASE_JWT_SECRET",
-                format!("must be at least {MIN_JWT_SECRET_LEN} characters"),
-            ));
-        }
+        let jwt_secret = var("SUPABASE_JWT_SECRET")
+            .map(checked_jwt_secret)
+            .transpose()?;
         let jwks_url = match var("SUPABASE_JWKS_URL") {
             Some(v) => parse_url("SUPABASE_JWKS_URL", &v)?,
             None => parse_url(
@@ -138,16 +135,9 @@ impl Config {
                 &format!("{base}/auth/v1/.well-known/jwks.json"),
             )?,
         };
-        let service_role_key = var("SUPABASE_SERVICE_ROLE_KEY");
-        if service_role_key
-            .as_ref()
-            .is_some_and(|k| !k.bytes().all(|b| b.is_ascii_graphic()))
-        {
-            return Err(ConfigError::new(
-                "SUPABASE_SERVICE_ROLE_KEY",
-                "must be printable ASCII without spaces",
-            ));
-        }
+        let service_role_key = var("SUPABASE_SERVICE_ROLE_KEY")
+            .map(checked_service_role_key)
+            .transpose()?;
         let allowed_origins = match var("ALLOWED_ORIGINS") {
             None => Vec::new(),
             Some(list) => list
@@ -272,6 +262,10 @@ impl Config {
         let s3_endpoint = var("S3_ENDPOINT")
             .map(|v| parse_url("S3_ENDPOINT", &v))
             .transpose()?;
+        let extra_ca_certs = match var("EXTRA_CA_CERTS") {
+            None => Vec::new(),
+            Some(path) => extra_ca_certs(&path)?,
+        };
 
         Ok(Self {
             uploads_bucket,
@@ -293,7 +287,60 @@ impl Config {
             jwt_issuer,
             upstream_timeout,
             auth_answer_floor,
+            extra_ca_certs,
         })
+    }
+}
+
+impl Config {
+    /// The configuration with the values read from Secrets Manager (by the variable they
+    /// stand for), checked as the plain variables are; a value read this way wins over a
+    /// plain one.
+    pub fn with_secrets(
+        mut self,
+        values: &std::collections::HashMap<&'static str, String>,
+    ) -> Result<Self, ConfigError> {
+        if let Some(v) = values.get("SUPABASE_JWT_SECRET") {
+            self.jwt_secret = Some(checked_jwt_secret(v.trim().to_owned())?);
+        }
+        if let Some(v) = values.get("SUPABASE_SERVICE_ROLE_KEY") {
+            self.service_role_key = Some(checked_service_role_key(v.trim().to_owned())?);
+        }
+        Ok(self)
+    }
+}
+
+fn checked_jwt_secret(secret: String) -> Result<String, ConfigError> {
+    if secret.len() < MIN_JWT_SECRET_LEN {
+        return Err(ConfigError::new(
+            "SUPABASE_JWT_SECRET",
+            format!("must be at least {MIN_JWT_SECRET_LEN} characters"),
+        ));
+    }
+    Ok(secret)
+}
+
+fn checked_service_role_key(key: String) -> Result<String, ConfigError> {
+    if !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ConfigError::new(
+            "SUPABASE_SERVICE_ROLE_KEY",
+            "must be printable ASCII without spaces",
+        ));
+    }
+    Ok(key)
+}
+
+/// The certificates of a PEM file (`EXTRA_CA_CERTS`); a file that cannot be read or
+/// holds none fails the cold start.
+pub fn extra_ca_certs(path: &str) -> Result<Vec<reqwest::Certificate>, ConfigError> {
+    let pem = std::fs::read(path)
+        .map_err(|_| ConfigError::new("EXTRA_CA_CERTS", "names a file that cannot be read"))?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certs) if !certs.is_empty() => Ok(certs),
+        _ => Err(ConfigError::new(
+            "EXTRA_CA_CERTS",
+            "names a file without PEM certificates",
+        )),
     }
 }
 

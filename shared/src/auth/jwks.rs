@@ -1,8 +1,8 @@
 //! The project's JSON Web Key Set (`<SUPABASE_URL>/auth/v1/.well-known/jwks.json`):
 //! the public ES256/RS256 keys that sign access tokens, by `kid`.
 //!
-//! - fetched once per cold start (on first need) and kept about 10 minutes, as
-//!   Supabase's own edge does;
+//! - fetched once per cold start (during the init, beside the secrets; else on first
+//!   need) and kept about 10 minutes, as Supabase's own edge does;
 //! - an unknown `kid` triggers one refetch, at most once per cooldown, so a rotated-in
 //!   key works without a redeploy and a stream of bogus kids cannot hammer the URL;
 //! - when the URL is down, the last good key set keeps serving;
@@ -123,6 +123,26 @@ impl JwksCache {
             Some(key) => Ok(key.clone()),
             None if state.fetched_at.is_none() => Err(KeyLookupError::Unavailable),
             None => Err(KeyLookupError::UnknownKid),
+        }
+    }
+
+    /// Fetches the key set now (at cold start, beside the other work of the init), so the
+    /// first request finds it. A failure is logged and leaves the cache as it was: no
+    /// cooldown starts, and the first request that needs a key fetches again.
+    pub async fn prefetch(&self) {
+        match self.fetch(None).await {
+            Ok(keys) => {
+                let mut state = self.state.write().await;
+                state.keys = keys;
+                state.fetched_at = Some(Instant::now());
+                state.last_attempt = state.fetched_at;
+            }
+            Err(reason) => {
+                tracing::warn!(
+                    reason,
+                    "jwks prefetch at cold start failed; fetching on first need"
+                );
+            }
         }
     }
 

@@ -58,6 +58,10 @@ pub struct Claims {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub amr: Vec<AuthMethod>,
+    /// When the token expires (seconds since the epoch; verification requires it). Not
+    /// passed on with the claims.
+    #[serde(default, skip_serializing)]
+    pub exp: i64,
 }
 
 /// One `amr` entry of a Supabase access token.
@@ -307,6 +311,65 @@ pub struct TokenVerifier {
     issuer: String,
     hs256: Option<DecodingKey>,
     jwks: JwksCache,
+    verified: VerifiedTokens,
+}
+
+/// How many verified tokens an instance remembers ([`VerifiedTokens`]).
+pub const VERIFIED_TOKENS: usize = 256;
+
+/// The tokens this instance has verified, each remembered until it expires, at most
+/// [`VERIFIED_TOKENS`] (least recently used out first), so that a warm instance checks a
+/// signature once per token instead of on every request (an ES256 verification was more
+/// than half of a warm invocation's CPU: docs/performance.md).
+///
+/// Keyed by the whole token, so only the same bytes ever match, and holding only what
+/// the signature proved. A token signed by a key of the JWKS is taken from here only
+/// while that key is still in the project's key set (looked up as on a full check, so a
+/// key rotated out of the set ends its tokens here too). Whether the session behind the
+/// token still lives is not remembered: the database's request gate checks it on every
+/// request, which every route's PostgREST call passes through, so a signed-out, revoked
+/// or banned session is refused on its next request whether or not its token is
+/// remembered (and PostgREST verifies the token again itself). Failures are never
+/// remembered.
+struct VerifiedTokens(std::sync::Mutex<lru::LruCache<String, Verified>>);
+
+#[derive(Clone)]
+struct Verified {
+    user: AuthUser,
+    /// The JWKS key that signed it (none: the HS256 secret).
+    kid: Option<String>,
+}
+
+impl VerifiedTokens {
+    fn new() -> Self {
+        Self(std::sync::Mutex::new(lru::LruCache::new(
+            std::num::NonZeroUsize::new(VERIFIED_TOKENS).expect("a positive capacity"),
+        )))
+    }
+
+    /// What was verified of `token`, unless it has expired since (then forgotten).
+    fn get(&self, token: &str, now: i64) -> Option<Verified> {
+        let mut cache = self.0.lock().ok()?;
+        let verified = cache.get(token)?;
+        let expires = verified.user.claims.exp;
+        if now > expires.saturating_add(LEEWAY_SECONDS as i64) {
+            cache.pop(token);
+            return None;
+        }
+        Some(verified.clone())
+    }
+
+    fn put(&self, verified: Verified) {
+        if let Ok(mut cache) = self.0.lock() {
+            cache.put(verified.user.token.clone(), verified);
+        }
+    }
+
+    fn forget(&self, token: &str) {
+        if let Ok(mut cache) = self.0.lock() {
+            cache.pop(token);
+        }
+    }
 }
 
 /// A `kid` worth looking up: short, and only characters key ids are made of.
@@ -329,13 +392,22 @@ impl TokenVerifier {
         client: reqwest::Client,
         policy: JwksPolicy,
     ) -> Result<Self, ConfigError> {
+        Self::with_jwks(
+            config,
+            JwksCache::new(config.jwks_url.to_string(), client, policy),
+        )
+    }
+
+    /// With a key set made (and perhaps already fetched) during the cold start.
+    pub fn with_jwks(config: &Config, jwks: JwksCache) -> Result<Self, ConfigError> {
         Ok(Self {
             issuer: config.jwt_issuer.clone(),
             hs256: config
                 .jwt_secret
                 .as_ref()
                 .map(|s| DecodingKey::from_secret(s.as_bytes())),
-            jwks: JwksCache::new(config.jwks_url.to_string(), client, policy),
+            jwks,
+            verified: VerifiedTokens::new(),
         })
     }
 
@@ -374,8 +446,35 @@ impl TokenVerifier {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(Rejection::TooLarge);
         }
+        if let Some(verified) = self.verified.get(token, chrono::Utc::now().timestamp()) {
+            match &verified.kid {
+                None => return Ok(verified.user),
+                Some(kid) if self.jwks.key(kid, trace).await.is_ok() => return Ok(verified.user),
+                // Its key has left the key set (or the set cannot be had): the full
+                // check decides, and says why.
+                Some(_) => self.verified.forget(token),
+            }
+        }
         let header = decode_header(token).map_err(|_| Rejection::Malformed)?;
-        let (key, algorithm) = self.key_for(&header, trace).await?;
+        let user = self.verify_signature(token, &header, trace).await?;
+        self.verified.put(Verified {
+            user: user.clone(),
+            kid: match header.alg {
+                Algorithm::HS256 => None,
+                _ => header.kid,
+            },
+        });
+        Ok(user)
+    }
+
+    /// The full check of a token not remembered: its key, signature and claims.
+    async fn verify_signature(
+        &self,
+        token: &str,
+        header: &jsonwebtoken::Header,
+        trace: Option<&str>,
+    ) -> Result<AuthUser, Rejection> {
+        let (key, algorithm) = self.key_for(header, trace).await?;
 
         let mut validation = Validation::new(algorithm);
         validation.leeway = LEEWAY_SECONDS;
@@ -443,5 +542,92 @@ mod tests {
         }
         let mixed = claims(serde_json::json!(["pwd", { "method": "otp", "timestamp": 5 }]));
         assert_eq!(mixed.authenticated_at(), Some(5));
+    }
+
+    fn verifier() -> TokenVerifier {
+        let secret = "a-test-secret-of-at-least-thirty-two-characters";
+        let config = Config::from_lookup(|name| match name {
+            "SUPABASE_URL" => Some("https://abcd.supabase.co".into()),
+            "SUPABASE_ANON_KEY" => Some("anon".into()),
+            "SUPABASE_JWT_SECRET" => Some(secret.into()),
+            _ => None,
+        })
+        .unwrap();
+        TokenVerifier::new(&config, reqwest::Client::new()).unwrap()
+    }
+
+    fn hs256(exp: i64, secret: &str) -> String {
+        let claims = serde_json::json!({
+            "sub": "00000000-0000-4000-8000-000000000001",
+            "role": "authenticated",
+            "aud": "authenticated",
+            "iss": "https://abcd.supabase.co/auth/v1",
+            "exp": exp,
+        });
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_verified_token_is_remembered_until_it_expires_and_only_that_token_matches() {
+        let v = verifier();
+        let now = chrono::Utc::now().timestamp();
+        let token = hs256(
+            now + 3600,
+            "a-test-secret-of-at-least-thirty-two-characters",
+        );
+        assert!(v.verified.get(&token, now).is_none());
+        let user = v.verify(&token, None).await.unwrap();
+        assert!(
+            v.verified.get(&token, now).unwrap().kid.is_none(),
+            "HS256: no key id"
+        );
+        assert_eq!(user.claims.exp, now + 3600);
+        assert!(v.verified.get(&token, now).is_some(), "remembered");
+        assert!(v.verify(&token, None).await.is_ok());
+
+        // The same claims signed with another key are other bytes: never a match, and
+        // refused by the signature check.
+        let forged = hs256(
+            now + 3600,
+            "another-secret-of-at-least-thirty-two-characters",
+        );
+        assert!(matches!(
+            v.verify(&forged, None).await,
+            Err(Rejection::BadSignature)
+        ));
+        assert!(
+            v.verified.get(&forged, now).is_none(),
+            "failures are not remembered"
+        );
+
+        // Past its exp (and the leeway) it is forgotten, and the full check refuses it.
+        let later = now + 3600 + LEEWAY_SECONDS as i64 + 1;
+        assert!(v.verified.get(&token, later).is_none());
+        assert!(
+            v.verified.get(&token, now).is_none(),
+            "forgotten, not just skipped"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_remembered_tokens_are_bounded() {
+        let v = verifier();
+        let now = chrono::Utc::now().timestamp();
+        let secret = "a-test-secret-of-at-least-thirty-two-characters";
+        for i in 0..(VERIFIED_TOKENS as i64 + 10) {
+            v.verify(&hs256(now + 3600 + i, secret), None)
+                .await
+                .unwrap();
+        }
+        assert_eq!(v.verified.0.lock().unwrap().len(), VERIFIED_TOKENS);
+        // The least recently used went first.
+        assert!(v.verified.get(&hs256(now + 3600, secret), now).is_none());
+        let newest = hs256(now + 3600 + VERIFIED_TOKENS as i64 + 9, secret);
+        assert!(v.verified.get(&newest, now).is_some());
     }
 }

@@ -20,36 +20,64 @@ pub struct App {
     storage: Arc<std::sync::OnceLock<Option<storage::Storage>>>,
 }
 
+/// Whether a cold start fetches the project's JWKS ([`App::from_env_and_secrets`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeysAtStart {
+    /// The process verifies access tokens: fetch the keys (and open the connection to
+    /// the project) during the init.
+    Fetch,
+    /// A public route or a job: no token to verify.
+    Skip,
+}
+
 impl App {
     /// Reads and validates the configuration; a bad value fails the cold start.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::new(Config::from_env()?)
     }
 
-    /// As a Lambda cold start builds it: secrets whose ARNs are configured are read from
-    /// Secrets Manager first ([`secrets`]), then the configuration is read and validated.
-    pub async fn from_env_and_secrets() -> Result<Self, ConfigError> {
-        Self::from_lookup_and_secrets(|name| std::env::var(name).ok()).await
+    /// As a Lambda cold start builds it: the configuration read and validated, the HTTP
+    /// client built, then everything the first request needs fetched at once: the
+    /// secrets whose ARNs are configured ([`secrets`]) and the project's JWKS, whose
+    /// fetch also opens the TLS connection to the project that PostgREST's calls reuse
+    /// (same host). A secret that cannot be read fails the cold start; a JWKS that cannot
+    /// be read is fetched again on first need. `keys`: whether the process verifies
+    /// tokens (a public route or a job does not fetch the JWKS).
+    pub async fn from_env_and_secrets(keys: KeysAtStart) -> Result<Self, ConfigError> {
+        Self::from_lookup_and_secrets(|name| std::env::var(name).ok(), keys).await
     }
 
     /// As [`App::from_env_and_secrets`], with the variables from `get`.
     pub async fn from_lookup_and_secrets(
         get: impl Fn(&str) -> Option<String>,
+        keys: KeysAtStart,
     ) -> Result<Self, ConfigError> {
-        // A client for Secrets Manager only when a secret is to be read: building one
-        // (its TLS roots) is a measurable part of a cold start.
-        let secrets = if secrets::any_configured(&get) {
-            let bootstrap = reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(5))
-                .build()
-                .map_err(|_| ConfigError::new("SUPABASE_URL", "could not build an HTTP client"))?;
-            secrets::resolve(&get, &bootstrap).await?
-        } else {
-            Default::default()
+        // Without the secrets held by ARN (both are optional settings); they are checked
+        // like any value once read.
+        let config = Config::from_lookup(&get)?;
+        let client = http_client(&config)?;
+        let jwks = jwks::JwksCache::new(
+            config.jwks_url.to_string(),
+            client.clone(),
+            jwks::JwksPolicy::default(),
+        );
+        let prefetch = async {
+            if keys == KeysAtStart::Fetch {
+                jwks.prefetch().await;
+            }
         };
-        Self::new(Config::from_lookup(|name| {
-            secrets.get(name).cloned().or_else(|| get(name))
-        })?)
+        let (secrets, ()) = if secrets::any_configured(&get) {
+            tokio::join!(secrets::resolve(&get, &client), prefetch)
+        } else {
+            (Ok(Default::default()), prefetch.await)
+        };
+        let secrets = secrets?;
+        let config = if secrets.is_empty() {
+            config
+        } else {
+            config.with_secrets(&secrets)?
+        };
+        Self::assemble(config, client, jwks)
     }
 
     pub fn new(config: Config) -> Result<Self, ConfigError> {
@@ -59,7 +87,16 @@ impl App {
     /// As [`App::new`], with another JWKS cache policy (tests use short intervals).
     pub fn with_jwks_policy(config: Config, policy: jwks::JwksPolicy) -> Result<Self, ConfigError> {
         let client = http_client(&config)?;
-        let tokens = auth::TokenVerifier::with_policy(&config, client.clone(), policy)?;
+        let jwks = jwks::JwksCache::new(config.jwks_url.to_string(), client.clone(), policy);
+        Self::assemble(config, client, jwks)
+    }
+
+    fn assemble(
+        config: Config,
+        client: reqwest::Client,
+        jwks: jwks::JwksCache,
+    ) -> Result<Self, ConfigError> {
+        let tokens = auth::TokenVerifier::with_jwks(&config, jwks)?;
         let db = postgrest::Db::new(&config, client.clone())?;
         Ok(Self {
             storage: Arc::default(),
@@ -82,7 +119,11 @@ impl App {
 /// The one HTTP client of the process (PostgREST, JWKS, Supabase Auth): pooled
 /// connections, rustls, a timeout on every call.
 pub fn http_client(config: &Config) -> Result<reqwest::Client, ConfigError> {
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    for cert in &config.extra_ca_certs {
+        builder = builder.add_root_certificate(cert.clone());
+    }
+    builder
         .timeout(config.upstream_timeout)
         .connect_timeout(
             config

@@ -12,4 +12,4 @@ pub mod supabase_auth;
 
 mod app;
 
-pub use app::{http_client, App};
+pub use app::{http_client, App, KeysAtStart};

@@ -26,6 +26,9 @@ pub const SECRET_VARS: [(&str, &str); 2] = [
     ("SUPABASE_JWT_SECRET", "SUPABASE_JWT_SECRET_ARN"),
 ];
 
+/// How long a cold start waits for Secrets Manager.
+const SECRETS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Largest secret accepted (Secrets Manager's own limit is 64 KiB).
 const MAX_SECRET_BYTES: usize = 64 * 1024;
 
@@ -42,22 +45,25 @@ pub fn any_configured(get: impl Fn(&str) -> Option<String>) -> bool {
         .any(|(_, arn_var)| get(arn_var).is_some_and(|a| !a.trim().is_empty()))
 }
 
-/// Fetches every secret whose ARN variable is set; the values by the variable they
-/// stand for. A missing, unreadable or empty secret fails the cold start with a message
-/// naming the ARN variable (never the value).
+/// Fetches every secret whose ARN variable is set, all at once; the values by the
+/// variable they stand for. A missing, unreadable or empty secret fails the cold start
+/// with a message naming the ARN variable (never the value).
 pub async fn resolve(
     get: impl Fn(&str) -> Option<String>,
     http: &reqwest::Client,
 ) -> Result<HashMap<&'static str, String>, ConfigError> {
-    let mut values = HashMap::new();
-    for (var, arn_var) in SECRET_VARS {
-        let Some(arn) = get(arn_var).filter(|a| !a.trim().is_empty()) else {
-            continue;
-        };
-        let value = fetch(&get, http, arn_var, arn.trim()).await?;
-        values.insert(var, value);
-    }
-    Ok(values)
+    let get = &get;
+    let fetches =
+        SECRET_VARS.iter().filter_map(|&(var, arn_var)| {
+            let arn = get(arn_var).filter(|a| !a.trim().is_empty())?;
+            Some(async move {
+                Ok::<_, ConfigError>((var, fetch(get, http, arn_var, arn.trim()).await?))
+            })
+        });
+    futures_util::future::join_all(fetches)
+        .await
+        .into_iter()
+        .collect()
 }
 
 fn arn_region(arn: &str) -> Option<&str> {
@@ -108,7 +114,8 @@ async fn fetch(
     for (k, v) in signed {
         request = request.header(k, v);
     }
-    let request = request.body(body);
+    // Its own time limit, whatever UPSTREAM_TIMEOUT_MS says: a cold start waits no longer.
+    let request = request.body(body).timeout(SECRETS_TIMEOUT);
     let response = request
         .send()
         .await

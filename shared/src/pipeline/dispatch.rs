@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::auth::{credential, AuthUser, CredentialSource, Rejection, SignedIn};
 use crate::base::caller::Caller;
 use crate::base::error::{ApiError, ErrorCode};
-use crate::clients::App;
+use crate::clients::{App, KeysAtStart};
 use crate::config::ConfigError;
 use crate::pipeline::response::{json_response, ApiResult};
 use crate::pipeline::route::{Access, Handler, Route, WriteLimit};
@@ -362,7 +362,12 @@ pub fn serve(route: Route) -> Result<(), lambda_http::Error> {
 /// stops the start with a message naming the variable (and no request is served).
 pub async fn cold_start(route: &Route) -> Result<App, ConfigError> {
     crate::pipeline::runtime::init(route.function);
-    App::from_env_and_secrets().await.inspect_err(|e| {
+    let keys = if route.access() == Access::Public {
+        KeysAtStart::Skip
+    } else {
+        KeysAtStart::Fetch
+    };
+    App::from_env_and_secrets(keys).await.inspect_err(|e| {
         tracing::error!(route = route.function, error = %e, "cold start failed");
     })
 }

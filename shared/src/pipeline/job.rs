@@ -102,9 +102,11 @@ impl Job {
 pub fn serve(job: Job) -> Result<(), lambda_http::Error> {
     crate::pipeline::runtime::start(async move {
         crate::pipeline::runtime::init(job.function);
-        let app = App::from_env_and_secrets().await.inspect_err(|e| {
-            tracing::error!(job = job.function, error = %e, "cold start failed");
-        })?;
+        let app = App::from_env_and_secrets(crate::clients::KeysAtStart::Skip)
+            .await
+            .inspect_err(|e| {
+                tracing::error!(job = job.function, error = %e, "cold start failed");
+            })?;
         let app = &app;
         let service = service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
             let caller = Caller::background(

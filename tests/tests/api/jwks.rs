@@ -55,6 +55,35 @@ async fn a_key_published_after_start_up_is_accepted_after_one_refetch() {
 }
 
 #[tokio::test]
+async fn a_remembered_token_is_refused_once_its_key_leaves_the_set() {
+    let server = JwksServer::start(jwks(&[
+        ("key-a", Algorithm::ES256),
+        ("key-b", Algorithm::ES256),
+    ]))
+    .await;
+    // A zero lifetime: every request looks at the key set as it is now.
+    let app = app_with_jwks(&server.url, Duration::ZERO, Duration::ZERO);
+    let user = user().await;
+    let token = signed_with(
+        Algorithm::ES256,
+        "key-b",
+        &ec_key("key-b"),
+        &claims_for(user.id, json!({})),
+    );
+    // Verified once, then taken from the instance's verified tokens.
+    list(&app, &token).await.assert_ok(200);
+    list(&app, &token).await.assert_ok(200);
+
+    // key-b is revoked: it leaves the published set.
+    server.serve(jwks(&[("key-a", Algorithm::ES256)]));
+    list(&app, &token).await.assert_error(401, "UNAUTHORIZED");
+    // A token of the key that stays is still accepted.
+    list(&app, &es256_token(user.id, json!({})))
+        .await
+        .assert_ok(200);
+}
+
+#[tokio::test]
 async fn rs256_keys_from_the_jwks_verify_too() {
     let server = JwksServer::start(jwks(&[("key-c", Algorithm::RS256)])).await;
     let app = app_with_jwks(&server.url, Duration::from_secs(600), Duration::ZERO);

@@ -137,10 +137,9 @@ async fn every_user_route_refuses_a_token_whose_session_was_deleted() {
     let app = app();
     // An admin, so that no route's fast deny from the token's role answers first.
     let user = user_with_role("admin").await;
-    // The token works while its session lives.
-    Req::get("/me")
-        .as_user(&user)
-        .send(&routes::ME)
+    // The token works while its session lives, and this instance now remembers it as
+    // verified (shared::auth's verified tokens): the same instance must still refuse it.
+    send_with(&app, &routes::ME, Req::get("/me").as_user(&user).build())
         .await
         .assert_ok(200);
     exec("delete from auth.sessions where id = $1", &user.id).await;
@@ -330,9 +329,10 @@ async fn sign_out(token: &str, scope: Option<&str>) -> Res {
 async fn signing_out_ends_the_access_token_at_once() {
     let user = user_with_password(PASSWORD).await;
     let (token, _) = sign_in(&user, "Firefox/140 on a laptop").await;
-    Req::get("/me")
-        .bearer(&token)
-        .send(&routes::ME)
+    // One warm instance throughout: it has verified (and remembers) the token before the
+    // sign-out, and refuses it after.
+    let app = app();
+    send_with(&app, &routes::ME, Req::get("/me").bearer(&token).build())
         .await
         .assert_ok(200);
     let direct = postgrest_direct(
@@ -347,7 +347,10 @@ async fn signing_out_ends_the_access_token_at_once() {
     let res = sign_out(&token, None).await;
     assert_eq!(res.status.as_u16(), 204, "{}", res.body);
 
-    // The access token has most of its hour left, and is refused everywhere.
+    // The access token has most of its hour left, and is refused everywhere: by the
+    // instance that remembered it, by a new one, and by PostgREST.
+    let res = send_with(&app, &routes::ME, Req::get("/me").bearer(&token).build()).await;
+    assert_session_ended(&res, "after sign-out, by the warm instance");
     let res = Req::get("/me").bearer(&token).send(&routes::ME).await;
     assert_session_ended(&res, "after sign-out");
     assert_postgrest_refuses(&token, "after sign-out").await;

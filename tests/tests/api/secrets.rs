@@ -53,13 +53,16 @@ async fn the_service_role_key_and_the_jwt_secret_come_from_secrets_manager() {
     let service_arn = create_secret(&service_key).await;
     let jwt_arn = create_secret(&jwt_secret).await;
 
-    let app = App::from_lookup_and_secrets(lookup(vec![
-        ("SUPABASE_SERVICE_ROLE_KEY", None),
-        ("SUPABASE_JWT_SECRET", None),
-        ("SUPABASE_SERVICE_ROLE_KEY_SECRET_ARN", Some(service_arn)),
-        ("SUPABASE_JWT_SECRET_ARN", Some(jwt_arn)),
-        ("SECRETS_MANAGER_ENDPOINT", Some(secrets_manager())),
-    ]))
+    let app = App::from_lookup_and_secrets(
+        lookup(vec![
+            ("SUPABASE_SERVICE_ROLE_KEY", None),
+            ("SUPABASE_JWT_SECRET", None),
+            ("SUPABASE_SERVICE_ROLE_KEY_SECRET_ARN", Some(service_arn)),
+            ("SUPABASE_JWT_SECRET_ARN", Some(jwt_arn)),
+            ("SECRETS_MANAGER_ENDPOINT", Some(secrets_manager())),
+        ]),
+        shared::clients::KeysAtStart::Fetch,
+    )
     .await
     .expect("a cold start with secrets from Secrets Manager");
     assert_eq!(
@@ -98,10 +101,13 @@ async fn a_secret_that_cannot_be_read_stops_the_cold_start_and_names_the_variabl
         ),
         (empty, "an empty secret"),
     ] {
-        let err = match App::from_lookup_and_secrets(lookup(vec![
-            ("SUPABASE_SERVICE_ROLE_KEY_SECRET_ARN", Some(arn)),
-            ("SECRETS_MANAGER_ENDPOINT", Some(secrets_manager())),
-        ]))
+        let err = match App::from_lookup_and_secrets(
+            lookup(vec![
+                ("SUPABASE_SERVICE_ROLE_KEY_SECRET_ARN", Some(arn)),
+                ("SECRETS_MANAGER_ENDPOINT", Some(secrets_manager())),
+            ]),
+            shared::clients::KeysAtStart::Fetch,
+        )
         .await
         {
             Ok(_) => panic!("{what}: the cold start went on"),
@@ -119,13 +125,16 @@ async fn a_secret_that_cannot_be_read_stops_the_cold_start_and_names_the_variabl
         .unwrap()
         .port();
     let arn = create_secret(&service_key).await;
-    let err = match App::from_lookup_and_secrets(lookup(vec![
-        ("SUPABASE_SERVICE_ROLE_KEY_SECRET_ARN", Some(arn)),
-        (
-            "SECRETS_MANAGER_ENDPOINT",
-            Some(format!("http://127.0.0.1:{port}")),
-        ),
-    ]))
+    let err = match App::from_lookup_and_secrets(
+        lookup(vec![
+            ("SUPABASE_SERVICE_ROLE_KEY_SECRET_ARN", Some(arn)),
+            (
+                "SECRETS_MANAGER_ENDPOINT",
+                Some(format!("http://127.0.0.1:{port}")),
+            ),
+        ]),
+        shared::clients::KeysAtStart::Fetch,
+    )
     .await
     {
         Ok(_) => panic!("Secrets Manager down: the cold start went on"),

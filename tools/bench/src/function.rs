@@ -21,6 +21,26 @@ use crate::error::{bail, Context, Result};
 pub struct CpuShare {
     pub memory_mb: u32,
     procs: PathBuf,
+    /// Where the group's CPU time is counted: cgroup v1's `cpuacct` group of the same
+    /// name (its `cgroup.procs` joined too), or v2's `cpu.stat` in the same group.
+    accounting: Accounting,
+    /// The group's `cpu.stat` (periods throttled).
+    stat: PathBuf,
+}
+
+enum Accounting {
+    /// `cpuacct.usage` (nanoseconds) and the group's `cgroup.procs`.
+    V1 { usage: PathBuf, procs: PathBuf },
+    /// `cpu.stat`'s `usage_usec`.
+    V2,
+}
+
+/// The CPU a group has used and how often the quota stopped it, at one moment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuReading {
+    pub used: std::time::Duration,
+    /// Periods in which the group ran out of its quota and waited.
+    pub throttled_periods: u64,
 }
 
 impl CpuShare {
@@ -43,9 +63,28 @@ impl CpuShare {
             fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
             fs::write(dir.join("cpu.cfs_period_us"), Self::PERIOD_US.to_string())?;
             fs::write(dir.join("cpu.cfs_quota_us"), quota.to_string())?;
+            let acct = Path::new("/sys/fs/cgroup/cpuacct").join(&name);
+            let accounting = if acct
+                .parent()
+                .is_some_and(|p| p.join("cpuacct.usage").exists())
+            {
+                fs::create_dir_all(&acct).context(format!("creating {}", acct.display()))?;
+                Accounting::V1 {
+                    usage: acct.join("cpuacct.usage"),
+                    procs: acct.join("cgroup.procs"),
+                }
+            } else {
+                // cpu and cpuacct mounted together: the same directory.
+                Accounting::V1 {
+                    usage: dir.join("cpuacct.usage"),
+                    procs: dir.join("cgroup.procs"),
+                }
+            };
             return Ok(Self {
                 memory_mb,
                 procs: dir.join("cgroup.procs"),
+                stat: dir.join("cpu.stat"),
+                accounting,
             });
         }
         let v2 = Path::new("/sys/fs/cgroup");
@@ -59,6 +98,8 @@ impl CpuShare {
             return Ok(Self {
                 memory_mb,
                 procs: dir.join("cgroup.procs"),
+                stat: dir.join("cpu.stat"),
+                accounting: Accounting::V2,
             });
         }
         bail!(
@@ -69,7 +110,44 @@ impl CpuShare {
 
     fn join(&self, pid: u32) -> Result<()> {
         fs::write(&self.procs, pid.to_string())
-            .context(format!("moving {pid} into {}", self.procs.display()))
+            .context(format!("moving {pid} into {}", self.procs.display()))?;
+        if let Accounting::V1 { procs, .. } = &self.accounting {
+            if procs != &self.procs {
+                fs::write(procs, pid.to_string())
+                    .context(format!("moving {pid} into {}", procs.display()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The CPU time every process that was in the group has used (exited ones and all
+    /// their threads included), counted by the kernel's scheduler in nanoseconds (v1)
+    /// or microseconds (v2), not in ticks; and the periods throttled.
+    pub fn reading(&self) -> Result<CpuReading> {
+        let stat =
+            fs::read_to_string(&self.stat).context(format!("reading {}", self.stat.display()))?;
+        let field = |name: &str| -> Option<u64> {
+            stat.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        };
+        let used = match &self.accounting {
+            Accounting::V1 { usage, .. } => {
+                let text =
+                    fs::read_to_string(usage).context(format!("reading {}", usage.display()))?;
+                let ns: u64 = text
+                    .trim()
+                    .parse()
+                    .context(format!("{}: not a number", usage.display()))?;
+                std::time::Duration::from_nanos(ns)
+            }
+            Accounting::V2 => std::time::Duration::from_micros(
+                field("usage_usec").context(format!("no usage_usec in {}", self.stat.display()))?,
+            ),
+        };
+        Ok(CpuReading {
+            used,
+            throttled_periods: field("nr_throttled").unwrap_or(0),
+        })
     }
 }
 
@@ -98,6 +176,11 @@ impl Launcher {
     pub fn with_cpu_share(mut self, share: Option<CpuShare>) -> Self {
         self.share = share.map(Arc::new);
         self
+    }
+
+    /// The group its processes run in, if any.
+    pub fn cpu_share(&self) -> Option<&CpuShare> {
+        self.share.as_deref()
     }
 
     /// The memory size the functions are told (and given the CPU of, with a share).

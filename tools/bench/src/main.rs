@@ -30,6 +30,7 @@ mod error;
 mod event;
 mod function;
 mod identity;
+mod lambda;
 mod measure;
 mod report;
 mod seed;
@@ -51,9 +52,27 @@ use settings::{Settings, MEMORY_SHORT, USAGE};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    let lambda_mode = std::env::args().nth(1).as_deref() == Some("lambda");
     if std::env::args().skip(1).any(|a| a == "-h" || a == "--help") {
         print!("{USAGE}");
+        if lambda_mode {
+            print!("\n{}", lambda::USAGE);
+        }
         return ExitCode::SUCCESS;
+    }
+    if lambda_mode {
+        // The binaries of the Lambda-shaped cases, for scripts/bench.sh to build.
+        if std::env::args().skip(2).any(|a| a == "--functions") {
+            println!("{}", lambda::functions().join(" "));
+            return ExitCode::SUCCESS;
+        }
+        return match lambda::run().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("[bench] error: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     // The binaries the cases and the sign-in answers run, for scripts/bench.sh to build
     // only those.

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::emulator::{Emulator, Outcome};
+use crate::emulator::{Emulator, Invocation, Outcome};
 use crate::error::{bail, Context, Result};
 use crate::event::{EventTemplate, FunctionResponse};
 use crate::function::{Launcher, Memory, Process};
@@ -224,14 +224,21 @@ pub async fn cold_starts(
     let mut samples = Vec::with_capacity(runs);
     for _ in 0..runs {
         let emulator = Emulator::start(function).await?;
-        let mut invocation = emulator.enqueue(Bytes::from(event.render()));
+        let invocation = emulator.enqueue(Bytes::from(event.render()));
         let spawned_at = Instant::now();
         let mut process = launcher.spawn(function, &emulator.address())?;
-        let outcome = supervised(&mut process, "starting cold", invocation.outcome()).await??;
-        let (at, _) = accept(function, outcome)?;
+        let at = cold_outcome(&mut process, invocation).await?;
         samples.push(at.duration_since(spawned_at));
     }
     Ok(samples)
+}
+
+/// When a freshly spawned process's first invocation (queued before it started) was
+/// answered, 2xx.
+pub async fn cold_outcome(process: &mut Process, mut invocation: Invocation) -> Result<Instant> {
+    let outcome = supervised(process, "starting cold", invocation.outcome()).await??;
+    let (at, _) = accept(process.function(), outcome)?;
+    Ok(at)
 }
 
 /// A warm series in one process, after its cold invocation. Returns the latencies, the
@@ -371,6 +378,11 @@ pub async fn floor(
         total = rows;
     }
     Ok(FloorSeries { latencies, total })
+}
+
+/// One floor request, its answer 2xx (the background load).
+pub async fn send_once(client: &reqwest::Client, request: &FloorRequest) -> Result<()> {
+    send(client, request).await.map(|_| ())
 }
 
 /// One floor request: its time from sending to the body read, and its row total.

@@ -16,6 +16,14 @@ pub struct Machine {
 }
 
 impl Machine {
+    /// The header line: the machine, the date and the commit.
+    pub fn render(&self) -> String {
+        format!(
+            "Machine: {} CPUs ({}), Linux {} · {} · commit {}",
+            self.cpus, self.cpu_model, self.kernel, self.date, self.commit
+        )
+    }
+
     pub fn describe(commit: String) -> Self {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let cpu_model = cpuinfo
@@ -96,11 +104,7 @@ impl Report {
         let m = &self.machine;
         let mut out = String::new();
         let _ = writeln!(out, "# make bench\n");
-        let _ = writeln!(
-            out,
-            "Machine: {} CPUs ({}), Linux {} · {} · commit {}\n",
-            m.cpus, m.cpu_model, m.kernel, m.date, m.commit
-        );
+        let _ = writeln!(out, "{}\n", m.render());
         for note in &self.notes {
             let _ = writeln!(out, "- {note}");
         }

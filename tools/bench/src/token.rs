@@ -1,9 +1,11 @@
-//! Access tokens for the seeded users, signed HS256 with the bench's own JWT secret and
-//! shaped as Supabase Auth issues them (and as `tools/devstack`'s `mint-token` does),
-//! plus the `user_role` claim the custom access token hook adds. The functions and
-//! PostgREST both verify them against the same secret.
+//! Access tokens for the seeded users, shaped as Supabase Auth issues them (and as
+//! `tools/devstack`'s `mint-token` does), plus the `user_role` claim the custom access
+//! token hook adds: signed HS256 with the bench's own JWT secret (a legacy project), or
+//! ES256 with the Auth stand-in's signing key under its `kid` (a project with asymmetric
+//! signing keys: the functions find the key in the JWKS). The functions and PostgREST
+//! both verify them.
 
-use jsonwebtoken::{encode, EncodingKey, Header};
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::json;
 
 use crate::error::{Context, Result};
@@ -13,6 +15,7 @@ const TTL_SECONDS: i64 = 12 * 3600;
 
 pub struct Signer {
     key: EncodingKey,
+    header: Header,
     issuer: String,
 }
 
@@ -21,8 +24,22 @@ impl Signer {
     pub fn new(secret: &str, issuer: String) -> Self {
         Self {
             key: EncodingKey::from_secret(secret.as_bytes()),
+            header: Header::default(),
             issuer,
         }
+    }
+
+    /// ES256 with the P-256 private key in the PEM file at `pem`, published under `kid`.
+    pub fn es256(pem: &std::path::Path, kid: &str, issuer: String) -> Result<Self> {
+        let bytes = std::fs::read(pem).context(format!("reading {}", pem.display()))?;
+        let key = EncodingKey::from_ec_pem(&bytes).context(format!("{}", pem.display()))?;
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(kid.to_owned());
+        Ok(Self {
+            key,
+            header,
+            issuer,
+        })
     }
 
     /// A signed-in user's access token, of the session the seed made for them (its id is
@@ -47,7 +64,7 @@ impl Signer {
             "iat": now,
             "exp": now + TTL_SECONDS,
         });
-        encode(&Header::default(), &claims, &self.key).context("signing an access token")
+        encode(&self.header, &claims, &self.key).context("signing an access token")
     }
 
     /// The service role API key (the shape of Supabase's legacy keys).
