@@ -1,11 +1,13 @@
 //! What the pipeline costs per request before any network call: verifying an HS256
-//! access token (and refusing a tampered one), reading the session cookie, and parsing
-//! plus validating a JSON body. Run with `cargo bench -p shared`.
+//! access token the instance has seen (remembered) and one it has not (the signature
+//! checked), refusing a tampered one, an ES256 signature check alone (the JWKS path's
+//! cryptography), reading the session cookie, and parsing plus validating a JSON body.
+//! Run with `cargo bench -p shared`.
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion};
-use jsonwebtoken::{encode, EncodingKey, Header};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use jsonwebtoken::{encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use lambda_http::{Body, Request};
 use serde::Deserialize;
 use serde_json::json;
@@ -59,9 +61,44 @@ fn bench(c: &mut Criterion) {
         &EncodingKey::from_secret(SECRET.as_bytes()),
     )
     .unwrap();
-    c.bench_function("verify HS256 access token", |b| {
+    c.bench_function("verify a remembered HS256 access token", |b| {
         b.iter(|| {
             rt.block_on(app.tokens.verify(black_box(&hs256), None))
+                .unwrap()
+        })
+    });
+    // A token this instance has not seen: each one different (its sub), made outside
+    // the timed part.
+    c.bench_function("verify a new HS256 access token", |b| {
+        b.iter_batched(
+            || {
+                encode(
+                    &Header::default(),
+                    &claims(),
+                    &EncodingKey::from_secret(SECRET.as_bytes()),
+                )
+                .unwrap()
+            },
+            |token| rt.block_on(app.tokens.verify(&token, None)).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+
+    // The ES256 signature and claims check as the JWKS path makes it (jsonwebtoken with
+    // its rust_crypto backend), without the key lookup.
+    let signing = p256_key();
+    let es256 = encode(
+        &Header::new(Algorithm::ES256),
+        &claims(),
+        &EncodingKey::from_ec_der(&signing.0),
+    )
+    .unwrap();
+    let verifying = DecodingKey::from_ec_components(&signing.1, &signing.2).unwrap();
+    let mut validation = Validation::new(Algorithm::ES256);
+    validation.set_audience(&["authenticated"]);
+    c.bench_function("check an ES256 signature", |b| {
+        b.iter(|| {
+            jsonwebtoken::decode::<serde_json::Value>(black_box(&es256), &verifying, &validation)
                 .unwrap()
         })
     });
@@ -99,6 +136,18 @@ fn bench(c: &mut Criterion) {
     c.bench_function("parse and validate a JSON body", |b| {
         b.iter(|| shared::pipeline::input::json_body::<NewProject>(black_box(&req)).unwrap())
     });
+}
+
+/// A new P-256 key: its PKCS#8 DER, and the public point's x and y (base64url).
+fn p256_key() -> (Vec<u8>, String, String) {
+    use base64::Engine;
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    use p256::pkcs8::EncodePrivateKey;
+    let key = p256::SecretKey::random(&mut rand_core::OsRng);
+    let der = key.to_pkcs8_der().unwrap().as_bytes().to_vec();
+    let point = key.public_key().to_encoded_point(false);
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    (der, b64(point.x().unwrap()), b64(point.y().unwrap()))
 }
 
 fn base64_url(text: &str) -> String {
