@@ -1,7 +1,9 @@
 //! Function processes: started as the Lambda service starts them (the runtime
 //! variables, the function's configuration and nothing inherited from the shell), their
-//! output appended to `<log dir>/<function>.log`, their memory read from
-//! `/proc/<pid>/status`, and killed when dropped.
+//! output read from pipes, as Lambda's own log collection reads a function's stdout and
+//! stderr, and appended to `<log dir>/<function>.log` by threads of the bench (so a log
+//! line costs the function a write to a pipe, not a write to a file on this machine's
+//! disk), their memory read from `/proc/<pid>/status`, and killed when dropped.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -250,10 +252,31 @@ impl Launcher {
                 ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
             ])
             .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .context(format!("starting {}", self.binary(function).display()))?;
+        let mut child = child;
+        for output in [
+            child
+                .stdout
+                .take()
+                .map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|e| Box::new(e) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let mut log = log.try_clone()?;
+            let mut output = output;
+            // Ends when the process does (its end of the pipe closes).
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut output, &mut log);
+            });
+        }
         if let Some(share) = &self.share {
             share.join(child.id())?;
         }
