@@ -435,6 +435,7 @@ pub async fn run() -> Result<()> {
         cold_runs: settings.cold_runs,
         invocations: lambda.invocations,
         floor_requests: settings.iterations,
+        warmup: settings.warmup,
         postgres_version: &postgres_version,
         postgrest_version: &settings.postgrest_version,
         scale: format!(
@@ -664,6 +665,7 @@ struct Rendered<'a> {
     cold_runs: usize,
     invocations: usize,
     floor_requests: usize,
+    warmup: usize,
     postgres_version: &'a str,
     postgrest_version: &'a str,
     scale: String,
@@ -741,10 +743,10 @@ fn render(r: &Rendered<'_>) -> String {
     let notes = [
         "Each function process runs in a cgroup with its memory size's CPU quota (128 MB: 7.2% of a vCPU per 100 ms period), joined right after spawning, each cold start in a period of its own; AWS_LAMBDA_FUNCTION_MEMORY_SIZE says the size. No memory limit.".to_owned(),
         "TLS: Debian's nginx in front of PostgREST, the Auth stand-in (the JWKS) and Secrets Manager (moto), with an ECDSA P-256 certificate from a CA made for the run; TLS 1.3, HTTP/1.1, keep-alive to the upstreams. The functions trust that CA through EXTRA_CA_CERTS besides their built-in roots.".to_owned(),
-        "Configuration as template.yaml gives it: the service role key and the JWT secret by ARN, read from Secrets Manager over TLS at cold start; SUPABASE_URL is the TLS origin (PostgREST at /rest/v1, the JWKS at /auth/v1/.well-known/jwks.json); logs in JSON at INFO (AWS_LAMBDA_LOG_FORMAT, AWS_LAMBDA_LOG_LEVEL), to a file.".to_owned(),
+        "Configuration as template.yaml gives it: the service role key and the JWT secret by ARN, read from Secrets Manager over TLS at cold start; SUPABASE_URL is the TLS origin (PostgREST at /rest/v1, the JWKS at /auth/v1/.well-known/jwks.json); logs in JSON at INFO (AWS_LAMBDA_LOG_FORMAT, AWS_LAMBDA_LOG_LEVEL), read from stdout and stderr through pipes by the bench, as Lambda collects them.".to_owned(),
         format!(
             "Cold start: spawn to the first answer read, first event already queued, median of {} fresh processes; its CPU is the group's CPU time over the same interval (median). Warm: {} invocations back to back in one process after {} untimed ones; CPU per warm invocation is the group's CPU time over all of them (cgroup cpuacct.usage in nanoseconds, or cpu.stat usage_usec) divided by their number; throttled periods from the group's cpu.stat.",
-            r.cold_runs, thousands(r.invocations as u64), r.floor_requests.min(20)
+            r.cold_runs, thousands(r.invocations as u64), r.warmup
         ),
         format!(
             "Floors, over the same TLS front with one keep-alive client trusting the same CA, as the same user with the same token, {} requests each: the plain request a frontend would send for the same answer (supabase-js `from(..).select(..)`, with `count=exact` for a list), and the handler's own request (the SQL function it calls, or its table read).",
@@ -837,4 +839,80 @@ fn targets(tables: &[(u32, Vec<Row>)]) -> Vec<String> {
 
 fn progress(message: &str) {
     eprintln!("[bench] {message}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_case_sends_a_bench_case_and_its_plain_request_expands() {
+        let fixtures = Fixtures::seeded();
+        for case in LAMBDA_CASES {
+            let base = CASES.iter().find(|b| b.name == case.base);
+            assert!(base.is_some(), "{}: no case {}", case.name, case.base);
+            if let Some(plain) = &case.plain {
+                for template in std::iter::once(plain.path_and_query).chain(plain.body) {
+                    let expanded = fixtures.expand(template).unwrap();
+                    assert!(!expanded.contains("${"), "{}: {expanded}", case.name);
+                }
+            }
+            assert_eq!(
+                case.signing == Signing::None,
+                base.unwrap().caller == Caller::Nobody,
+                "{}: a token exactly when the route wants a caller",
+                case.name
+            );
+        }
+        assert_eq!(
+            functions(),
+            ["create-project", "get-project", "health", "list-projects"]
+        );
+    }
+
+    fn row(case: &'static str, cold_ms: u64, p50_ms: u64, p99_ms: u64, cpu_us: u64) -> Row {
+        let stats = |p50: u64, p99: u64| Stats {
+            p50: Duration::from_millis(p50),
+            p99: Duration::from_millis(p99),
+            count: 100,
+        };
+        Row {
+            case,
+            signing: Signing::Es256,
+            cold: Duration::from_millis(cold_ms),
+            cold_cpu: Duration::from_millis(1),
+            warm: stats(p50_ms, p99_ms),
+            cpu_per_invocation: Duration::from_micros(cpu_us),
+            throttled_share: 0.0,
+            peak_rss: 0,
+            plain: Some(stats(4, 8)),
+            handler_request: None,
+        }
+    }
+
+    #[test]
+    fn the_targets_say_met_or_by_how_much_they_were_missed() {
+        let tables = vec![
+            (128, vec![row("list-projects", 59, 5, 30, 100)]),
+            (1769, vec![row("list-projects", 20, 5, 9, 200)]),
+        ];
+        let lines = targets(&tables);
+        assert!(lines[0].ends_with("59.0 ms, met."), "{}", lines[0]);
+        assert!(lines[1].contains("missed by 10.0 ms"), "{}", lines[1]);
+        assert!(lines[2].ends_with("100.0 µs, met."), "{}", lines[2]);
+        assert!(lines[3].contains("missed by 50.0 µs"), "{}", lines[3]);
+        // 5 ms against 1.15 x 4 ms = 4.6 ms.
+        assert!(
+            lines[4].contains("1.25x, missed by 0.40 ms"),
+            "{}",
+            lines[4]
+        );
+        assert_eq!(
+            targets(&[]),
+            [
+                "128 MB list-projects was not measured in this run.",
+                "1,769 MB list-projects was not measured in this run."
+            ]
+        );
+    }
 }
