@@ -1,4 +1,4 @@
-.PHONY: dev test lint fmt token bench bench-lambda routes fuzz contract
+.PHONY: dev test lint fmt token bench bench-lambda chaos routes fuzz contract
 
 # Run the API locally on a real stack (PostgreSQL, PostgREST, S3) with cargo lambda watch.
 # RESET=1 make dev drops and re-seeds the dev database.
@@ -29,6 +29,13 @@ routes:
 	cargo xtask routes $(if $(CHECK),--check)
 	@bash scripts/setup.sh client
 	cd clients/typescript && npm run --silent $(if $(CHECK),check,generate)
+
+# Load and faults, first part: CHAOS_INSTANCES (8) create-project instances side by side
+# for CHAOS_SECONDS (60) while PostgREST is paused, its connections ended and instances
+# killed mid-invocation at random (CHAOS_SEED), then a checker proves every acknowledged
+# create exists exactly once (.local/chaos.md; non-zero exit on a violation).
+chaos:
+	BENCH_CHAOS=1 bash scripts/bench.sh
 
 # The long contract run: schemathesis alone on a stack of its own, 100 examples per
 # operation (make test runs 10), once for each of three random seeds (printed).

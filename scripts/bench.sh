@@ -11,6 +11,9 @@
 # share of 128, 512 and 1,769 MB, ES256 tokens from the JWKS (HS256 as a second case),
 # tables in .local/bench-lambda.md.
 #
+# BENCH_CHAOS=1 (make chaos) runs instances of create-project side by side under faults
+# and checks every acknowledged write (tools/bench/src/chaos.rs; report in .local/chaos.md).
+#
 # BENCH_PROFILE=debug measures the debug binaries of `cargo build -p functions --bins`
 # instead, with a debug build of the tool (quick to build; for working on the tool and
 # for make test's short run of the Lambda-shaped mode, not for numbers). The bench tool's
@@ -21,7 +24,10 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 bash scripts/setup.sh postgrest
 LAMBDA=${BENCH_LAMBDA:-}
-if [ -n "$LAMBDA" ]; then
+if [ -n "${BENCH_CHAOS:-}" ]; then
+  mode=(chaos)
+  default_output=$ROOT/.local/chaos.md
+elif [ -n "$LAMBDA" ]; then
   bash scripts/setup.sh venv
   bash scripts/setup.sh nginx
   mode=(lambda)
@@ -102,6 +108,10 @@ if [ -n "$LAMBDA" ]; then
     "BENCH_SIGNING_KEY=$KEYS_DIR/key-a.pem"
     "BENCH_SIGNING_KID=key-a"
   )
+fi
+
+if [ -n "${BENCH_CHAOS:-}" ]; then
+  lambda_env=("CHAOS_POSTGREST_PID=$POSTGREST_PID")
 fi
 
 env "${lambda_env[@]}" \

@@ -195,6 +195,8 @@ print(json.dumps({"keys": keys}))') || die "could not read the JWKS of the auth 
   PGRST_SERVER_PORT="$port" \
   PGRST_LOG_LEVEL=warn \
     spawn postgrest "$LOCAL/bin/postgrest"
+  # Its process (setsid execs it): make chaos pauses it.
+  export POSTGREST_PID=${STACK_PGIDS[-1]}
   export SUPABASE_REST_URL="http://127.0.0.1:$port"
   wait_http "$SUPABASE_REST_URL/" postgrest 30
   log "PostgREST on $SUPABASE_REST_URL (database $DB_NAME)"

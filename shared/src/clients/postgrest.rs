@@ -445,6 +445,8 @@ struct PostgrestError {
     code: Option<String>,
     #[serde(default)]
     hint: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
 }
 
 /// A hint our own SQL raised with a `PT` code (`raise ... using hint = 'Workspace'`):
@@ -468,8 +470,19 @@ pub fn map_error(status: StatusCode, body: &[u8]) -> ApiError {
     let status_code = status.as_u16();
     let parsed = serde_json::from_slice::<PostgrestError>(body).ok();
     let hint = parsed.as_ref().and_then(|e| e.hint.clone());
+    // PostgREST 12 answers `400 {"code":"","message":""}` when its connection to Postgres
+    // is ended in the middle of a request (found by make chaos): nothing the client sent,
+    // and the transaction did not commit, so a retry is safe.
+    let connection_lost = status == StatusCode::BAD_REQUEST
+        && parsed.as_ref().is_some_and(|e| {
+            e.code.as_deref().unwrap_or_default().is_empty()
+                && e.message.as_deref().unwrap_or_default().is_empty()
+        });
     let code = parsed.and_then(|e| e.code).unwrap_or_default();
     let mut error = match code.as_str() {
+        _ if connection_lost => {
+            ApiError::unavailable("postgrest: the connection to the database was lost")
+        }
         "PGRST116" => ApiError::new(ErrorCode::NotFound, "Resource not found"),
         // private.idempotent_replay's refusals (the API checks the key's shape first).
         "VALIDATION_ERROR" => ApiError::new(ErrorCode::ValidationError, "The request is not valid"),
@@ -524,7 +537,10 @@ pub fn map_error(status: StatusCode, body: &[u8]) -> ApiError {
             _ => ApiError::internal("postgrest: unmapped PT code"),
         },
         _ if status.is_server_error() => ApiError::unavailable("postgrest: upstream error"),
-        _ => ApiError::internal("postgrest: unmapped error"),
+        // The status and code (never the text) say in the log line what to map next.
+        _ => ApiError::internal(format!(
+            "postgrest: unmapped error (status {status_code}, code {code})"
+        )),
     };
     if error.cause.is_none() {
         error.cause = Some(format!("postgrest status {status_code} code {code}").into());
@@ -575,6 +591,27 @@ mod tests {
             );
             assert!(!body.contains(code), "{body}");
         }
+    }
+
+    #[test]
+    fn a_request_whose_database_connection_was_ended_is_a_503_not_a_500() {
+        // What PostgREST 12.0.2 answered when make chaos ended its connections to
+        // Postgres during a create (pg_terminate_backend).
+        let lost = br#"{"code":"","details":null,"hint":null,"message":""}"#;
+        let e = map_error(StatusCode::BAD_REQUEST, lost);
+        assert_eq!(
+            (e.status().as_u16(), e.code.as_str()),
+            (503, "SERVICE_UNAVAILABLE")
+        );
+        // Any other 400 without a code is still not taken for the client's mistake or an
+        // outage: it is unmapped, and says so in the log.
+        let other = br#"{"code":"","message":"something else"}"#;
+        let e = map_error(StatusCode::BAD_REQUEST, other);
+        assert_eq!(e.status().as_u16(), 500);
+        assert_eq!(
+            e.cause.as_deref(),
+            Some("postgrest: unmapped error (status 400, code )")
+        );
     }
 
     #[test]

@@ -91,6 +91,12 @@ impl EventTemplate {
         Ok(Self(event))
     }
 
+    /// The same event with one more header (`name` lower-case, as API Gateway sends it).
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.0["headers"][name] = Value::String(value.to_owned());
+        self
+    }
+
     /// The event as JSON, with a fresh API Gateway request id, trace header and time.
     pub fn render(&self) -> Vec<u8> {
         let mut event = self.0.clone();

@@ -25,6 +25,7 @@
 //! Configuration is by environment ([`settings::USAGE`]); the script sets the stack's part.
 
 mod cases;
+mod chaos;
 mod emulator;
 mod error;
 mod event;
@@ -59,6 +60,19 @@ async fn main() -> ExitCode {
             print!("\n{}", lambda::USAGE);
         }
         return ExitCode::SUCCESS;
+    }
+    if std::env::args().nth(1).as_deref() == Some("chaos") {
+        if std::env::args().skip(2).any(|a| a == "--functions") {
+            println!("{}", chaos::FUNCTION);
+            return ExitCode::SUCCESS;
+        }
+        return match chaos::run().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("[chaos] error: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     if lambda_mode {
         // The binaries of the Lambda-shaped cases, for scripts/bench.sh to build.

@@ -157,6 +157,30 @@ impl Instance {
         Ok((at.duration_since(invocation.enqueued_at), response.status))
     }
 
+    /// As [`Instance::invoke`], whatever the answer (a 5xx included): the response. An
+    /// error only when there was no answer (the process ended, the invocation failed).
+    pub async fn call(&mut self, event: Vec<u8>) -> Result<FunctionResponse> {
+        supervised(
+            &mut self.process,
+            "waiting for it to poll /next",
+            self.emulator.wait_for_poll(),
+        )
+        .await?;
+        let mut invocation = self.emulator.enqueue(Bytes::from(event));
+        let outcome = supervised(
+            &mut self.process,
+            "handling an invocation",
+            invocation.outcome(),
+        )
+        .await??;
+        Ok(answered(self.process.function(), outcome)?.1)
+    }
+
+    /// The function process's id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
     pub fn memory(&self) -> Result<Memory> {
         self.process.memory()
     }

@@ -128,6 +128,34 @@ impl Database {
         Ok(Self { client })
     }
 
+    /// Ends every connection PostgREST holds (its pool reconnects): a fault of `make
+    /// chaos`. How many were ended.
+    pub async fn terminate_postgrest_backends(&self) -> Result<u64> {
+        let row = self
+            .client
+            .query_one(
+                "select count(pg_terminate_backend(pid)) from pg_stat_activity
+                 where usename = 'authenticator' and datname = current_database()",
+                &[],
+            )
+            .await
+            .context("ending PostgREST's connections")?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+
+    /// The chaos run's projects: (id, name), those whose name starts with `prefix`.
+    pub async fn projects_named(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        let rows = self
+            .client
+            .query(
+                "select id::text, name::text from public.projects where starts_with(name::text, $1)",
+                &[&prefix],
+            )
+            .await
+            .context("reading the chaos run's projects")?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     /// Every rate limit raised to [`RATE_LIMIT_CEILING`], so hundreds of writes by one
     /// user within a minute are counted but never refused. Returns the rules changed.
     pub async fn raise_rate_limits(&self) -> Result<u64> {
