@@ -20,7 +20,8 @@
 //!   exactly once, under the id it was answered with; every retry of a key that was
 //!   answered answered the same project; no key created more than one project; every
 //!   answer is a 201, a 503 or a 409 with the error envelope, never a 500 or another
-//!   status.
+//!   status. A 201 with `Idempotent-Replayed: true` is counted apart: the retry of a create
+//!   whose first answer was lost.
 //!
 //! It writes the report to `BENCH_OUTPUT` (default `.local/chaos.md`) and the history's
 //! summary as JSON beside it, and exits non-zero when the checker found a violation.
@@ -90,6 +91,8 @@ struct Attempt {
     project: Option<String>,
     /// `error.code` of an error answer; none when the body has no envelope.
     code: Option<String>,
+    /// A 2xx with `Idempotent-Replayed: true`.
+    replayed: bool,
     elapsed: Duration,
 }
 
@@ -270,6 +273,7 @@ async fn worker(
                             status: Some(status),
                             project: value["data"]["id"].as_str().map(str::to_owned),
                             code: value["error"]["code"].as_str().map(str::to_owned),
+                            replayed: response.replayed,
                             elapsed,
                         },
                         retry,
@@ -285,6 +289,7 @@ async fn worker(
                             status: None,
                             project: None,
                             code: None,
+                            replayed: false,
                             elapsed,
                         },
                         true,
@@ -433,6 +438,7 @@ fn outcomes(history: &[Attempt]) -> BTreeMap<String, u64> {
     for attempt in history {
         let label = match (attempt.status, &attempt.code) {
             (None, _) => "no answer (instance killed)".to_owned(),
+            (Some(status), None) if attempt.replayed => format!("{status} replayed"),
             (Some(status), Some(code)) => format!("{status} {code}"),
             (Some(status), None) => status.to_string(),
         };
@@ -544,6 +550,7 @@ mod tests {
             status,
             project: project.map(str::to_owned),
             code: code.map(str::to_owned),
+            replayed: false,
             elapsed: Duration::from_millis(5),
         }
     }

@@ -161,6 +161,8 @@ fn path_parameters(route: &str, path: &str) -> Result<Map<String, Value>> {
 pub struct FunctionResponse {
     pub status: u16,
     pub body: String,
+    /// `Idempotent-Replayed: true`: the answer of an earlier request with the same key.
+    pub replayed: bool,
 }
 
 impl FunctionResponse {
@@ -180,7 +182,18 @@ impl FunctionResponse {
             (Value::String(body), _) => body.clone(),
             _ => String::new(),
         };
-        Ok(Self { status, body })
+        let replayed = value["headers"]
+            .as_object()
+            .and_then(|h| {
+                h.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("idempotent-replayed"))
+            })
+            .is_some_and(|(_, v)| v == "true");
+        Ok(Self {
+            status,
+            body,
+            replayed,
+        })
     }
 
     pub fn is_success(&self) -> bool {
@@ -238,6 +251,9 @@ mod tests {
         let response = FunctionResponse::parse(raw).unwrap();
         assert!(response.is_success());
         assert_eq!(response.total(), Some(42));
+        assert!(!response.replayed);
+        let replay = br#"{"statusCode":201,"headers":{"Idempotent-Replayed":"true"},"body":"{}"}"#;
+        assert!(FunctionResponse::parse(replay).unwrap().replayed);
         assert!(FunctionResponse::parse(b"{}").is_err());
     }
 }
