@@ -31,7 +31,7 @@ routes:
 	cd clients/typescript && npm run --silent $(if $(CHECK),check,generate)
 
 # Load and faults, first part: CHAOS_INSTANCES (8) create-project instances side by side
-# for CHAOS_SECONDS (60) while PostgREST is paused, its connections ended and instances
+# for CHAOS_SECONDS (60) while PostgREST is paused, restarted, its connections ended and instances
 # killed mid-invocation at random (CHAOS_SEED), then a checker proves every acknowledged
 # create exists exactly once (.local/chaos.md; non-zero exit on a violation).
 chaos:

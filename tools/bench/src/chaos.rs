@@ -13,9 +13,10 @@
 //!   (the instance was killed); the functions run with `UPSTREAM_TIMEOUT_MS=1000`;
 //! - injects faults at random times (seeded by `CHAOS_SEED`; printed): PostgREST paused
 //!   (SIGSTOP, then SIGCONT after 0.3 to 2 s: requests already in Postgres commit while
-//!   their answers are lost), PostgREST's connections to Postgres ended
-//!   (`pg_terminate_backend`), and a busy function instance killed in the middle of an
-//!   invocation (SIGKILL; a fresh instance takes its place);
+//!   their answers are lost), PostgREST killed (SIGKILL) and started again after 0.2 to
+//!   1 s with the same command line and environment ([`Postgrest`]), PostgREST's
+//!   connections to Postgres ended (`pg_terminate_backend`), and a busy function instance
+//!   killed in the middle of an invocation (SIGKILL; a fresh instance takes its place);
 //! - then checks the history against the database: every acknowledged create exists,
 //!   exactly once, under the id it was answered with; every retry of a key that was
 //!   answered answered the same project; no key created more than one project; every
@@ -26,8 +27,10 @@
 //! It writes the report to `BENCH_OUTPUT` (default `.local/chaos.md`) and the history's
 //! summary as JSON beside it, and exits non-zero when the checker found a violation.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -164,12 +167,13 @@ pub async fn run() -> Result<()> {
     ));
     let workers =
         (0..chaos.instances).map(|w| worker(w, &launcher, &shared, deadline, &writer, &workspace));
+    let postgrest = Postgrest::attach(chaos.postgrest_pid, &settings.log_dir, &settings.rest_url)?;
     let (results, injected) = tokio::join!(
         futures_util::future::join_all(workers),
-        inject_faults(&shared, &db, &rng, chaos.postgrest_pid, deadline, started),
+        inject_faults(&shared, &db, &rng, &postgrest, deadline, started),
     );
     // PostgREST runs again whatever happened.
-    let _ = signal(chaos.postgrest_pid, "CONT");
+    let _ = signal(postgrest.pid(), "CONT");
     injected?;
     for result in results {
         result?;
@@ -256,7 +260,7 @@ async fn worker(
             bearer_token: Some(token),
         })?
         .with_header("idempotency-key", &key);
-        for _ in 0..ATTEMPTS {
+        for n in 0..ATTEMPTS {
             let sent = Instant::now();
             shared.busy.borrow_mut()[w] = Some(instance.pid());
             let answer = instance.call(event.render()).await;
@@ -300,8 +304,9 @@ async fn worker(
             if !retry {
                 break;
             }
-            // A client's backoff (a 409 says Retry-After: 1).
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // A client's backoff: 100 ms, doubling, at most 1 s (a 409 says Retry-After: 1).
+            let backoff = Duration::from_millis(100 << n.min(4)).min(Duration::from_secs(1));
+            tokio::time::sleep(backoff).await;
         }
     }
     Ok(())
@@ -312,7 +317,7 @@ async fn inject_faults(
     shared: &Shared,
     db: &seed::Database,
     rng: &RefCell<fastrand::Rng>,
-    postgrest: u32,
+    postgrest: &Postgrest,
     deadline: Instant,
     started: Instant,
 ) -> Result<()> {
@@ -325,14 +330,23 @@ async fn inject_faults(
             return Ok(());
         }
         let at = started.elapsed();
-        let kind = rng.borrow_mut().u8(0..3);
+        let kind = rng.borrow_mut().u8(0..4);
         let what = match kind {
             0 => {
                 let pause = Duration::from_millis(rng.borrow_mut().u64(300..2_000));
-                signal(postgrest, "STOP")?;
+                signal(postgrest.pid(), "STOP")?;
                 tokio::time::sleep(pause).await;
-                signal(postgrest, "CONT")?;
+                signal(postgrest.pid(), "CONT")?;
                 format!("PostgREST paused for {}", ms(pause))
+            }
+            3 => {
+                let down = Duration::from_millis(rng.borrow_mut().u64(200..1_000));
+                let ready = postgrest.kill_and_restart(down).await?;
+                format!(
+                    "PostgREST killed, started again after {}, answering after {}",
+                    ms(down),
+                    ms(ready)
+                )
             }
             1 => {
                 let ended = db.terminate_postgrest_backends().await?;
@@ -349,6 +363,117 @@ async fn inject_faults(
             }
         };
         shared.faults.borrow_mut().push(Fault { at, what });
+    }
+}
+
+/// PostgREST as the script started it, and as this run starts it again: its command line
+/// and environment read from `/proc` when the run begins, so a restart runs the same
+/// binary with the same configuration on the same port. A PostgREST this run started is
+/// killed when the run ends.
+struct Postgrest {
+    argv: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    pid: Cell<u32>,
+    started: RefCell<Option<std::process::Child>>,
+    log: std::path::PathBuf,
+    url: String,
+}
+
+impl Postgrest {
+    fn attach(pid: u32, log_dir: &Path, url: &str) -> Result<Self> {
+        use std::os::unix::ffi::OsStrExt;
+        let read = |what: &str| -> Result<Vec<OsString>> {
+            let bytes = std::fs::read(format!("/proc/{pid}/{what}"))
+                .context(format!("reading PostgREST's {what} (pid {pid})"))?;
+            Ok(bytes
+                .split(|b| *b == 0)
+                .filter(|part| !part.is_empty())
+                .map(|part| std::ffi::OsStr::from_bytes(part).to_owned())
+                .collect())
+        };
+        let argv = read("cmdline")?;
+        if argv.is_empty() {
+            bail!("PostgREST (pid {pid}) has no command line");
+        }
+        let env = read("environ")?
+            .into_iter()
+            .filter_map(|pair| {
+                let bytes = pair.as_bytes();
+                let eq = bytes.iter().position(|b| *b == b'=')?;
+                Some((
+                    std::ffi::OsStr::from_bytes(&bytes[..eq]).to_owned(),
+                    std::ffi::OsStr::from_bytes(&bytes[eq + 1..]).to_owned(),
+                ))
+            })
+            .collect();
+        Ok(Self {
+            argv,
+            env,
+            pid: Cell::new(pid),
+            started: RefCell::default(),
+            log: log_dir.join("postgrest-restarted.log"),
+            url: format!("{}/", url.trim_end_matches('/')),
+        })
+    }
+
+    fn pid(&self) -> u32 {
+        self.pid.get()
+    }
+
+    /// SIGKILL, `down` later the same command again; how long until it answered.
+    async fn kill_and_restart(&self, down: Duration) -> Result<Duration> {
+        let old = self.pid();
+        signal(old, "KILL")?;
+        if let Some(mut child) = self.started.borrow_mut().take() {
+            let _ = child.wait();
+        }
+        // Gone, or a zombie its parent (the script) has not reaped: either way its port
+        // is free.
+        for _ in 0..200 {
+            let state = std::fs::read_to_string(format!("/proc/{old}/stat")).unwrap_or_default();
+            if state.is_empty() || state.split(") ").nth(1).is_some_and(|s| s.starts_with('Z')) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(down).await;
+        let log = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .context(format!("opening {}", self.log.display()))?;
+        let child = std::process::Command::new(&self.argv[0])
+            .args(&self.argv[1..])
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("starting PostgREST again")?;
+        self.pid.set(child.id());
+        *self.started.borrow_mut() = Some(child);
+        let started = Instant::now();
+        let client = reqwest::Client::new();
+        while started.elapsed() < Duration::from_secs(20) {
+            if client.get(&self.url).send().await.is_ok() {
+                return Ok(started.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        bail!(
+            "PostgREST did not answer within 20 s of its restart; see {}",
+            self.log.display()
+        )
+    }
+}
+
+impl Drop for Postgrest {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.started.borrow_mut().take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -514,6 +639,8 @@ fn render(r: &Rendered<'_>) -> String {
     for fault in r.faults {
         let kind = if fault.what.starts_with("PostgREST paused") {
             "PostgREST paused"
+        } else if fault.what.starts_with("PostgREST killed") {
+            "PostgREST killed and started again"
         } else if fault.what.contains("connection") {
             "PostgREST's connections ended"
         } else {
