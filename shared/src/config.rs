@@ -332,7 +332,7 @@ fn checked_service_role_key(key: String) -> Result<String, ConfigError> {
 
 /// The certificates of a PEM file (`EXTRA_CA_CERTS`); a file that cannot be read or
 /// holds none fails the cold start.
-pub fn extra_ca_certs(path: &str) -> Result<Vec<reqwest::Certificate>, ConfigError> {
+fn extra_ca_certs(path: &str) -> Result<Vec<reqwest::Certificate>, ConfigError> {
     let pem = std::fs::read(path)
         .map_err(|_| ConfigError::new("EXTRA_CA_CERTS", "names a file that cannot be read"))?;
     match reqwest::Certificate::from_pem_bundle(&pem) {
@@ -424,6 +424,60 @@ mod tests {
     }
 
     const SECRET: &str = "dev-only-secret-0123456789abcdef0123456789";
+
+    #[test]
+    fn extra_ca_certs_must_name_a_readable_file_of_certificates() {
+        let dir = std::env::temp_dir().join(format!("supa-lambda-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let not_pem = dir.join("not-pem.txt");
+        std::fs::write(&not_pem, "no certificate here").unwrap();
+        let missing = dir.join("missing.pem");
+        for path in [&not_pem, &missing] {
+            let err = Config::from_lookup(env(&[
+                ("SUPABASE_URL", "https://abc.supabase.co"),
+                ("SUPABASE_ANON_KEY", "anon"),
+                ("EXTRA_CA_CERTS", path.to_str().unwrap()),
+            ]))
+            .unwrap_err();
+            assert_eq!(err.var, "EXTRA_CA_CERTS", "{}", path.display());
+            assert!(!err.to_string().contains("no certificate here"));
+        }
+        let c = Config::from_lookup(env(&[
+            ("SUPABASE_URL", "https://abc.supabase.co"),
+            ("SUPABASE_ANON_KEY", "anon"),
+        ]))
+        .unwrap();
+        assert!(c.extra_ca_certs.is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn secrets_from_secrets_manager_are_checked_like_plain_values_and_win() {
+        let c = Config::from_lookup(env(&[
+            ("SUPABASE_URL", "https://abc.supabase.co"),
+            ("SUPABASE_ANON_KEY", "anon"),
+            ("SUPABASE_JWT_SECRET", SECRET),
+        ]))
+        .unwrap();
+        let read = |var: &'static str, value: &str| HashMap::from([(var, value.to_owned())]);
+        let err = c
+            .clone()
+            .with_secrets(&read("SUPABASE_JWT_SECRET", "too-short"))
+            .unwrap_err();
+        assert_eq!(err.var, "SUPABASE_JWT_SECRET");
+        assert!(!err.to_string().contains("too-short"));
+        let err = c
+            .clone()
+            .with_secrets(&read("SUPABASE_SERVICE_ROLE_KEY", "has a space"))
+            .unwrap_err();
+        assert_eq!(err.var, "SUPABASE_SERVICE_ROLE_KEY");
+        let other = "another-secret-of-at-least-thirty-two-characters";
+        let c = c.with_secrets(&read("SUPABASE_JWT_SECRET", other)).unwrap();
+        assert_eq!(c.jwt_secret.as_deref(), Some(other));
+        // Nothing read: nothing changes.
+        let c = c.with_secrets(&HashMap::new()).unwrap();
+        assert_eq!(c.jwt_secret.as_deref(), Some(other));
+    }
 
     #[test]
     fn derives_rest_url_and_issuer_from_supabase_url() {

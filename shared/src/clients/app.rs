@@ -66,17 +66,9 @@ impl App {
                 jwks.prefetch().await;
             }
         };
-        let (secrets, ()) = if secrets::any_configured(&get) {
-            tokio::join!(secrets::resolve(&get, &client), prefetch)
-        } else {
-            (Ok(Default::default()), prefetch.await)
-        };
-        let secrets = secrets?;
-        let config = if secrets.is_empty() {
-            config
-        } else {
-            config.with_secrets(&secrets)?
-        };
+        // With no ARN configured, resolve has nothing to fetch and is done at once.
+        let (secrets, ()) = tokio::join!(secrets::resolve(&get, &client), prefetch);
+        let config = config.with_secrets(&secrets?)?;
         Self::assemble(config, client, jwks)
     }
 

@@ -38,13 +38,6 @@ struct SecretValue {
     secret_string: Option<String>,
 }
 
-/// Whether any secret's ARN variable is set.
-pub fn any_configured(get: impl Fn(&str) -> Option<String>) -> bool {
-    SECRET_VARS
-        .iter()
-        .any(|(_, arn_var)| get(arn_var).is_some_and(|a| !a.trim().is_empty()))
-}
-
 /// Fetches every secret whose ARN variable is set, all at once; the values by the
 /// variable they stand for. A missing, unreadable or empty secret fails the cold start
 /// with a message naming the ARN variable (never the value).

@@ -138,22 +138,14 @@ pub async fn run() -> Result<()> {
     )?;
     let workspace = Fixtures::seeded().expand("${workspace_writer}")?;
 
+    // Configured as `make bench` configures the functions, but a paused PostgREST is a
+    // 503 after a second, not a 30 s wait.
     let launcher = Launcher::new(
         settings.functions_dir.clone(),
-        vec![
-            ("SUPABASE_URL".into(), settings.supabase_url.clone()),
-            ("SUPABASE_REST_URL".into(), settings.rest_url.clone()),
-            ("SUPABASE_ANON_KEY".into(), settings.anon_key.clone()),
-            ("SUPABASE_JWT_SECRET".into(), settings.jwt_secret.clone()),
-            ("SUPABASE_SERVICE_ROLE_KEY".into(), signer.service_role()?),
-            ("ALLOWED_ORIGINS".into(), "http://localhost:3000".into()),
-            ("AWS_REGION".into(), "us-east-1".into()),
-            ("RUST_LOG".into(), "warn".into()),
-            // A paused PostgREST is a 503 after a second, not a 5 s wait.
-            ("UPSTREAM_TIMEOUT_MS".into(), "1000".into()),
-        ],
+        crate::function_env(&settings, &signer)?,
         settings.log_dir.clone(),
-    );
+    )
+    .with_env("UPSTREAM_TIMEOUT_MS", "1000");
     let shared = Shared {
         history: RefCell::default(),
         faults: RefCell::default(),

@@ -92,6 +92,14 @@ pub struct LambdaCase {
 
 const PROJECT_LIST: &str = "/projects?select=${project_columns}&workspace_id=eq.${workspace_a}&order=created_at.desc,id.desc&limit=20&offset=0";
 
+/// supabase-js's `from('projects').select(..).eq('workspace_id', ..)` with its count.
+const PLAIN_LIST: crate::cases::Floor = crate::cases::Floor {
+    method: "GET",
+    path_and_query: PROJECT_LIST,
+    body: None,
+    headers: &[("Prefer", "count=exact")],
+};
+
 pub const LAMBDA_CASES: &[LambdaCase] = &[
     // The Runtime API loop and the pipeline alone (no token, no upstream): what every
     // invocation costs before it does anything.
@@ -105,23 +113,13 @@ pub const LAMBDA_CASES: &[LambdaCase] = &[
         name: "list-projects",
         base: "list-projects (one workspace)",
         signing: Signing::Es256,
-        plain: Some(crate::cases::Floor {
-            method: "GET",
-            path_and_query: PROJECT_LIST,
-            body: None,
-            headers: &[("Prefer", "count=exact")],
-        }),
+        plain: Some(PLAIN_LIST),
     },
     LambdaCase {
         name: "list-projects (HS256)",
         base: "list-projects (one workspace)",
         signing: Signing::Hs256,
-        plain: Some(crate::cases::Floor {
-            method: "GET",
-            path_and_query: PROJECT_LIST,
-            body: None,
-            headers: &[("Prefer", "count=exact")],
-        }),
+        plain: Some(PLAIN_LIST),
     },
     LambdaCase {
         name: "get-project",
@@ -300,15 +298,9 @@ pub async fn run() -> Result<()> {
 
     let fixtures = Fixtures::seeded();
     let rest = format!("{}/rest/v1", lambda.tls_url);
-    let caller_token = |signer: &token::Signer, caller: Caller| -> Result<Option<String>> {
-        let user = |n: i64, role: &str| signer.user(&seed::user_id(n), &seed::user_email(n), role);
-        Ok(match caller {
-            Caller::Nobody => None,
-            Caller::A => Some(user(seed::CALLER_A, "user")?),
-            Caller::B => Some(user(seed::CALLER_B, "admin")?),
-            Caller::Writer => Some(user(seed::WRITER, "user")?),
-        })
-    };
+    // The seeded callers' tokens, signed each way (`make bench`'s own tokens).
+    let es256_tokens = crate::Tokens::mint(&es256)?;
+    let hs256_tokens = crate::Tokens::mint(&hs256)?;
 
     // The background load: the plain list of caller A, through the TLS front.
     let background = Background::start(
@@ -316,7 +308,7 @@ pub async fn run() -> Result<()> {
         FloorRequest::new(
             "GET",
             format!("{rest}{}", fixtures.expand(PROJECT_LIST)?),
-            caller_token(&es256, Caller::A)?.as_deref(),
+            es256_tokens.of(Caller::A),
             &settings.anon_key,
             &[],
             None,
@@ -340,8 +332,8 @@ pub async fn run() -> Result<()> {
                 .find(|b| b.name == case.base)
                 .context(format!("{}: no case {}", case.name, case.base))?;
             let token = match case.signing {
-                Signing::Es256 => caller_token(&es256, base.caller)?,
-                Signing::Hs256 => caller_token(&hs256, base.caller)?,
+                Signing::Es256 => es256_tokens.of(base.caller),
+                Signing::Hs256 => hs256_tokens.of(base.caller),
                 Signing::None => None,
             };
             let event = EventTemplate::new(&HttpRequest {
@@ -354,14 +346,14 @@ pub async fn run() -> Result<()> {
                     .map(|b| fixtures.expand(b))
                     .transpose()?
                     .as_deref(),
-                bearer_token: token.as_deref(),
+                bearer_token: token,
             })
             .context(case.name)?;
             let floor = |f: &crate::cases::Floor| -> Result<FloorRequest> {
                 FloorRequest::new(
                     f.method,
                     format!("{rest}{}", fixtures.expand(f.path_and_query)?),
-                    token.as_deref(),
+                    token,
                     &settings.anon_key,
                     f.headers,
                     f.body.map(|b| fixtures.expand(b)).transpose()?,

@@ -107,8 +107,9 @@ impl Instance {
         Ok(Self { emulator, process })
     }
 
-    /// Waits until the function polls `/next`, hands it `event`, and waits for the answer.
-    pub async fn invoke(&mut self, event: Vec<u8>) -> Result<Answer> {
+    /// Waits until the function polls `/next`, hands it `event`, and waits for its
+    /// outcome: when the event was handed over, and what came back.
+    async fn exchange(&mut self, event: Vec<u8>) -> Result<(Instant, Outcome)> {
         supervised(
             &mut self.process,
             "waiting for it to poll /next",
@@ -122,9 +123,15 @@ impl Instance {
             invocation.outcome(),
         )
         .await??;
+        Ok((invocation.enqueued_at, outcome))
+    }
+
+    /// A 2xx answer to `event`, and its latency; anything else is an error.
+    pub async fn invoke(&mut self, event: Vec<u8>) -> Result<Answer> {
+        let (enqueued_at, outcome) = self.exchange(event).await?;
         let (at, response) = accept(self.process.function(), outcome)?;
         Ok(Answer {
-            latency: at.duration_since(invocation.enqueued_at),
+            latency: at.duration_since(enqueued_at),
             response,
         })
     }
@@ -132,19 +139,7 @@ impl Instance {
     /// As [`Instance::invoke`], whatever the answer's status (a refusal is a result
     /// here): the latency and the status.
     pub async fn invoke_any(&mut self, event: Vec<u8>) -> Result<(Duration, u16)> {
-        supervised(
-            &mut self.process,
-            "waiting for it to poll /next",
-            self.emulator.wait_for_poll(),
-        )
-        .await?;
-        let mut invocation = self.emulator.enqueue(Bytes::from(event));
-        let outcome = supervised(
-            &mut self.process,
-            "handling an invocation",
-            invocation.outcome(),
-        )
-        .await??;
+        let (enqueued_at, outcome) = self.exchange(event).await?;
         let (at, response) = answered(self.process.function(), outcome)?;
         if response.status >= 500 {
             bail!(
@@ -154,25 +149,13 @@ impl Instance {
                 response.body
             );
         }
-        Ok((at.duration_since(invocation.enqueued_at), response.status))
+        Ok((at.duration_since(enqueued_at), response.status))
     }
 
     /// As [`Instance::invoke`], whatever the answer (a 5xx included): the response. An
     /// error only when there was no answer (the process ended, the invocation failed).
     pub async fn call(&mut self, event: Vec<u8>) -> Result<FunctionResponse> {
-        supervised(
-            &mut self.process,
-            "waiting for it to poll /next",
-            self.emulator.wait_for_poll(),
-        )
-        .await?;
-        let mut invocation = self.emulator.enqueue(Bytes::from(event));
-        let outcome = supervised(
-            &mut self.process,
-            "handling an invocation",
-            invocation.outcome(),
-        )
-        .await??;
+        let (_, outcome) = self.exchange(event).await?;
         Ok(answered(self.process.function(), outcome)?.1)
     }
 
