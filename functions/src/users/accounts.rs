@@ -67,7 +67,10 @@ struct FinishedUser {
 /// as the calling admin (RLS: users.write) in one call of `finish_user_creation`. If
 /// that fails, the auth user is removed again: nothing is half-created. With an
 /// Idempotency-Key, the key is claimed first (a repeat gets the first answer, a
-/// duplicate still running 409) and released when the create fails.
+/// duplicate still running 409) and released when the create fails; the user's id
+/// follows from the key, and a finish that may have committed (503) is not undone, so
+/// the retry of a create whose answer was lost finishes the same user or is answered
+/// the one stored, never one that was deleted meanwhile (found by `make chaos`).
 pub async fn create(
     app: App,
     caller: SignedIn,
@@ -96,14 +99,29 @@ pub async fn create(
             return Ok(answer(first));
         }
     }
+    // With a key, the new user's id follows from the caller and the key: a retry of a
+    // create whose answer was lost finds the user its first attempt made.
+    let wanted = caller
+        .idempotency_key()
+        .map(|key| user_id_for_key(user.id, key));
     let finished = async {
-        let id = supabase_auth::admin_create_user(
+        let created = supabase_auth::admin_create_user(
             &app,
             &caller,
             &email,
             serde_json::json!({ "full_name": new.name }),
+            wanted,
         )
-        .await?;
+        .await;
+        let id = match (created, wanted) {
+            (Ok(id), _) => id,
+            (Err(supabase_auth::AdminFailure::EmailExists), Some(wanted))
+                if made_by_this_key(&app, &caller, wanted, &email).await? =>
+            {
+                wanted
+            }
+            (Err(e), _) => return Err(e.into()),
+        };
         let finish = postgrest::call::<FinishedUser>(
             app.db
                 .as_user(&caller)
@@ -115,8 +133,12 @@ pub async fn create(
             "User",
         )
         .await;
-        if finish.is_err() {
-            let _ = supabase_auth::admin_delete_user(&app, &caller, id).await;
+        if let Err(e) = &finish {
+            // Undone unless it may have committed (timed out, connection lost) and a
+            // retry with the key can still finish it or be answered what it stored.
+            if !(keyed && e.code == shared::base::error::ErrorCode::ServiceUnavailable) {
+                let _ = supabase_auth::admin_delete_user(&app, &caller, id).await;
+            }
         }
         finish
     }
@@ -142,6 +164,29 @@ pub async fn create(
         .metadata(serde_json::json!({ "role": new.role }));
     audit::record(&app, event).await;
     Ok(answer(finished))
+}
+
+/// The id of the user an admin's create with `key` makes: version 4 in form, from a hash
+/// of the admin's id and the key (keys are per caller, as in the database).
+fn user_id_for_key(caller: uuid::Uuid, key: &str) -> uuid::Uuid {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("create_user {caller} {key}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+/// Whether the account Supabase Auth already holds for `email` is the one an earlier
+/// attempt with this key created (its id is `wanted`), not someone else's.
+async fn made_by_this_key(
+    app: &App,
+    caller: &SignedIn,
+    wanted: uuid::Uuid,
+    email: &str,
+) -> Result<bool, ApiError> {
+    Ok(supabase_auth::admin_user_email(app, caller, wanted)
+        .await?
+        .is_some_and(|found| found.eq_ignore_ascii_case(email)))
 }
 
 fn answer(finished: FinishedUser) -> Created<CreatedUser> {

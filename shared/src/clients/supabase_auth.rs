@@ -469,13 +469,19 @@ pub async fn admin_create_user(
     caller: &Caller,
     email: &str,
     user_metadata: Value,
+    id: Option<uuid::Uuid>,
 ) -> Result<uuid::Uuid, AdminFailure> {
     let key = service_key(app)?;
+    let mut body = json!({ "email": email, "email_confirm": true, "user_metadata": user_metadata });
+    if let Some(id) = id {
+        // GoTrue's adminUserCreate takes the new user's id when given one.
+        body["id"] = json!(id);
+    }
     let response = caller
         .traced(app.http.post(auth_url(app, "admin/users")))
         .header("apikey", key)
         .bearer_auth(key)
-        .json(&json!({ "email": email, "email_confirm": true, "user_metadata": user_metadata }))
+        .json(&body)
         .send()
         .await
         .map_err(|_| AdminFailure::Unavailable)?;
@@ -499,6 +505,34 @@ pub async fn admin_create_user(
             }
         }
         400 => Err(AdminFailure::Invalid),
+        s if s >= 500 => Err(AdminFailure::Unavailable),
+        _ => Err(AdminFailure::Unexpected),
+    }
+}
+
+/// `GET /auth/v1/admin/users/<id>`: the user's email, or none when there is no such user.
+pub async fn admin_user_email(
+    app: &App,
+    caller: &Caller,
+    id: uuid::Uuid,
+) -> Result<Option<String>, AdminFailure> {
+    let key = service_key(app)?;
+    let response = caller
+        .traced(app.http.get(auth_url(app, &format!("admin/users/{id}"))))
+        .header("apikey", key)
+        .bearer_auth(key)
+        .send()
+        .await
+        .map_err(|_| AdminFailure::Unavailable)?;
+    match response.status().as_u16() {
+        200 => {
+            let user: Value = response
+                .json()
+                .await
+                .map_err(|_| AdminFailure::Unexpected)?;
+            Ok(Some(user["email"].as_str().unwrap_or_default().to_owned()))
+        }
+        404 => Ok(None),
         s if s >= 500 => Err(AdminFailure::Unavailable),
         _ => Err(AdminFailure::Unexpected),
     }

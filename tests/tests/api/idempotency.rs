@@ -480,6 +480,59 @@ async fn duplicate_user_creates_at_once_make_one_account_the_rest_wait_or_get_40
     assert_eq!(retry.assert_ok(201)["id"], created[0]);
 }
 
+/// What a create whose answer was lost can leave (found by `make chaos`): Supabase Auth
+/// made the account, `finish_user_creation` may not have committed, and the key was
+/// released. The retry with the key finishes that same account (its id follows from
+/// the key); it is not refused as a taken address, and no second account is made.
+#[tokio::test]
+async fn a_user_create_retried_after_a_lost_answer_finishes_the_same_account() {
+    let admin = user_with_role("admin").await;
+    let key = key();
+    let email = format!("lost-{}@example.test", Uuid::new_v4());
+    let body = json!({ "email": email, "name": "Lost Answer", "role": "editor" });
+    let first = send_keyed(
+        &routes::CREATE_USER,
+        Req::post("/users").json(body.clone()),
+        &admin,
+        &key,
+    )
+    .await;
+    let id = first.assert_ok(201)["id"].as_str().unwrap().to_owned();
+    // As if the finish had not committed: the default role and no name, the key free.
+    db().await
+        .batch_execute(&format!(
+            "update public.user_roles set role = 'user' where user_id = '{id}';
+             update public.profiles set full_name = null where id = '{id}';
+             delete from private.idempotency_keys where user_id = '{}';",
+            admin.id
+        ))
+        .await
+        .unwrap();
+    let retry = send_keyed(
+        &routes::CREATE_USER,
+        Req::post("/users").json(body),
+        &admin,
+        &key,
+    )
+    .await;
+    let retried = retry.assert_ok(201);
+    assert_eq!(retried["id"], json!(id));
+    assert_eq!(retried["role"], json!("editor"));
+    assert_eq!(retried["name"], json!("Lost Answer"));
+    assert_eq!(retry.header("idempotent-replayed"), None);
+    assert_eq!(users_with_email(&email).await, 1);
+    // Another key for the same address is someone else's create: 409, no account.
+    let res = send_keyed(
+        &routes::CREATE_USER,
+        Req::post("/users").json(json!({ "email": email, "name": "Other", "role": "user" })),
+        &admin,
+        &self::key(),
+    )
+    .await;
+    assert_err(&res, 409, "CONFLICT");
+    assert_eq!(users_with_email(&email).await, 1);
+}
+
 #[tokio::test]
 async fn a_failed_user_create_releases_its_key() {
     let admin = user_with_role("admin").await;

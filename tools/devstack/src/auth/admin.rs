@@ -1,4 +1,4 @@
-//! GoTrue's admin endpoints, for the service role: POST /admin/users, DELETE
+//! GoTrue's admin endpoints, for the service role: POST /admin/users, GET and DELETE
 //! /admin/users/<uuid>, POST /invite; and requireAdmin (the `Admin` extractor), which the
 //! stand-in's mailbox uses too.
 
@@ -135,19 +135,38 @@ pub async fn create_user(
     ok(user.json)
 }
 
+/// The `<uuid>` of /admin/users/<uuid> as written in the path (not percent-decoded), as
+/// GoTrue's loadUser reads it: 404 when it is not a UUID.
+fn target_id(uri: &Uri) -> Result<Uuid, ApiError> {
+    let id = uri
+        .path()
+        .split_once("/admin/users/")
+        .map_or("", |(_, id)| id);
+    Uuid::parse_str(id).map_err(|_| err(404, "validation_failed", "user_id must be an UUID"))
+}
+
+/// GET /admin/users/<uuid>: GoTrue's adminUserGet, the user as /user answers it.
+pub async fn get_user(
+    State(api): State<Arc<Api>>,
+    _: Admin,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let id = target_id(&uri)?;
+    let mut conn = api.db.get().await?;
+    let tx = conn.begin().await?;
+    let user = load_user(&tx, id)
+        .await?
+        .ok_or_else(|| err(404, "user_not_found", "User not found"))?;
+    ok(user.json)
+}
+
 /// DELETE /admin/users/<uuid>: the user and everything that cascades from it; `{}`.
 pub async fn delete_user(
     State(api): State<Arc<Api>>,
     _: Admin,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    // As written in the path: not percent-decoded.
-    let id = uri
-        .path()
-        .split_once("/admin/users/")
-        .map_or("", |(_, id)| id);
-    let id = Uuid::parse_str(id)
-        .map_err(|_| err(404, "validation_failed", "user_id must be an UUID"))?;
+    let id = target_id(&uri)?;
     let mut conn = api.db.get().await?;
     let tx = conn.begin().await?;
     as_auth_admin(&tx).await?;

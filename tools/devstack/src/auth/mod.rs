@@ -26,6 +26,7 @@
 //!   POST   /invite[?redirect_to=]                 service role bearer; {email, data?}   admin
 //!   POST   /admin/users                           service role bearer;                  admin
 //!                                                 {email, password?, ...}
+//!   GET    /admin/users/<uuid>                    service role bearer; the user         admin
 //!   DELETE /admin/users/<uuid>                    service role bearer                   admin
 //! STAND-IN ONLY (no GoTrue equivalent):
 //!   GET    /_fake-provider/<p>/authorize?state=[&email=][&name=][&deny=1]             oauth
@@ -110,7 +111,7 @@ use axum::extract::{Request, State};
 use axum::http::header::{HeaderValue, CACHE_CONTROL};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{any, delete, get, post, MethodRouter};
+use axum::routing::{any, get, post, MethodRouter};
 use axum::Router;
 use tokio::net::TcpListener;
 
@@ -134,10 +135,13 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/auth/v1/invite", only(post(admin::invite)))
         .route("/auth/v1/admin/users", only(post(admin::create_user)))
         // Any rest of the path is the id (refused unless a UUID), an empty one too.
-        .route("/auth/v1/admin/users/", only(delete(admin::delete_user)))
+        .route(
+            "/auth/v1/admin/users/",
+            only(get(admin::get_user).delete(admin::delete_user)),
+        )
         .route(
             "/auth/v1/admin/users/{*id}",
-            only(delete(admin::delete_user)),
+            only(get(admin::get_user).delete(admin::delete_user)),
         )
         .route(
             "/auth/v1/_fake-provider/{provider}/authorize",

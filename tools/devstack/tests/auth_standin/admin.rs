@@ -1,5 +1,5 @@
-//! The service role's endpoints: POST /admin/users, DELETE /admin/users/<uuid> and
-//! POST /invite, and requireAdmin's refusals.
+//! The service role's endpoints: POST /admin/users, GET and DELETE /admin/users/<uuid>
+//! and POST /invite, and requireAdmin's refusals.
 
 use std::sync::Arc;
 
@@ -15,6 +15,7 @@ tests![
     create_user_answers_the_user_with_its_email_identity,
     create_user_refusals,
     only_the_service_role_is_admin,
+    get_user_answers_the_user,
     delete_user_deletes_it_once,
     delete_user_wants_a_uuid,
     invite_creates_a_user_and_mails_an_invite,
@@ -156,6 +157,10 @@ async fn only_the_service_role_is_admin(world: Arc<World>) {
             Method::DELETE,
             "/auth/v1/admin/users/00000000-0000-4000-8000-000000000000",
         ),
+        (
+            Method::GET,
+            "/auth/v1/admin/users/00000000-0000-4000-8000-000000000000",
+        ),
         (Method::POST, "/auth/v1/invite"),
         (Method::GET, "/auth/v1/_dev/mailbox"),
         (Method::DELETE, "/auth/v1/_dev/mailbox"),
@@ -186,6 +191,41 @@ async fn only_the_service_role_is_admin(world: Arc<World>) {
             (403, json!("bad_jwt"))
         );
     }
+}
+
+async fn get_user_answers_the_user(world: Arc<World>) {
+    let app = world.app().await;
+    // Created with an id of the caller's choosing, as GoTrue's adminUserCreate allows.
+    let id = Uuid::new_v4();
+    let email = unique_email("got");
+    let answer = create(
+        &app,
+        json!({ "id": id, "email": email, "email_confirm": true }),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(answer.json()["id"], json!(id));
+    let path = format!("/auth/v1/admin/users/{id}");
+    let answer = app.get(&path).bearer(SERVICE_KEY).send().await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let user = answer.json();
+    assert_eq!(
+        (user["id"].clone(), user["email"].clone()),
+        (json!(id), json!(email))
+    );
+    assert!(user["email_confirmed_at"].is_string(), "{user}");
+    let answer = app
+        .get(&format!("/auth/v1/admin/users/{}", Uuid::new_v4()))
+        .bearer(SERVICE_KEY)
+        .send()
+        .await;
+    answer.assert_error(404, "user_not_found", "User not found");
+    let answer = app
+        .get("/auth/v1/admin/users/nope")
+        .bearer(SERVICE_KEY)
+        .send()
+        .await;
+    answer.assert_error(404, "validation_failed", "user_id must be an UUID");
 }
 
 async fn delete_user_deletes_it_once(world: Arc<World>) {
