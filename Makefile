@@ -30,10 +30,11 @@ routes:
 	@bash scripts/setup.sh client
 	cd clients/typescript && npm run --silent $(if $(CHECK),check,generate)
 
-# Load and faults, first part: CHAOS_INSTANCES (8) create-project instances side by side
-# for CHAOS_SECONDS (60) while PostgREST is paused, restarted, its connections ended and instances
-# killed mid-invocation at random (CHAOS_SEED), then a checker proves every acknowledged
-# create exists exactly once (.local/chaos.md; non-zero exit on a violation).
+# Load and faults: CHAOS_INSTANCES (8) signed-in users on pools of Lambda instances for
+# CHAOS_SECONDS (60), a mixed workload retried as clients retry, while PostgREST, S3, the Auth
+# stand-in and PostgreSQL fail under them at seeded random times (CHAOS_SEED); then a checker
+# proves nothing acknowledged was lost or written twice (.local/chaos.md; non-zero exit on a
+# violation).
 chaos:
 	BENCH_CHAOS=1 bash scripts/bench.sh
 

@@ -11,8 +11,10 @@
 # share of 128, 512 and 1,769 MB, ES256 tokens from the JWKS (HS256 as a second case),
 # tables in .local/bench-lambda.md.
 #
-# BENCH_CHAOS=1 (make chaos) runs instances of create-project side by side under faults
-# and checks every acknowledged write (tools/bench/src/chaos.rs; report in .local/chaos.md).
+# BENCH_CHAOS=1 (make chaos) runs a mixed workload of signed-in users on pools of function
+# instances while PostgREST, Postgres, S3 and the Auth stand-in fail under them, then checks
+# every acknowledged write (tools/bench/src/chaos/; report in .local/chaos.md). It adds S3
+# (s3s-fs) to the stack.
 #
 # BENCH_PROFILE=debug measures the debug binaries of `cargo build -p functions --bins`
 # instead, with a debug build of the tool (quick to build; for working on the tool and
@@ -111,7 +113,20 @@ if [ -n "$LAMBDA" ]; then
 fi
 
 if [ -n "${BENCH_CHAOS:-}" ]; then
-  lambda_env=("CHAOS_POSTGREST_PID=$POSTGREST_PID")
+  S3_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/supa-lambda-chaos-s3.XXXXXX")
+  export S3_ROOT
+  STACK_RM_DIRS+=("$S3_ROOT")
+  export UPLOADS_BUCKET=supa-lambda-uploads
+  mkdir -p "$S3_ROOT/$UPLOADS_BUCKET"
+  start_s3
+  # The run kills and starts PostgREST, S3 and the Auth stand-in itself: the shell need
+  # not report their ends (the cleanup still stops them by process group).
+  disown -a
+  lambda_env=(
+    "CHAOS_POSTGREST_PID=$POSTGREST_PID"
+    "CHAOS_AUTH_PID=$AUTH_PID"
+    "CHAOS_S3_PID=$S3_PID"
+  )
 fi
 
 env "${lambda_env[@]}" \

@@ -167,6 +167,8 @@ start_auth() {
   AUTH_HOOK_BEFORE_USER_CREATED_URI=${AUTH_HOOK_BEFORE_USER_CREATED_URI:-pg-functions://postgres/public/before_user_created_hook} \
   AUTH_MAILER_AUTOCONFIRM=${AUTH_MAILER_AUTOCONFIRM:-false} \
     spawn "$name" "$ROOT/target/debug/auth-standin" --port "$port"
+  # Its process (setsid execs it): make chaos kills and starts it again.
+  export AUTH_PID=${STACK_PGIDS[-1]}
   wait_http "$SUPABASE_URL/auth/v1/.well-known/jwks.json" "$name" 30
   log "Supabase Auth stand-in ($name) on $SUPABASE_URL (JWKS: key-a ES256 signing, key-b, key-c)"
 }
@@ -195,7 +197,7 @@ print(json.dumps({"keys": keys}))') || die "could not read the JWKS of the auth 
   PGRST_SERVER_PORT="$port" \
   PGRST_LOG_LEVEL=warn \
     spawn postgrest "$LOCAL/bin/postgrest"
-  # Its process (setsid execs it): make chaos pauses it.
+  # Its process (setsid execs it): make chaos pauses, kills and starts it again.
   export POSTGREST_PID=${STACK_PGIDS[-1]}
   export SUPABASE_REST_URL="http://127.0.0.1:$port"
   wait_http "$SUPABASE_REST_URL/" postgrest 30
@@ -211,6 +213,7 @@ start_s3() {
   # The bucket's CORS rule (template.yaml: the API's allowed origins), for browser uploads.
   export LOCAL_S3_CORS_ORIGINS=${LOCAL_S3_CORS_ORIGINS:-${ALLOWED_ORIGINS:-}}
   spawn local-s3 "$ROOT/target/debug/local-s3" --port "$port" --root "$S3_ROOT"
+  export S3_PID=${STACK_PGIDS[-1]}
   export S3_ENDPOINT="http://127.0.0.1:$port"
   export AWS_ACCESS_KEY_ID=$LOCAL_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$LOCAL_S3_SECRET_KEY AWS_REGION=us-east-1
   wait_http "$S3_ENDPOINT/" local-s3 30

@@ -152,6 +152,12 @@ else
     BENCH_LAMBDA=1 BENCH_PROFILE=debug BENCH_MEMORY_SIZES=1769 BENCH_CPU_INVOCATIONS=20 \
       BENCH_COLD_RUNS=2 BENCH_WARMUP=2 BENCH_ITERATIONS=10 BENCH_BACKGROUND_RPS=5 \
       BENCH_OUTPUT="$STACK_LOGS/bench-lambda.md" bash scripts/bench.sh >/dev/null
+    # Load and faults, short: 4 users for 30 s with the debug binaries (every fault kind,
+    # PostgreSQL restarted once), and the checker over the history and the final state;
+    # any violation fails the run (make chaos runs 60 s with the release binaries).
+    log "make chaos, short: 4 users for 30 s under faults, then the checker"
+    BENCH_CHAOS=1 BENCH_PROFILE=debug CHAOS_SECONDS=30 CHAOS_BASELINE_SECONDS=2 CHAOS_INSTANCES=4 \
+      BENCH_OUTPUT="$STACK_LOGS/chaos.md" bash scripts/bench.sh >/dev/null
   fi
 fi
 rm -rf "$STACK_LOGS"

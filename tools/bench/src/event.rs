@@ -97,6 +97,14 @@ impl EventTemplate {
         self
     }
 
+    /// The same event with the cookies a browser sends (`name=value` each): payload 2.0
+    /// carries them in `cookies` and, as API Gateway forwards them, in the `cookie` header.
+    pub fn with_cookies(mut self, cookies: &[String]) -> Self {
+        self.0["cookies"] = Value::from(cookies.to_vec());
+        self.0["headers"]["cookie"] = Value::String(cookies.join("; "));
+        self
+    }
+
     /// The event as JSON, with a fresh API Gateway request id, trace header and time.
     pub fn render(&self) -> Vec<u8> {
         let mut event = self.0.clone();
@@ -163,6 +171,10 @@ pub struct FunctionResponse {
     pub body: String,
     /// `Idempotent-Replayed: true`: the answer of an earlier request with the same key.
     pub replayed: bool,
+    /// The headers, names in lower case.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// The `Set-Cookie` values (payload 2.0's `cookies`).
+    pub cookies: Vec<String>,
 }
 
 impl FunctionResponse {
@@ -182,17 +194,31 @@ impl FunctionResponse {
             (Value::String(body), _) => body.clone(),
             _ => String::new(),
         };
-        let replayed = value["headers"]
+        let headers: std::collections::BTreeMap<String, String> = value["headers"]
             .as_object()
-            .and_then(|h| {
+            .map(|h| {
                 h.iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case("idempotent-replayed"))
+                    .filter_map(|(k, v)| Some((k.to_ascii_lowercase(), v.as_str()?.to_owned())))
+                    .collect()
             })
-            .is_some_and(|(_, v)| v == "true");
+            .unwrap_or_default();
+        let replayed = headers
+            .get("idempotent-replayed")
+            .is_some_and(|v| v == "true");
+        let cookies = value["cookies"]
+            .as_array()
+            .map(|c| {
+                c.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(Self {
             status,
             body,
             replayed,
+            headers,
+            cookies,
         })
     }
 

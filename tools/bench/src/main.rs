@@ -63,7 +63,7 @@ async fn main() -> ExitCode {
     }
     if std::env::args().nth(1).as_deref() == Some("chaos") {
         if std::env::args().skip(2).any(|a| a == "--functions") {
-            println!("{}", chaos::FUNCTION);
+            println!("{}", chaos::FUNCTIONS.join(" "));
             return ExitCode::SUCCESS;
         }
         return match chaos::run().await {
@@ -515,12 +515,18 @@ impl Bench<'_> {
 /// What every function is configured with, as template.yaml and scripts/dev.sh set it
 /// (plain variables instead of Secrets Manager ARNs).
 fn function_env(settings: &Settings, signer: &token::Signer) -> Result<Vec<(String, String)>> {
+    // The stack's own key when the script made one: the Auth stand-in compares the
+    // apikey of an admin call with it as Supabase's gateway does.
+    let service_role = match std::env::var("SUPABASE_SERVICE_ROLE_KEY") {
+        Ok(key) if !key.trim().is_empty() => key,
+        _ => signer.service_role()?,
+    };
     let vars = [
         ("SUPABASE_URL", settings.supabase_url.clone()),
         ("SUPABASE_REST_URL", settings.rest_url.clone()),
         ("SUPABASE_ANON_KEY", settings.anon_key.clone()),
         ("SUPABASE_JWT_SECRET", settings.jwt_secret.clone()),
-        ("SUPABASE_SERVICE_ROLE_KEY", signer.service_role()?),
+        ("SUPABASE_SERVICE_ROLE_KEY", service_role),
         ("ALLOWED_ORIGINS", "http://localhost:3000".to_owned()),
         ("AWS_REGION", "us-east-1".to_owned()),
         ("AWS_DEFAULT_REGION", "us-east-1".to_owned()),

@@ -152,11 +152,11 @@ impl Instance {
         Ok((at.duration_since(enqueued_at), response.status))
     }
 
-    /// As [`Instance::invoke`], whatever the answer (a 5xx included): the response. An
-    /// error only when there was no answer (the process ended, the invocation failed).
-    pub async fn call(&mut self, event: Vec<u8>) -> Result<FunctionResponse> {
-        let (_, outcome) = self.exchange(event).await?;
-        Ok(answered(self.process.function(), outcome)?.1)
+    /// How the invocation of `event` ended, as the function reported it (a job's answer
+    /// is its own JSON, not an API Gateway response). An error only when there was no
+    /// outcome: the process ended, or it was silent for 30 s.
+    pub async fn outcome(&mut self, event: Vec<u8>) -> Result<Outcome> {
+        Ok(self.exchange(event).await?.1)
     }
 
     /// The function process's id.

@@ -143,17 +143,32 @@ impl Database {
         Ok(row.get::<_, i64>(0) as u64)
     }
 
-    /// The chaos run's projects: (id, name), those whose name starts with `prefix`.
-    pub async fn projects_named(&self, prefix: &str) -> Result<Vec<(String, String)>> {
-        let rows = self
-            .client
-            .query(
-                "select id::text, name::text from public.projects where starts_with(name::text, $1)",
-                &[&prefix],
-            )
+    /// The connection, for the queries of `make chaos`'s checker.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// `make chaos`'s signed-in users: seeded users `first..first + count`, each given the
+    /// application role editor (posts.publish), made an editor of the writer's
+    /// workspace, and signed in (a session whose id is the user's, as the callers').
+    pub async fn chaos_actors(&self, first: i64, count: i64) -> Result<()> {
+        let last = first + count - 1;
+        let sql = format!(
+            "update public.user_roles set role = 'editor'
+               where user_id in (select pg_temp.bench_id('{USER}', n) from generate_series({first}, {last}) n);
+             insert into public.workspace_members (workspace_id, user_id, role)
+             select pg_temp.bench_id('{WORKSPACE}', {WORKSPACE_WRITER}), pg_temp.bench_id('{USER}', n), 'editor'
+             from generate_series({first}, {last}) n
+             on conflict do nothing;
+             insert into auth.sessions (id, user_id, aal, user_agent)
+             select pg_temp.bench_id('{USER}', n), pg_temp.bench_id('{USER}', n), 'aal1', 'make chaos'
+             from generate_series({first}, {last}) n
+             on conflict do nothing;"
+        );
+        self.client
+            .batch_execute(&sql)
             .await
-            .context("reading the chaos run's projects")?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+            .context("seeding make chaos's users")
     }
 
     /// Every rate limit raised to [`RATE_LIMIT_CEILING`], so hundreds of writes by one

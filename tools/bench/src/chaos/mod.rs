@@ -1,61 +1,73 @@
-//! `make chaos` (issue 26, its first part): many instances of a function at once against
-//! one database while its dependencies fail under them, and a checker over the history
-//! that proves every acknowledged write.
+//! `make chaos` (issue 26): many instances of every write route at once against one
+//! database while its dependencies fail under them, and a checker over the history and
+//! the final state that proves nothing acknowledged was lost and nothing was written
+//! twice.
 //!
-//! `scripts/bench.sh` (with `BENCH_CHAOS=1`) starts the bench's stack and runs `bench
-//! chaos`, which for `CHAOS_SECONDS`:
+//! `scripts/bench.sh` (with `BENCH_CHAOS=1`) starts the bench's stack with S3 and runs
+//! `bench chaos`, which:
 //!
-//! - runs `CHAOS_INSTANCES` create-project instances under their own Runtime API
-//!   emulators, each serving one invocation at a time as Lambda runs them, as one
-//!   signed-in editor creating projects in one workspace: every logical create has an
-//!   `Idempotency-Key` and a name of its own, and is retried with the same key, as a
-//!   client would, when the answer is a 503, a 409 `IDEMPOTENCY_IN_PROGRESS` or lost
-//!   (the instance was killed); the functions run with `UPSTREAM_TIMEOUT_MS=1000`;
-//! - injects faults at random times (seeded by `CHAOS_SEED`; printed): PostgREST paused
-//!   (SIGSTOP, then SIGCONT after 0.3 to 2 s: requests already in Postgres commit while
-//!   their answers are lost), PostgREST killed (SIGKILL) and started again after 0.2 to
-//!   1 s with the same command line and environment ([`Postgrest`]), PostgREST's
-//!   connections to Postgres ended (`pg_terminate_backend`), and a busy function instance
-//!   killed in the middle of an invocation (SIGKILL; a fresh instance takes its place);
-//! - then checks the history against the database: every acknowledged create exists,
-//!   exactly once, under the id it was answered with; every retry of a key that was
-//!   answered answered the same project; no key created more than one project; every
-//!   answer is a 201, a 503 or a 409 with the error envelope, never a 500 or another
-//!   status. A 201 with `Idempotent-Replayed: true` is counted apart: the retry of a create
-//!   whose first answer was lost.
+//! 1. seeds `CHAOS_INSTANCES` signed-in users (editors of one workspace) and an admin;
+//! 2. **baseline** (`CHAOS_BASELINE_SECONDS`, 5; no faults): the users create projects
+//!    through create-project, then send the same creates straight to PostgREST
+//!    (`rpc/create_project`): the throughput of each;
+//! 3. **under faults** (`CHAOS_SECONDS`, 60): each user runs a mix of what users do
+//!    (workload.rs): project creates, updates and deletes; uploads (create-upload, the
+//!    presigned PUT to S3, complete-upload) and their deletes; posts created and
+//!    published; users created and deleted by the admin; sign-in and a refresh with its
+//!    cookie. Creates carry an `Idempotency-Key`; every operation is retried as a client
+//!    retries it (after a 503, a 409 `IDEMPOTENCY_IN_PROGRESS` or a lost answer, backing
+//!    off from 100 ms to 1 s, 8 attempts). The scheduled storage sweep runs every 2 s as an
+//!    asynchronous invocation, retried twice when it fails or its instance is killed, as
+//!    Lambda retries one. Each function runs in a pool of instances that grows as
+//!    Lambda's does, each instance one invocation at a time, with
+//!    `UPSTREAM_TIMEOUT_MS=1000`. Meanwhile faults are injected at seeded random times
+//!    (`CHAOS_SEED`, printed), each logged with its time (faults.rs): PostgREST paused,
+//!    killed and started again, its Postgres connections ended; the Supabase Auth
+//!    stand-in and S3 killed and started again; 0.3 to 1.5 s of network delay between
+//!    the functions and PostgREST; a busy function instance killed mid-invocation; and
+//!    once, halfway, PostgreSQL itself restarted (`CHAOS_POSTGRES_RESTART=0` skips it);
+//! 4. the last sweep, then the **checker** (check.rs) over the history and what Postgres
+//!    and the bucket hold.
 //!
-//! It writes the report to `BENCH_OUTPUT` (default `.local/chaos.md`) and the history's
-//! summary as JSON beside it, and exits non-zero when the checker found a violation.
+//! The report goes to `BENCH_OUTPUT` (default `.local/chaos.md`) with a JSON summary
+//! beside it; the run exits non-zero when the checker found a violation.
 
-use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
-use std::ffi::OsString;
-use std::path::Path;
+mod check;
+mod faults;
+mod report;
+mod workload;
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-use serde_json::{json, Value};
 
 use crate::cases::Fixtures;
 use crate::error::{bail, Context, Result};
-use crate::event::{EventTemplate, HttpRequest};
 use crate::function::Launcher;
-use crate::measure::Instance;
-use crate::report::{ms, thousands, Machine};
 use crate::settings::Settings;
 use crate::{seed, token};
+use faults::{DelayProxy, Service};
+pub use workload::FUNCTIONS;
+use workload::{Cast, History, Pools, Run};
 
-/// The function the workload sends its writes to.
-pub const FUNCTION: &str = "create-project";
-/// Names of the run's projects start with this (and the key's first 12 hex digits).
-const PREFIX: &str = "Chaos ";
-/// Attempts per logical create before it is given up (and counted as unanswered).
-const ATTEMPTS: usize = 8;
+/// The first seeded user the actors are (the bench's callers are 1 to 3).
+const FIRST_ACTOR: i64 = 101;
+/// The sweep's schedule during the run (every five minutes on AWS).
+const SWEEP_EVERY: Duration = Duration::from_secs(2);
 
-struct ChaosSettings {
-    seconds: u64,
-    instances: usize,
-    seed: u64,
+pub struct ChaosSettings {
+    pub seconds: u64,
+    pub baseline_seconds: u64,
+    pub instances: usize,
+    pub seed: u64,
+    pub upload_limit: u32,
+    postgres_restart: bool,
     postgrest_pid: u32,
+    auth_pid: u32,
+    s3_pid: u32,
+    s3_endpoint: String,
+    bucket_dir: PathBuf,
 }
 
 impl ChaosSettings {
@@ -70,47 +82,48 @@ impl ChaosSettings {
                 },
             }
         };
+        let required = |name: &str| -> Result<String> {
+            optional(name).context(format!("{name} is not set (run it through `make chaos`)"))
+        };
+        let pid = |name: &str| -> Result<u32> {
+            required(name)?
+                .parse::<u32>()
+                .context(format!("{name}: a process id"))
+        };
         Ok(Self {
             seconds: number("CHAOS_SECONDS", 60, 5)?,
+            baseline_seconds: number("CHAOS_BASELINE_SECONDS", 5, 0)?,
             instances: number("CHAOS_INSTANCES", 8, 1)? as usize,
             seed: match optional("CHAOS_SEED") {
                 Some(_) => number("CHAOS_SEED", 0, 0)?,
                 None => fastrand::u64(..),
             },
-            postgrest_pid: number("CHAOS_POSTGREST_PID", 0, 1)
-                .context("CHAOS_POSTGREST_PID: PostgREST's process (run it through `make chaos`)")?
-                as u32,
+            upload_limit: number("CHAOS_UPLOAD_LIMIT", 30, 1)? as u32,
+            postgres_restart: optional("CHAOS_POSTGRES_RESTART").as_deref() != Some("0"),
+            postgrest_pid: pid("CHAOS_POSTGREST_PID")?,
+            auth_pid: pid("CHAOS_AUTH_PID")?,
+            s3_pid: pid("CHAOS_S3_PID")?,
+            s3_endpoint: required("S3_ENDPOINT")?,
+            bucket_dir: PathBuf::from(required("S3_ROOT")?).join(required("UPLOADS_BUCKET")?),
         })
     }
 }
 
-/// One attempt of a logical create, as the client saw it.
+/// A fault: when it began and ended (since the run began), its kind and what happened.
 #[derive(Debug, Clone)]
-struct Attempt {
-    key: String,
-    /// The answer's status; none when there was no answer (the instance was killed).
-    status: Option<u16>,
-    /// `data.id` of a 2xx answer.
-    project: Option<String>,
-    /// `error.code` of an error answer; none when the body has no envelope.
-    code: Option<String>,
-    /// A 2xx with `Idempotent-Replayed: true`.
-    replayed: bool,
-    elapsed: Duration,
+pub struct Fault {
+    pub at: Duration,
+    pub until: Duration,
+    pub kind: &'static str,
+    pub what: String,
 }
 
-#[derive(Debug)]
-struct Fault {
-    at: Duration,
-    what: String,
-}
-
-/// What the workers and the fault injector share (one thread: a `RefCell` suffices).
-struct Shared {
-    history: RefCell<Vec<Attempt>>,
-    faults: RefCell<Vec<Fault>>,
-    /// The process id of each worker's instance while an invocation is in flight.
-    busy: RefCell<Vec<Option<u32>>>,
+/// The phases' bounds, since the run began.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Phases {
+    pub baseline_functions: (Duration, Duration),
+    pub baseline_straight: (Duration, Duration),
+    pub faults: (Duration, Duration),
 }
 
 pub async fn run() -> Result<()> {
@@ -118,7 +131,7 @@ pub async fn run() -> Result<()> {
     let settings = Settings::from_env()?;
     let chaos = ChaosSettings::from_env()?;
     progress(&format!(
-        "seed {} ({} instances, {} s); CHAOS_SEED={} reproduces the fault schedule",
+        "seed {} ({} users, {} s under faults); CHAOS_SEED={} reproduces the fault schedule",
         chaos.seed, chaos.instances, chaos.seconds, chaos.seed
     ));
     std::fs::create_dir_all(&settings.log_dir)
@@ -131,82 +144,202 @@ pub async fn run() -> Result<()> {
     let db = seed::Database::connect(&settings.database_url).await?;
     db.raise_rate_limits().await?;
     db.seed_small().await?;
-    let writer = signer.user(
-        &seed::user_id(seed::WRITER),
-        &seed::user_email(seed::WRITER),
-        "user",
+    db.chaos_actors(FIRST_ACTOR, chaos.instances as i64).await?;
+    // The create-upload rule kept low enough to refuse: the checker holds the limiter
+    // to it.
+    db.client()
+        .execute(
+            "update public.rate_limit_rules set max_hits = $1, window_seconds = 60 where rule = 'create-upload'",
+            &[&(chaos.upload_limit as i32)],
+        )
+        .await
+        .context("setting the create-upload rule")?;
+    let password = format!("chaos-{}", uuid::Uuid::new_v4().simple());
+    let email = db.account_with_password(&password).await?;
+    let actors = (0..chaos.instances as i64)
+        .map(|i| {
+            let n = FIRST_ACTOR + i;
+            signer.user(&seed::user_id(n), &seed::user_email(n), "editor")
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let admin = signer.user(
+        &seed::user_id(seed::CALLER_B),
+        &seed::user_email(seed::CALLER_B),
+        "admin",
     )?;
-    let workspace = Fixtures::seeded().expand("${workspace_writer}")?;
+    // The admin deletes projects: make them the workspace's admin.
+    db.client()
+        .execute(
+            "insert into public.workspace_members (workspace_id, user_id, role)
+             values ($1::text::uuid, $2::text::uuid, 'admin')
+             on conflict (workspace_id, user_id) do update set role = 'admin'",
+            &[
+                &Fixtures::seeded().expand("${workspace_writer}")?,
+                &seed::user_id(seed::CALLER_B),
+            ],
+        )
+        .await
+        .context("making the admin the workspace's admin")?;
+    drop(db);
 
-    // Configured as `make bench` configures the functions, but a paused PostgREST is a
-    // 503 after a second, not a 30 s wait.
-    let launcher = Launcher::new(
+    let proxy = DelayProxy::start(&settings.rest_url).await?;
+    let mut launcher = Launcher::new(
         settings.functions_dir.clone(),
         crate::function_env(&settings, &signer)?,
         settings.log_dir.clone(),
     )
-    .with_env("UPSTREAM_TIMEOUT_MS", "1000");
-    let shared = Shared {
+    // A paused PostgREST is a 503 after a second, not a 30 s wait.
+    .with_env("UPSTREAM_TIMEOUT_MS", "1000")
+    .with_env("SUPABASE_REST_URL", proxy.url());
+    for name in [
+        "S3_ENDPOINT",
+        "UPLOADS_BUCKET",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    ] {
+        launcher = launcher.with_env(name, &std::env::var(name).unwrap_or_default());
+    }
+    let run = Run {
+        pools: Pools::new(&launcher),
         history: RefCell::default(),
-        faults: RefCell::default(),
-        busy: RefCell::new(vec![None; chaos.instances]),
+        started,
+        cast: Cast {
+            actors,
+            admin,
+            workspace: Fixtures::seeded().expand("${workspace_writer}")?,
+            email,
+            password,
+            origin: "http://localhost:3000".to_owned(),
+        },
+        http: reqwest::Client::new(),
     };
-    let deadline = Instant::now() + Duration::from_secs(chaos.seconds);
-    let rng = RefCell::new(fastrand::Rng::with_seed(chaos.seed));
+    let mut phases = Phases::default();
+
+    if chaos.baseline_seconds > 0 {
+        let length = Duration::from_secs(chaos.baseline_seconds);
+        progress(&format!(
+            "baseline: project creates through create-project, then straight to PostgREST, {} s each",
+            chaos.baseline_seconds
+        ));
+        let from = started.elapsed();
+        let deadline = Instant::now() + length;
+        let actors =
+            (0..chaos.instances).map(|a| run.actor(a, chaos.seed ^ a as u64, deadline, true));
+        for result in futures_util::future::join_all(actors).await {
+            result?;
+        }
+        phases.baseline_functions = (from, started.elapsed());
+        let from = started.elapsed();
+        let deadline = Instant::now() + length;
+        let straight = (0..chaos.instances)
+            .map(|a| run.straight_creates(a, &settings.rest_url, &settings.anon_key, deadline));
+        for result in futures_util::future::join_all(straight).await {
+            result?;
+        }
+        phases.baseline_straight = (from, started.elapsed());
+    }
+
+    let services = [
+        Service::attach(
+            "PostgREST",
+            chaos.postgrest_pid,
+            &settings.log_dir,
+            &format!("{}/", settings.rest_url.trim_end_matches('/')),
+        )?,
+        Service::attach(
+            "the Auth stand-in",
+            chaos.auth_pid,
+            &settings.log_dir,
+            &format!("{}/auth/v1/health", settings.supabase_url),
+        )?,
+        Service::attach("S3", chaos.s3_pid, &settings.log_dir, &chaos.s3_endpoint)?,
+    ];
+    let cluster = if chaos.postgres_restart {
+        let port = url_port(&settings.database_url).unwrap_or(5432);
+        let cluster = faults::postgres_cluster(port);
+        if cluster.is_none() {
+            progress("no local Debian cluster serves the database: PostgreSQL is not restarted");
+        }
+        cluster
+    } else {
+        None
+    };
     progress(&format!(
-        "{} instances of {FUNCTION} for {} s, with faults",
+        "{} users for {} s, with faults",
         chaos.instances, chaos.seconds
     ));
-    let workers =
-        (0..chaos.instances).map(|w| worker(w, &launcher, &shared, deadline, &writer, &workspace));
-    let postgrest = Postgrest::attach(chaos.postgrest_pid, &settings.log_dir, &settings.rest_url)?;
-    let (results, injected) = tokio::join!(
-        futures_util::future::join_all(workers),
-        inject_faults(&shared, &db, &rng, &postgrest, deadline, started),
+    let from = started.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(chaos.seconds);
+    let faults = RefCell::new(Vec::new());
+    let actors = (0..chaos.instances)
+        .map(|a| run.actor(a, chaos.seed.wrapping_add(1 + a as u64), deadline, false));
+    let injector = Injector {
+        run: &run,
+        services: &services,
+        proxy: &proxy,
+        cluster: cluster.as_ref(),
+        database_url: &settings.database_url,
+        rng: RefCell::new(fastrand::Rng::with_seed(chaos.seed)),
+        faults: &faults,
+    };
+    let (results, swept, injected) = tokio::join!(
+        futures_util::future::join_all(actors),
+        run.sweeper(SWEEP_EVERY, deadline),
+        injector.inject(deadline, Duration::from_secs(chaos.seconds)),
     );
-    // PostgREST runs again whatever happened.
-    let _ = signal(postgrest.pid(), "CONT");
+    // Everything runs again, whatever happened.
+    let _ = faults::signal(services[0].pid(), "CONT");
+    proxy.set_delay(Duration::ZERO);
     injected?;
+    swept?;
     for result in results {
         result?;
     }
+    phases.faults = (from, started.elapsed());
 
-    progress("checking the history against the database");
+    progress("the last sweep, then the checker");
     // The requests of the last pause may still be committing.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rows = db.projects_named(PREFIX).await?;
-    let history = shared.history.into_inner();
-    let faults = shared.faults.into_inner();
-    let check = check(&history, &rows);
-    let text = render(&Rendered {
-        machine: Machine::describe(settings.commit.clone()),
+    let mut swept = false;
+    for _ in 0..5 {
+        if run.sweep_once(0).await? {
+            swept = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    if !swept {
+        bail!(
+            "the last sweep did not run (its log is in {})",
+            settings.log_dir.display()
+        );
+    }
+    let state = read_state(&settings.database_url, &chaos).await?;
+    let history = run.history.into_inner();
+    let faults = faults.into_inner();
+    let check = check::check(&history, &state);
+    let rendered = report::Rendered {
+        machine: crate::report::Machine::describe(settings.commit.clone()),
         chaos: &chaos,
         history: &history,
         faults: &faults,
         check: &check,
-        rows: rows.len(),
+        state: &state,
+        phases,
+        instances_started: run.pools.started.get(),
         elapsed: started.elapsed(),
-    });
+    };
+    let text = rendered.markdown();
     println!("{text}");
     let output = settings.output.clone();
     if let Some(dir) = output.parent() {
         std::fs::create_dir_all(dir).context(format!("creating {}", dir.display()))?;
     }
     std::fs::write(&output, &text).context(format!("writing {}", output.display()))?;
-    let summary = json!({
-        "seed": chaos.seed,
-        "seconds": chaos.seconds,
-        "instances": chaos.instances,
-        "outcomes": outcomes(&history),
-        "faults": faults.iter().map(|f| json!({ "at_ms": f.at.as_millis() as u64, "what": f.what })).collect::<Vec<_>>(),
-        "violations": check.violations,
-        "acknowledged": check.acknowledged,
-        "created_unacknowledged": check.created_unacknowledged,
-    });
     let json_path = output.with_extension("json");
     std::fs::write(
         &json_path,
-        serde_json::to_vec_pretty(&summary).unwrap_or_default(),
+        serde_json::to_vec_pretty(&rendered.json()).unwrap_or_default(),
     )
     .context(format!("writing {}", json_path.display()))?;
     progress(&format!(
@@ -224,503 +357,270 @@ pub async fn run() -> Result<()> {
     Ok(())
 }
 
-/// One instance's loop: logical creates until the deadline, each retried with its key
-/// until it is answered (or [`ATTEMPTS`] run out).
-async fn worker(
-    w: usize,
-    launcher: &Launcher,
-    shared: &Shared,
-    deadline: Instant,
-    token: &str,
-    workspace: &str,
-) -> Result<()> {
-    let mut instance = Instance::start(launcher, FUNCTION).await?;
-    while Instant::now() < deadline {
-        let key = uuid::Uuid::new_v4().to_string();
-        let body = json!({
-            "name": format!("{PREFIX}{}", &key[..12]),
-            "description": "make chaos",
-            "workspaceId": workspace,
-        })
-        .to_string();
-        let event = EventTemplate::new(&HttpRequest {
-            method: "POST",
-            route: "/projects",
-            path: "/projects",
-            query: "",
-            body: Some(&body),
-            bearer_token: Some(token),
-        })?
-        .with_header("idempotency-key", &key);
-        for n in 0..ATTEMPTS {
-            let sent = Instant::now();
-            shared.busy.borrow_mut()[w] = Some(instance.pid());
-            let answer = instance.call(event.render()).await;
-            shared.busy.borrow_mut()[w] = None;
-            let elapsed = sent.elapsed();
-            let (attempt, retry) = match answer {
-                Ok(response) => {
-                    let value: Value = serde_json::from_str(&response.body).unwrap_or(Value::Null);
-                    let status = response.status;
-                    let retry = matches!(status, 503 | 409);
-                    (
-                        Attempt {
-                            key: key.clone(),
-                            status: Some(status),
-                            project: value["data"]["id"].as_str().map(str::to_owned),
-                            code: value["error"]["code"].as_str().map(str::to_owned),
-                            replayed: response.replayed,
-                            elapsed,
-                        },
-                        retry,
-                    )
-                }
-                Err(_) => {
-                    // No answer: the instance is gone. A fresh one takes its place, and
-                    // the client sends the same request again.
-                    instance = Instance::start(launcher, FUNCTION).await?;
-                    (
-                        Attempt {
-                            key: key.clone(),
-                            status: None,
-                            project: None,
-                            code: None,
-                            replayed: false,
-                            elapsed,
-                        },
-                        true,
-                    )
-                }
-            };
-            shared.history.borrow_mut().push(attempt);
-            if !retry {
-                break;
-            }
-            // A client's backoff: 100 ms, doubling, at most 1 s (a 409 says Retry-After: 1).
-            let backoff = Duration::from_millis(100 << n.min(4)).min(Duration::from_secs(1));
-            tokio::time::sleep(backoff).await;
-        }
-    }
-    Ok(())
+fn url_port(url: &str) -> Option<u16> {
+    let rest = url.split("://").nth(1)?;
+    let host = rest.split('/').next()?.rsplit('@').next()?;
+    host.rsplit(':').next()?.parse().ok()
 }
 
 /// Faults at random intervals until the deadline, each logged with its time.
-async fn inject_faults(
-    shared: &Shared,
-    db: &seed::Database,
-    rng: &RefCell<fastrand::Rng>,
-    postgrest: &Postgrest,
-    deadline: Instant,
-    started: Instant,
-) -> Result<()> {
-    // The first second runs without faults (every instance has started).
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    loop {
-        let wait = Duration::from_millis(rng.borrow_mut().u64(300..2_500));
-        tokio::time::sleep(wait).await;
-        if Instant::now() >= deadline {
-            return Ok(());
-        }
-        let at = started.elapsed();
-        let kind = rng.borrow_mut().u8(0..4);
-        let what = match kind {
-            0 => {
-                let pause = Duration::from_millis(rng.borrow_mut().u64(300..2_000));
-                signal(postgrest.pid(), "STOP")?;
-                tokio::time::sleep(pause).await;
-                signal(postgrest.pid(), "CONT")?;
-                format!("PostgREST paused for {}", ms(pause))
+struct Injector<'a> {
+    run: &'a Run<'a>,
+    services: &'a [Service; 3],
+    proxy: &'a DelayProxy,
+    cluster: Option<&'a (String, String)>,
+    database_url: &'a str,
+    rng: RefCell<fastrand::Rng>,
+    faults: &'a RefCell<Vec<Fault>>,
+}
+
+impl Injector<'_> {
+    fn between(&self, from: u64, to: u64) -> Duration {
+        Duration::from_millis(self.rng.borrow_mut().u64(from..to))
+    }
+
+    async fn inject(&self, deadline: Instant, length: Duration) -> Result<()> {
+        let began = Instant::now();
+        let mut postgres_restarted = self.cluster.is_none();
+        // The first second runs without faults (the pools fill).
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        loop {
+            tokio::time::sleep(self.between(300, 2_500)).await;
+            if Instant::now() >= deadline {
+                return Ok(());
             }
-            3 => {
-                let down = Duration::from_millis(rng.borrow_mut().u64(200..1_000));
-                let ready = postgrest.kill_and_restart(down).await?;
-                format!(
-                    "PostgREST killed, started again after {}, answering after {}",
-                    ms(down),
-                    ms(ready)
+            let at = self.run.started.elapsed();
+            let (kind, what) = if !postgres_restarted && began.elapsed() >= length / 2 {
+                postgres_restarted = true;
+                let cluster = self.cluster.expect("checked above");
+                let took = faults::restart_postgres(cluster, self.database_url).await?;
+                (
+                    "PostgreSQL restarted",
+                    format!(
+                        "PostgreSQL {} {} restarted (fast), accepting connections after {}",
+                        cluster.0,
+                        cluster.1,
+                        crate::report::ms(took)
+                    ),
                 )
-            }
-            1 => {
-                let ended = db.terminate_postgrest_backends().await?;
-                format!("PostgREST's {ended} connection(s) to Postgres ended")
-            }
-            _ => {
-                let busy: Vec<u32> = shared.busy.borrow().iter().flatten().copied().collect();
-                if busy.is_empty() {
-                    continue;
+            } else {
+                let roll = self.rng.borrow_mut().u8(0..12);
+                match roll {
+                    0 | 1 => {
+                        let pause = self.between(300, 2_000);
+                        let postgrest = &self.services[0];
+                        faults::signal(postgrest.pid(), "STOP")?;
+                        tokio::time::sleep(pause).await;
+                        faults::signal(postgrest.pid(), "CONT")?;
+                        (
+                            "PostgREST paused",
+                            format!("PostgREST paused for {}", crate::report::ms(pause)),
+                        )
+                    }
+                    2 | 3 => {
+                        let ended = end_postgrest_connections(self.database_url).await?;
+                        (
+                            "PostgREST's connections ended",
+                            format!("PostgREST's {ended} connection(s) to Postgres ended"),
+                        )
+                    }
+                    4 => self.restart(0).await?,
+                    5 => self.restart(1).await?,
+                    6 => self.restart(2).await?,
+                    7 | 8 => {
+                        let delay = self.between(300, 1_500);
+                        let length = self.between(1_000, 4_000);
+                        self.proxy.set_delay(delay);
+                        tokio::time::sleep(length).await;
+                        self.proxy.set_delay(Duration::ZERO);
+                        (
+                            "network delay to PostgREST",
+                            format!(
+                                "{} of delay each way between the functions and PostgREST for {}",
+                                crate::report::ms(delay),
+                                crate::report::ms(length)
+                            ),
+                        )
+                    }
+                    _ => {
+                        let busy = self.run.pools.busy();
+                        if busy.is_empty() {
+                            continue;
+                        }
+                        let (function, pid) = busy[self.rng.borrow_mut().usize(..busy.len())];
+                        self.run.pools.killing(pid);
+                        faults::signal(pid, "KILL")?;
+                        (
+                            "instance killed mid-invocation",
+                            format!("a busy {function} instance killed (pid {pid})"),
+                        )
+                    }
                 }
-                let pid = busy[rng.borrow_mut().usize(..busy.len())];
-                signal(pid, "KILL")?;
-                format!("a busy {FUNCTION} instance killed (pid {pid})")
-            }
+            };
+            self.faults.borrow_mut().push(Fault {
+                at,
+                until: self.run.started.elapsed(),
+                kind,
+                what,
+            });
+        }
+    }
+
+    async fn restart(&self, which: usize) -> Result<(&'static str, String)> {
+        let service = &self.services[which];
+        let down = self.between(200, 1_000);
+        let ready = service.kill_and_restart(down).await?;
+        let kind = match which {
+            0 => "PostgREST killed and started again",
+            1 => "the Auth stand-in killed and started again",
+            _ => "S3 killed and started again",
         };
-        shared.faults.borrow_mut().push(Fault { at, what });
+        Ok((
+            kind,
+            format!(
+                "{} killed, started again after {}, answering after {}",
+                service.name,
+                crate::report::ms(down),
+                crate::report::ms(ready)
+            ),
+        ))
     }
 }
 
-/// PostgREST as the script started it, and as this run starts it again: its command line
-/// and environment read from `/proc` when the run begins, so a restart runs the same
-/// binary with the same configuration on the same port. A PostgREST this run started is
-/// killed when the run ends.
-struct Postgrest {
-    argv: Vec<OsString>,
-    env: Vec<(OsString, OsString)>,
-    pid: Cell<u32>,
-    started: RefCell<Option<std::process::Child>>,
-    log: std::path::PathBuf,
-    url: String,
+/// Ends every connection PostgREST holds (its pool reconnects), over a connection of
+/// its own (PostgreSQL may have restarted since the last).
+async fn end_postgrest_connections(url: &str) -> Result<u64> {
+    let db = seed::Database::connect(url).await?;
+    db.terminate_postgrest_backends().await
 }
 
-impl Postgrest {
-    fn attach(pid: u32, log_dir: &Path, url: &str) -> Result<Self> {
-        use std::os::unix::ffi::OsStrExt;
-        let read = |what: &str| -> Result<Vec<OsString>> {
-            let bytes = std::fs::read(format!("/proc/{pid}/{what}"))
-                .context(format!("reading PostgREST's {what} (pid {pid})"))?;
-            Ok(bytes
-                .split(|b| *b == 0)
-                .filter(|part| !part.is_empty())
-                .map(|part| std::ffi::OsStr::from_bytes(part).to_owned())
-                .collect())
-        };
-        let argv = read("cmdline")?;
-        if argv.is_empty() {
-            bail!("PostgREST (pid {pid}) has no command line");
-        }
-        let env = read("environ")?
-            .into_iter()
-            .filter_map(|pair| {
-                let bytes = pair.as_bytes();
-                let eq = bytes.iter().position(|b| *b == b'=')?;
-                Some((
-                    std::ffi::OsStr::from_bytes(&bytes[..eq]).to_owned(),
-                    std::ffi::OsStr::from_bytes(&bytes[eq + 1..]).to_owned(),
-                ))
-            })
-            .collect();
-        Ok(Self {
-            argv,
-            env,
-            pid: Cell::new(pid),
-            started: RefCell::default(),
-            log: log_dir.join("postgrest-restarted.log"),
-            url: format!("{}/", url.trim_end_matches('/')),
-        })
-    }
-
-    fn pid(&self) -> u32 {
-        self.pid.get()
-    }
-
-    /// SIGKILL, `down` later the same command again; how long until it answered.
-    async fn kill_and_restart(&self, down: Duration) -> Result<Duration> {
-        let old = self.pid();
-        signal(old, "KILL")?;
-        if let Some(mut child) = self.started.borrow_mut().take() {
-            let _ = child.wait();
-        }
-        // Gone, or a zombie its parent (the script) has not reaped: either way its port
-        // is free.
-        for _ in 0..200 {
-            let state = std::fs::read_to_string(format!("/proc/{old}/stat")).unwrap_or_default();
-            if state.is_empty() || state.split(") ").nth(1).is_some_and(|s| s.starts_with('Z')) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        tokio::time::sleep(down).await;
-        let log = std::fs::File::options()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .context(format!("opening {}", self.log.display()))?;
-        let child = std::process::Command::new(&self.argv[0])
-            .args(&self.argv[1..])
-            .env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdin(std::process::Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .context("starting PostgREST again")?;
-        self.pid.set(child.id());
-        *self.started.borrow_mut() = Some(child);
-        let started = Instant::now();
-        let client = reqwest::Client::new();
-        while started.elapsed() < Duration::from_secs(20) {
-            if client.get(&self.url).send().await.is_ok() {
-                return Ok(started.elapsed());
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        bail!(
-            "PostgREST did not answer within 20 s of its restart; see {}",
-            self.log.display()
+/// What Postgres and the bucket hold at the end.
+async fn read_state(url: &str, chaos: &ChaosSettings) -> Result<check::State> {
+    let db = seed::Database::connect(url).await?;
+    let client = db.client();
+    let mut state = check::State {
+        upload_rule: (chaos.upload_limit, Duration::from_secs(60)),
+        ..check::State::default()
+    };
+    let read = |what: &'static str| format!("reading {what}");
+    for row in client
+        .query(
+            "select id::text, name::text, description::text from public.projects
+             where starts_with(name::text, $1) or starts_with(name::text, 'Straight ')",
+            &[&workload::PREFIX],
         )
+        .await
+        .context(read("the run's projects"))?
+    {
+        state.projects.insert(row.get(0), (row.get(1), row.get(2)));
     }
+    let owners: Vec<String> = (0..chaos.instances as i64)
+        .map(|i| seed::user_id(FIRST_ACTOR + i))
+        .collect();
+    for row in client
+        .query(
+            "select id::text, owner_id::text, status::text from public.uploads
+             where owner_id::text = any($1)",
+            &[&owners],
+        )
+        .await
+        .context(read("the uploads"))?
+    {
+        state.uploads.insert(row.get(0), (row.get(1), row.get(2)));
+    }
+    for row in client
+        .query("select object_key from private.storage_deletions", &[])
+        .await
+        .context(read("the deletion queue"))?
+    {
+        state.queued.insert(row.get(0));
+    }
+    for row in client
+        .query(
+            "select id::text, title::text, published from public.posts where starts_with(title::text, $1)",
+            &[&workload::PREFIX],
+        )
+        .await
+        .context(read("the posts"))?
+    {
+        state.posts.insert(row.get(0), (row.get(1), row.get(2)));
+    }
+    for row in client
+        .query(
+            "select u.id::text, u.email::text, p.id is not null, r.role::text
+             from auth.users u
+             left join public.profiles p on p.id = u.id
+             left join public.user_roles r on r.user_id = u.id
+             where starts_with(u.email::text, $1)",
+            &[&workload::EMAIL_PREFIX],
+        )
+        .await
+        .context(read("the users"))?
+    {
+        state
+            .users
+            .insert(row.get(0), (row.get(1), row.get(2), row.get(3)));
+    }
+    let orphans = client
+        .query_one(
+            "select (select count(*) from public.profiles p where not exists (select 1 from auth.users u where u.id = p.id)),
+                    (select count(*) from auth.users u where not exists (select 1 from public.profiles p where p.id = u.id)),
+                    (select count(*) from auth.users u where not exists (select 1 from public.user_roles r where r.user_id = u.id))",
+            &[],
+        )
+        .await
+        .context(read("orphans"))?;
+    state.orphans = [orphans.get(0), orphans.get(1), orphans.get(2)];
+    state.objects = bucket_objects(&chaos.bucket_dir)?;
+    Ok(state)
 }
 
-impl Drop for Postgrest {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.started.borrow_mut().take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn signal(pid: u32, signal: &str) -> Result<()> {
-    let status = std::process::Command::new("kill")
-        .args([format!("-{signal}"), pid.to_string()])
-        .status()
-        .context("running kill")?;
-    if !status.success() {
-        bail!("kill -{signal} {pid} failed ({status})");
-    }
-    Ok(())
-}
-
-/// What the checker found.
-#[derive(Debug, Default)]
-struct Check {
-    violations: Vec<String>,
-    /// Logical creates answered 2xx at least once.
-    acknowledged: usize,
-    /// Logical creates whose project exists although no attempt was answered 2xx.
-    created_unacknowledged: usize,
-    /// Logical creates never answered 2xx and not created.
-    not_created: usize,
-}
-
-/// The history against the rows the database holds.
-fn check(history: &[Attempt], rows: &[(String, String)]) -> Check {
-    let mut check = Check::default();
-    let mut by_name: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (id, name) in rows {
-        by_name.entry(name.as_str()).or_default().push(id.as_str());
-    }
-    let mut keys: BTreeMap<&str, Vec<&Attempt>> = BTreeMap::new();
-    for attempt in history {
-        keys.entry(attempt.key.as_str()).or_default().push(attempt);
-        match (attempt.status, attempt.code.as_deref()) {
-            (None, _) => {}
-            (Some(200..=299), _) if attempt.project.is_some() => {}
-            (Some(503), Some(_)) | (Some(409), Some("IDEMPOTENCY_IN_PROGRESS")) => {}
-            (Some(status), code) => check.violations.push(format!(
-                "key {}: answered {status} ({}) where only 201, 503 or 409 IDEMPOTENCY_IN_PROGRESS with the error envelope may come",
-                attempt.key,
-                code.unwrap_or("no error envelope")
-            )),
-        }
-    }
-    for (key, attempts) in &keys {
-        let name = format!("{PREFIX}{}", &key[..12]);
-        let created = by_name.get(name.as_str()).cloned().unwrap_or_default();
-        if created.len() > 1 {
-            check.violations.push(format!(
-                "key {key}: {} projects for one Idempotency-Key: {}",
-                created.len(),
-                created.join(", ")
-            ));
-        }
-        let answered: Vec<&str> = attempts
-            .iter()
-            .filter_map(|a| a.project.as_deref())
-            .collect();
-        match answered.first() {
-            Some(first) => {
-                check.acknowledged += 1;
-                if answered.iter().any(|id| id != first) {
-                    check.violations.push(format!(
-                        "key {key}: its retries answered different projects: {}",
-                        answered.join(", ")
-                    ));
-                }
-                if !created.contains(first) {
-                    check.violations.push(format!(
-                        "key {key}: answered {first}, which the database does not hold"
+/// The bucket's object keys, from the S3 server's directory (s3s-fs keeps an object
+/// as a file at its key): `pending/<user>/<id>` and `files/<user>/<id>`.
+fn bucket_objects(dir: &std::path::Path) -> Result<BTreeSet<String>> {
+    let mut keys = BTreeSet::new();
+    for prefix in ["pending", "files"] {
+        let top = dir.join(prefix);
+        let Ok(users) = std::fs::read_dir(&top) else {
+            continue;
+        };
+        for user in users.flatten() {
+            let Ok(objects) = std::fs::read_dir(user.path()) else {
+                continue;
+            };
+            for object in objects.flatten() {
+                let name = object.file_name().to_string_lossy().into_owned();
+                if object.path().is_file() && uuid::Uuid::parse_str(&name).is_ok() {
+                    keys.insert(format!(
+                        "{prefix}/{}/{name}",
+                        user.file_name().to_string_lossy()
                     ));
                 }
             }
-            None if created.is_empty() => check.not_created += 1,
-            None => check.created_unacknowledged += 1,
         }
     }
-    check
+    Ok(keys)
 }
 
-/// Attempts by outcome: `201`, `503 SERVICE_UNAVAILABLE`, `no answer`, ...
-fn outcomes(history: &[Attempt]) -> BTreeMap<String, u64> {
-    let mut counts = BTreeMap::new();
-    for attempt in history {
-        let label = match (attempt.status, &attempt.code) {
-            (None, _) => "no answer (instance killed)".to_owned(),
-            (Some(status), None) if attempt.replayed => format!("{status} replayed"),
-            (Some(status), Some(code)) => format!("{status} {code}"),
-            (Some(status), None) => status.to_string(),
+/// Attempts by route and outcome: `201`, `503 SERVICE_UNAVAILABLE`, `no answer`, ...
+pub fn outcomes(history: &History) -> BTreeMap<&'static str, BTreeMap<String, u64>> {
+    let mut counts: BTreeMap<&'static str, BTreeMap<String, u64>> = BTreeMap::new();
+    for attempt in &history.attempts {
+        let route = history.ops[attempt.op].kind.route();
+        let label = match (&attempt.ending, attempt.status, &attempt.code) {
+            (workload::Ending::Lost, _, _) => "no answer".to_owned(),
+            (workload::Ending::Broken(_), _, _) => "broken".to_owned(),
+            (_, Some(status), None) if attempt.replayed => format!("{status} replayed"),
+            (_, Some(status), Some(code)) => format!("{status} {code}"),
+            (_, Some(status), None) => status.to_string(),
+            (_, None, Some(_)) => "invocation error".to_owned(),
+            (_, None, None) => "?".to_owned(),
         };
-        *counts.entry(label).or_insert(0) += 1;
+        *counts.entry(route).or_default().entry(label).or_insert(0) += 1;
     }
     counts
 }
 
-struct Rendered<'a> {
-    machine: Machine,
-    chaos: &'a ChaosSettings,
-    history: &'a [Attempt],
-    faults: &'a [Fault],
-    check: &'a Check,
-    rows: usize,
-    elapsed: Duration,
-}
-
-fn render(r: &Rendered<'_>) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    let _ = writeln!(out, "# make chaos\n");
-    let _ = writeln!(out, "{}\n", r.machine.render());
-    let _ = writeln!(
-        out,
-        "Seed {} (`CHAOS_SEED={}` reproduces the fault schedule), {} instances of {FUNCTION}, {} s; {:.0} s in all.\n",
-        r.chaos.seed,
-        r.chaos.seed,
-        r.chaos.instances,
-        r.chaos.seconds,
-        r.elapsed.as_secs_f64()
-    );
-    let mut latencies: Vec<Duration> = r
-        .history
-        .iter()
-        .filter(|a| a.status.is_some())
-        .map(|a| a.elapsed)
-        .collect();
-    latencies.sort_unstable();
-    let _ = writeln!(out, "## Attempts by outcome\n");
-    let _ = writeln!(out, "| outcome | attempts |\n|---|--:|");
-    for (label, count) in outcomes(r.history) {
-        let _ = writeln!(out, "| {label} | {} |", thousands(count));
-    }
-    let _ = writeln!(
-        out,
-        "\nAnswered attempts: p50 {}, p99 {}, slowest {}.\n",
-        ms(crate::measure::percentile(&latencies, 50.0)),
-        ms(crate::measure::percentile(&latencies, 99.0)),
-        ms(latencies.last().copied().unwrap_or_default())
-    );
-    let _ = writeln!(out, "## The checker\n");
-    let keys = r.check.acknowledged + r.check.created_unacknowledged + r.check.not_created;
-    let _ = writeln!(
-        out,
-        "- {} logical creates: {} acknowledged (each found exactly once, under the id it was answered with), {} created but never acknowledged (every attempt lost or refused: at most once, as promised), {} neither; {} projects in the database.",
-        thousands(keys as u64),
-        thousands(r.check.acknowledged as u64),
-        r.check.created_unacknowledged,
-        r.check.not_created,
-        thousands(r.rows as u64)
-    );
-    if r.check.violations.is_empty() {
-        let _ = writeln!(out, "- **Violations: none.**");
-    } else {
-        let _ = writeln!(out, "- **Violations: {}**", r.check.violations.len());
-        for v in &r.check.violations {
-            let _ = writeln!(out, "  - {v}");
-        }
-    }
-    let _ = writeln!(out, "\n## Faults injected ({})\n", r.faults.len());
-    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
-    for fault in r.faults {
-        let kind = if fault.what.starts_with("PostgREST paused") {
-            "PostgREST paused"
-        } else if fault.what.starts_with("PostgREST killed") {
-            "PostgREST killed and started again"
-        } else if fault.what.contains("connection") {
-            "PostgREST's connections ended"
-        } else {
-            "instance killed mid-invocation"
-        };
-        *kinds.entry(kind).or_insert(0) += 1;
-    }
-    for (kind, n) in kinds {
-        let _ = writeln!(out, "- {kind}: {n}");
-    }
-    let _ = writeln!(out, "\n| at | fault |\n|--:|---|");
-    for fault in r.faults {
-        let _ = writeln!(out, "| {:.2} s | {} |", fault.at.as_secs_f64(), fault.what);
-    }
-    out
-}
-
 fn progress(message: &str) {
     eprintln!("[chaos] {message}");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn attempt(
-        key: &str,
-        status: Option<u16>,
-        project: Option<&str>,
-        code: Option<&str>,
-    ) -> Attempt {
-        Attempt {
-            key: key.to_owned(),
-            status,
-            project: project.map(str::to_owned),
-            code: code.map(str::to_owned),
-            replayed: false,
-            elapsed: Duration::from_millis(5),
-        }
-    }
-
-    const K1: &str = "11111111-1111-4111-8111-111111111111";
-    const K2: &str = "22222222-2222-4222-8222-222222222222";
-    const K3: &str = "33333333-3333-4333-8333-333333333333";
-
-    fn named(key: &str) -> String {
-        format!("{PREFIX}{}", &key[..12])
-    }
-
-    #[test]
-    fn a_clean_history_has_no_violation() {
-        let history = [
-            attempt(K1, None, None, None),
-            attempt(K1, Some(503), None, Some("SERVICE_UNAVAILABLE")),
-            attempt(K1, Some(201), Some("p1"), None),
-            attempt(K2, None, None, None),
-            attempt(K3, Some(409), None, Some("IDEMPOTENCY_IN_PROGRESS")),
-            attempt(K3, Some(201), Some("p3"), None),
-        ];
-        let rows = [
-            ("p1".to_owned(), named(K1)),
-            ("p2".to_owned(), named(K2)),
-            ("p3".to_owned(), named(K3)),
-        ];
-        let check = check(&history, &rows);
-        assert!(check.violations.is_empty(), "{:?}", check.violations);
-        assert_eq!(check.acknowledged, 2);
-        assert_eq!(check.created_unacknowledged, 1);
-    }
-
-    #[test]
-    fn the_checker_finds_each_broken_promise() {
-        let history = [
-            // Answered, but not in the database.
-            attempt(K1, Some(201), Some("p1"), None),
-            // Two answers naming two projects.
-            attempt(K2, Some(201), Some("p2"), None),
-            attempt(K2, Some(201), Some("p2b"), None),
-            // A 500.
-            attempt(K3, Some(500), None, Some("INTERNAL_ERROR")),
-        ];
-        let rows = [("p2".to_owned(), named(K2)), ("p2b".to_owned(), named(K2))];
-        let check = check(&history, &rows);
-        let all = check.violations.join("\n");
-        assert!(all.contains("which the database does not hold"), "{all}");
-        assert!(all.contains("2 projects for one Idempotency-Key"), "{all}");
-        assert!(all.contains("retries answered different projects"), "{all}");
-        assert!(all.contains("answered 500 (INTERNAL_ERROR)"), "{all}");
-        assert_eq!(check.violations.len(), 4, "{all}");
-    }
 }
