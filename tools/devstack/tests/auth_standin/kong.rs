@@ -136,7 +136,7 @@ async fn unknown_routes_and_methods_are_gotrues_404(world: Arc<World>) {
         app.get("/auth/v1/verify"),
         app.get("/auth/v1/_fake-provider//authorize"),
         app.get("/auth/v1/_fake-provider/a/b/authorize"),
-        app.get("/auth/v1/admin/users/x").bearer(SERVICE_KEY),
+        app.post("/auth/v1/admin/users/x").bearer(SERVICE_KEY),
     ];
     for call in calls {
         let answer = call.send().await;
