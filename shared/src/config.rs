@@ -30,15 +30,20 @@ pub struct Config {
     pub supabase_url: Url,
     /// PostgREST base URL: `<SUPABASE_URL>/rest/v1` unless `SUPABASE_REST_URL` says otherwise.
     pub rest_url: Url,
-    /// Sent as `apikey` on every PostgREST call (Supabase's gateway requires it).
+    /// The publishable key (`SUPABASE_PUBLISHABLE_KEY`, `sb_publishable_...`; or the
+    /// legacy anon JWT, `SUPABASE_ANON_KEY`): sent as `apikey` on every call made for a
+    /// user, as supabase-js sends it (Supabase's gateway requires it).
     pub anon_key: String,
     /// HS256 secret of the project (legacy JWT secret); without it only JWKS keys verify.
     pub jwt_secret: Option<String>,
     /// The project's public signing keys (ES256/RS256):
     /// `<SUPABASE_URL>/auth/v1/.well-known/jwks.json` unless overridden.
     pub jwks_url: Url,
-    /// The service role key: only for the writes no user may make themselves (audit
-    /// events, sign-in rate limits). Optional: without it those are logged only.
+    /// The secret key (`SUPABASE_SECRET_KEY`, `sb_secret_...`; or the legacy
+    /// service_role JWT, `SUPABASE_SERVICE_ROLE_KEY`): only for the writes no user may
+    /// make themselves (audit events, sign-in rate limits) and Supabase Auth's admin API,
+    /// sent as `apikey` and as the bearer (the one non-JWT bearer Supabase's gateway
+    /// accepts is the apikey itself). Optional: without it those are logged only.
     pub service_role_key: Option<String>,
     /// Browser origins allowed for CORS with credentials and for cookie-authenticated
     /// unsafe requests (CSRF). Exact `scheme://host[:port]` values.
@@ -118,13 +123,16 @@ impl Config {
             Some(v) => parse_url("SUPABASE_REST_URL", &v)?,
             None => parse_url("SUPABASE_URL", &format!("{base}/rest/v1"))?,
         };
-        let anon_key = required("SUPABASE_ANON_KEY")?;
-        if !anon_key.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ConfigError::new(
-                "SUPABASE_ANON_KEY",
-                "must be printable ASCII without spaces",
-            ));
-        }
+        let anon_key = match (var(PUBLISHABLE_KEY), var(LEGACY_ANON_KEY)) {
+            (Some(key), _) => checked_key(PUBLISHABLE_KEY, key, KeyKind::Publishable)?,
+            (None, Some(key)) => checked_key(LEGACY_ANON_KEY, key, KeyKind::Publishable)?,
+            (None, None) => {
+                return Err(ConfigError::new(
+                    PUBLISHABLE_KEY,
+                    "is not set (nor the legacy SUPABASE_ANON_KEY)",
+                ))
+            }
+        };
         let jwt_secret = var("SUPABASE_JWT_SECRET")
             .map(checked_jwt_secret)
             .transpose()?;
@@ -135,9 +143,11 @@ impl Config {
                 &format!("{base}/auth/v1/.well-known/jwks.json"),
             )?,
         };
-        let service_role_key = var("SUPABASE_SERVICE_ROLE_KEY")
-            .map(checked_service_role_key)
-            .transpose()?;
+        let service_role_key = match (var(SECRET_KEY), var(LEGACY_SERVICE_ROLE_KEY)) {
+            (Some(key), _) => Some(checked_key(SECRET_KEY, key, KeyKind::Secret)?),
+            (None, Some(key)) => Some(checked_key(LEGACY_SERVICE_ROLE_KEY, key, KeyKind::Secret)?),
+            (None, None) => None,
+        };
         let allowed_origins = match var("ALLOWED_ORIGINS") {
             None => Vec::new(),
             Some(list) => list
@@ -303,8 +313,13 @@ impl Config {
         if let Some(v) = values.get("SUPABASE_JWT_SECRET") {
             self.jwt_secret = Some(checked_jwt_secret(v.trim().to_owned())?);
         }
-        if let Some(v) = values.get("SUPABASE_SERVICE_ROLE_KEY") {
-            self.service_role_key = Some(checked_service_role_key(v.trim().to_owned())?);
+        // The secret key's secret wins over the legacy service role key's.
+        for name in [SECRET_KEY, LEGACY_SERVICE_ROLE_KEY] {
+            if let Some(v) = values.get(name) {
+                self.service_role_key =
+                    Some(checked_key(name, v.trim().to_owned(), KeyKind::Secret)?);
+                break;
+            }
         }
         Ok(self)
     }
@@ -320,14 +335,42 @@ fn checked_jwt_secret(secret: String) -> Result<String, ConfigError> {
     Ok(secret)
 }
 
-fn checked_service_role_key(key: String) -> Result<String, ConfigError> {
+/// The variables of Supabase's API keys: today's (`sb_publishable_...`, `sb_secret_...`)
+/// and the legacy JWT-based ones, still read when the new ones are not set.
+pub const PUBLISHABLE_KEY: &str = "SUPABASE_PUBLISHABLE_KEY";
+pub const LEGACY_ANON_KEY: &str = "SUPABASE_ANON_KEY";
+pub const SECRET_KEY: &str = "SUPABASE_SECRET_KEY";
+pub const LEGACY_SERVICE_ROLE_KEY: &str = "SUPABASE_SERVICE_ROLE_KEY";
+
+#[derive(Clone, Copy, PartialEq)]
+enum KeyKind {
+    Publishable,
+    Secret,
+}
+
+/// A key as a header value must carry it; and never one kind where the other belongs: a
+/// secret key given as the publishable one would travel with every user's request, and a
+/// publishable one as the secret would fail every admin call. (Legacy JWT keys are not
+/// told apart here: their role is in the signed payload.) The value never appears in the
+/// error.
+fn checked_key(var: &'static str, key: String, kind: KeyKind) -> Result<String, ConfigError> {
     if !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(ConfigError::new(
-            "SUPABASE_SERVICE_ROLE_KEY",
+            var,
             "must be printable ASCII without spaces",
         ));
     }
-    Ok(key)
+    match kind {
+        KeyKind::Publishable if key.starts_with("sb_secret_") => Err(ConfigError::new(
+            var,
+            "holds a secret key (sb_secret_...): give the publishable key (sb_publishable_...)",
+        )),
+        KeyKind::Secret if key.starts_with("sb_publishable_") => Err(ConfigError::new(
+            var,
+            "holds a publishable key (sb_publishable_...): give the secret key (sb_secret_...)",
+        )),
+        _ => Ok(key),
+    }
 }
 
 /// The certificates of a PEM file (`EXTRA_CA_CERTS`); a file that cannot be read or
@@ -584,5 +627,98 @@ mod tests {
         ]))
         .unwrap_err();
         assert_eq!(err.var, "UPSTREAM_TIMEOUT_MS");
+    }
+
+    const PUBLISHABLE: &str = "sb_publishable_Zx3u1kE0dev0only0not0a0real0key";
+    const SECRET_KEY_VALUE: &str = "sb_secret_Qm8dev0only0not0a0real0key0at0all";
+
+    #[test]
+    fn reads_todays_api_keys_and_still_the_legacy_ones() {
+        let base = [("SUPABASE_URL", "https://abc.supabase.co")];
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let all: Vec<(&str, &str)> = base.iter().chain(pairs).copied().collect();
+            Config::from_lookup(env(&all))
+        };
+        // Today's keys.
+        let c = with(&[
+            (PUBLISHABLE_KEY, PUBLISHABLE),
+            (SECRET_KEY, SECRET_KEY_VALUE),
+        ])
+        .unwrap();
+        assert_eq!(c.anon_key, PUBLISHABLE);
+        assert_eq!(c.service_role_key.as_deref(), Some(SECRET_KEY_VALUE));
+        // The legacy names alone still work.
+        let c = with(&[
+            (LEGACY_ANON_KEY, "anon.jwt"),
+            (LEGACY_SERVICE_ROLE_KEY, "service.jwt"),
+        ])
+        .unwrap();
+        assert_eq!(c.anon_key, "anon.jwt");
+        assert_eq!(c.service_role_key.as_deref(), Some("service.jwt"));
+        // Both: today's win.
+        let c = with(&[
+            (LEGACY_ANON_KEY, "anon.jwt"),
+            (PUBLISHABLE_KEY, PUBLISHABLE),
+            (LEGACY_SERVICE_ROLE_KEY, "service.jwt"),
+            (SECRET_KEY, SECRET_KEY_VALUE),
+        ])
+        .unwrap();
+        assert_eq!(c.anon_key, PUBLISHABLE);
+        assert_eq!(c.service_role_key.as_deref(), Some(SECRET_KEY_VALUE));
+        // Neither publishable key: named, with the legacy one.
+        let err = with(&[]).unwrap_err();
+        assert_eq!(err.var, PUBLISHABLE_KEY);
+        assert!(err.to_string().contains("SUPABASE_ANON_KEY"), "{err}");
+        // Never logged: the Debug of the configuration leaves both keys out.
+        let c = with(&[
+            (PUBLISHABLE_KEY, PUBLISHABLE),
+            (SECRET_KEY, SECRET_KEY_VALUE),
+        ])
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains(PUBLISHABLE) && !shown.contains(SECRET_KEY_VALUE),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_key_of_the_wrong_kind_is_refused_without_being_echoed() {
+        let base = ("SUPABASE_URL", "https://abc.supabase.co");
+        for (var, value) in [
+            (PUBLISHABLE_KEY, SECRET_KEY_VALUE),
+            (LEGACY_ANON_KEY, SECRET_KEY_VALUE),
+        ] {
+            let err = Config::from_lookup(env(&[base, (var, value)])).unwrap_err();
+            assert_eq!(err.var, var);
+            assert!(err.to_string().contains("holds a secret key"), "{err}");
+            assert!(!err.to_string().contains(value), "never echo a key");
+        }
+        for var in [SECRET_KEY, LEGACY_SERVICE_ROLE_KEY] {
+            let err = Config::from_lookup(env(&[
+                base,
+                (PUBLISHABLE_KEY, PUBLISHABLE),
+                (var, PUBLISHABLE),
+            ]))
+            .unwrap_err();
+            assert_eq!(err.var, var);
+            assert!(err.to_string().contains("holds a publishable key"), "{err}");
+            assert!(!err.to_string().contains(PUBLISHABLE), "never echo a key");
+        }
+        // Read from Secrets Manager: the same checks, and the secret key's own secret wins
+        // over the legacy one.
+        let c = Config::from_lookup(env(&[base, (PUBLISHABLE_KEY, PUBLISHABLE)])).unwrap();
+        let err = c
+            .clone()
+            .with_secrets(&HashMap::from([(SECRET_KEY, PUBLISHABLE.to_owned())]))
+            .unwrap_err();
+        assert_eq!(err.var, SECRET_KEY);
+        let c = c
+            .with_secrets(&HashMap::from([
+                (LEGACY_SERVICE_ROLE_KEY, "service.jwt".to_owned()),
+                (SECRET_KEY, SECRET_KEY_VALUE.to_owned()),
+            ]))
+            .unwrap();
+        assert_eq!(c.service_role_key.as_deref(), Some(SECRET_KEY_VALUE));
     }
 }

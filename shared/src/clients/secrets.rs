@@ -1,11 +1,13 @@
 //! Secrets read at cold start from AWS Secrets Manager, never from a function's
-//! configuration: a function that needs the service role key or the HS256 JWT secret is
-//! given the secret's ARN (`SUPABASE_SERVICE_ROLE_KEY_SECRET_ARN`,
-//! `SUPABASE_JWT_SECRET_ARN`) and an IAM policy for that ARN alone; `health` gets
-//! neither. Anyone who can read a function's configuration sees an ARN, not a key.
+//! configuration: a function that needs the secret key or the HS256 JWT secret is given
+//! the secret's ARN (`SUPABASE_SECRET_KEY_SECRET_ARN`, or the legacy
+//! `SUPABASE_SERVICE_ROLE_KEY_SECRET_ARN`; `SUPABASE_JWT_SECRET_ARN`) and an IAM policy
+//! for that ARN alone; `health` gets neither. Anyone who can read a function's
+//! configuration sees an ARN, not a key.
 //!
-//! Locally the plain variables (`SUPABASE_SERVICE_ROLE_KEY`, `SUPABASE_JWT_SECRET`) are
-//! read as before; when both a value and an ARN are set, the ARN wins.
+//! Locally the plain variables (`SUPABASE_SECRET_KEY` or `SUPABASE_SERVICE_ROLE_KEY`,
+//! `SUPABASE_JWT_SECRET`) are read as before; when both a value and an ARN are set, the
+//! ARN wins.
 //!
 //! Hand-written: one `GetSecretValue` call (JSON 1.1 protocol), signed by `sigv4` and
 //! sent with a reqwest client, so that the SDK's own HTTP and TLS stack is not compiled
@@ -18,7 +20,8 @@ use serde::Deserialize;
 use crate::config::ConfigError;
 
 /// (the variable a value lands in, the variable naming its secret's ARN)
-pub const SECRET_VARS: [(&str, &str); 2] = [
+pub const SECRET_VARS: [(&str, &str); 3] = [
+    ("SUPABASE_SECRET_KEY", "SUPABASE_SECRET_KEY_SECRET_ARN"),
     (
         "SUPABASE_SERVICE_ROLE_KEY",
         "SUPABASE_SERVICE_ROLE_KEY_SECRET_ARN",

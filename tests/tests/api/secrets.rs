@@ -88,6 +88,30 @@ async fn the_service_role_key_and_the_jwt_secret_come_from_secrets_manager() {
     res.assert_error(401, "UNAUTHORIZED");
 }
 
+/// Today's name for the secret's ARN (`SUPABASE_SECRET_KEY_SECRET_ARN`, template.yaml's)
+/// is read, and wins over the legacy one when both are set.
+#[tokio::test]
+async fn the_secret_key_arn_is_read_and_wins_over_the_legacy_one() {
+    let service_key = std::env::var("SUPABASE_SERVICE_ROLE_KEY").unwrap();
+    let secret_arn = create_secret(&service_key).await;
+    let legacy_arn = create_secret("legacy-service-role-key-not-used").await;
+    let app = App::from_lookup_and_secrets(
+        lookup(vec![
+            ("SUPABASE_SERVICE_ROLE_KEY", None),
+            ("SUPABASE_SECRET_KEY_SECRET_ARN", Some(secret_arn)),
+            ("SUPABASE_SERVICE_ROLE_KEY_SECRET_ARN", Some(legacy_arn)),
+            ("SECRETS_MANAGER_ENDPOINT", Some(secrets_manager())),
+        ]),
+        shared::clients::KeysAtStart::Fetch,
+    )
+    .await
+    .expect("a cold start with the secret key from Secrets Manager");
+    assert_eq!(
+        app.config.service_role_key.as_deref(),
+        Some(service_key.as_str())
+    );
+}
+
 #[tokio::test]
 async fn a_secret_that_cannot_be_read_stops_the_cold_start_and_names_the_variable() {
     let service_key = std::env::var("SUPABASE_SERVICE_ROLE_KEY").unwrap();
@@ -176,7 +200,11 @@ fn secret_grants(function: &Yaml) -> Vec<String> {
 fn no_function_configuration_holds_a_secret_and_only_users_of_secrets_may_read_them() {
     let template = template();
     let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
-    for secret in ["SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_JWT_SECRET"] {
+    for secret in [
+        "SUPABASE_SECRET_KEY",
+        "SUPABASE_SERVICE_ROLE_KEY",
+        "SUPABASE_JWT_SECRET",
+    ] {
         assert!(globals[secret].is_badvalue(), "{secret} in Globals");
     }
     let resources = template["Resources"].as_hash().unwrap();
@@ -188,7 +216,11 @@ fn no_function_configuration_holds_a_secret_and_only_users_of_secrets_may_read_t
         functions += 1;
         let name = name.as_str().unwrap();
         let vars = &resource["Properties"]["Environment"]["Variables"];
-        for secret in ["SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_JWT_SECRET"] {
+        for secret in [
+            "SUPABASE_SECRET_KEY",
+            "SUPABASE_SERVICE_ROLE_KEY",
+            "SUPABASE_JWT_SECRET",
+        ] {
             assert!(
                 vars[secret].is_badvalue(),
                 "{name} has {secret} in its configuration"
@@ -201,13 +233,13 @@ fn no_function_configuration_holds_a_secret_and_only_users_of_secrets_may_read_t
             .any(|r| format!("{}Function", xtask::logical_id(r)) == name);
         if without_secrets {
             assert!(
-                vars["SUPABASE_SERVICE_ROLE_KEY_SECRET_ARN"].is_badvalue(),
+                vars["SUPABASE_SECRET_KEY_SECRET_ARN"].is_badvalue(),
                 "{name}"
             );
             assert!(grants.is_empty(), "{name} may read no secret: {grants:?}");
         } else {
             assert!(
-                !vars["SUPABASE_SERVICE_ROLE_KEY_SECRET_ARN"].is_badvalue()
+                !vars["SUPABASE_SECRET_KEY_SECRET_ARN"].is_badvalue()
                     && !vars["SUPABASE_JWT_SECRET_ARN"].is_badvalue(),
                 "{name} has no secret ARNs"
             );

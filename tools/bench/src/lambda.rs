@@ -460,9 +460,10 @@ fn function_env(
 ) -> Vec<(String, String)> {
     [
         ("SUPABASE_URL", lambda.tls_url.clone()),
-        ("SUPABASE_ANON_KEY", settings.anon_key.clone()),
+        // As template.yaml names them (the legacy names are read too).
+        ("SUPABASE_PUBLISHABLE_KEY", settings.anon_key.clone()),
         (
-            "SUPABASE_SERVICE_ROLE_KEY_SECRET_ARN",
+            "SUPABASE_SECRET_KEY_SECRET_ARN",
             service_role_arn.to_owned(),
         ),
         ("SUPABASE_JWT_SECRET_ARN", jwt_secret_arn.to_owned()),

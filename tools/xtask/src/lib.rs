@@ -565,7 +565,7 @@ fn environment_and_policies(deploy: &Deploy) -> String {
         y.push_str(
             "          # Secrets are read from Secrets Manager at cold start (shared/src/clients/secrets.rs):\n\
              \x20         # the configuration holds ARNs, never a key.\n\
-             \x20         SUPABASE_SERVICE_ROLE_KEY_SECRET_ARN: !Ref SupabaseServiceRoleKeySecretArn\n\
+             \x20         SUPABASE_SECRET_KEY_SECRET_ARN: !Ref SupabaseSecretKeySecretArn\n\
              \x20         SUPABASE_JWT_SECRET_ARN: !If [HasJwtSecret, !Ref SupabaseJwtSecretArn, !Ref \"AWS::NoValue\"]\n",
         );
     }
@@ -622,8 +622,8 @@ fn environment_and_policies(deploy: &Deploy) -> String {
              \x20             Effect: Allow\n\
              \x20             Action: secretsmanager:GetSecretValue\n\
              \x20             Resource:\n\
-             \x20               - !Ref SupabaseServiceRoleKeySecretArn\n\
-             \x20               - !If [HasJwtSecret, !Ref SupabaseJwtSecretArn, !Ref SupabaseServiceRoleKeySecretArn]\n",
+             \x20               - !Ref SupabaseSecretKeySecretArn\n\
+             \x20               - !If [HasJwtSecret, !Ref SupabaseJwtSecretArn, !Ref SupabaseSecretKeySecretArn]\n",
         );
     }
     if let Some(timeout) = deploy.timeout {
