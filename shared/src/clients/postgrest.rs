@@ -2,10 +2,16 @@
 //!
 //! One HTTP client per process (pooled connections, a timeout on every call). Each
 //! request carries the caller's own access token; there is no service-role path here.
+//!
+//! The postgrest crate (1.6) builds each request: URL, filters, method, its Accept,
+//! Prefer, Range and Content-Type headers, body. It is built on reqwest 0.11 and sends
+//! with it; here its request is read back and sent with the process's reqwest (0.12)
+//! instead ([`Query::request`]), so reqwest 0.11's HTTP/2 and TLS code, which have
+//! advisories (deny.toml), never runs.
 
 use crate::clients::sql::SqlFunction;
 use postgrest::Builder;
-use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -25,6 +31,8 @@ const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 #[derive(Clone)]
 pub struct Db {
     client: reqwest::Client,
+    /// What the postgrest crate's builder wants; it never sends a request.
+    builder_client: reqwest011::Client,
     rest_url: String,
     headers: HeaderMap,
     service_key: Option<String>,
@@ -34,13 +42,20 @@ impl Db {
     pub fn new(config: &Config, client: reqwest::Client) -> Result<Self, ConfigError> {
         let mut headers = HeaderMap::new();
         let apikey = HeaderValue::from_str(&config.anon_key).map_err(|_| ConfigError {
-            var: "SUPABASE_ANON_KEY",
+            var: crate::config::PUBLISHABLE_KEY,
             problem: "is not a valid header value".into(),
         })?;
         headers.insert("apikey", apikey);
         let service_key = config.service_role_key.clone();
+        let builder_client = reqwest011::Client::builder()
+            .build()
+            .map_err(|_| ConfigError {
+                var: "SUPABASE_REST_URL",
+                problem: "could not build the query builder's client".into(),
+            })?;
         Ok(Self {
             client,
+            builder_client,
             rest_url: config.rest_url.as_str().trim_end_matches('/').to_owned(),
             headers,
             service_key,
@@ -74,7 +89,7 @@ impl Db {
         headers
     }
 
-    fn user_query<'a>(&self, path: &str, caller: &'a SignedIn) -> Query<'a> {
+    fn user_query<'a>(&'a self, path: &str, caller: &'a SignedIn) -> Query<'a> {
         let mut headers = self.headers_for(caller);
         if let Some(pass) = caller
             .rate_limit_pass()
@@ -88,14 +103,31 @@ impl Db {
         {
             headers.insert(IDEMPOTENCY_KEY, key);
         }
+        bearer(&mut headers, caller.user.token());
+        self.query(&format!("{}/{}", self.rest_url, path), headers, caller)
+    }
+
+    fn query<'a>(&'a self, url: &str, headers: HeaderMap, caller: &'a Caller) -> Query<'a> {
         let builder = Builder::new(
-            format!("{}/{}", self.rest_url, path),
+            url,
             None,
+            reqwest011::header::HeaderMap::new(),
+            self.builder_client.clone(),
+        );
+        Query {
+            builder,
             headers,
-            self.client.clone(),
-        )
-        .auth(caller.user.token());
-        Query { builder, caller }
+            client: &self.client,
+            caller,
+        }
+    }
+}
+
+/// `Authorization: Bearer <token>` (a verified token or a configured key: always a
+/// valid header value; one that is not is left out, and PostgREST answers 401).
+fn bearer(headers: &mut HeaderMap, token: &str) {
+    if let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}")) {
+        headers.insert(AUTHORIZATION, value);
     }
 }
 
@@ -103,10 +135,42 @@ impl Db {
 /// keeps the headers the database sets: [`Caller::keep_header`]).
 pub struct Query<'a> {
     builder: Builder,
+    /// The apikey, the token, the trace and what the request tells the database.
+    headers: HeaderMap,
+    client: &'a reqwest::Client,
     caller: &'a Caller,
 }
 
 impl<'a> Query<'a> {
+    /// The request the postgrest crate built, on the process's client: its method, URL
+    /// (filters included), headers and body, read back from reqwest 0.11's request; then
+    /// this query's own headers.
+    fn request(self) -> Result<reqwest::RequestBuilder, ApiError> {
+        let unbuilt = || ApiError::internal("postgrest: the request could not be built");
+        let built = self.builder.build().build().map_err(|_| unbuilt())?;
+        let method = reqwest::Method::from_bytes(built.method().as_str().as_bytes())
+            .map_err(|_| unbuilt())?;
+        let mut headers = HeaderMap::with_capacity(built.headers().len() + self.headers.len());
+        for (name, value) in built.headers() {
+            let name = HeaderName::from_bytes(name.as_str().as_bytes()).map_err(|_| unbuilt())?;
+            let value = HeaderValue::from_bytes(value.as_bytes()).map_err(|_| unbuilt())?;
+            headers.append(name, value);
+        }
+        for (name, value) in self.headers {
+            if let Some(name) = name {
+                headers.insert(name, value);
+            }
+        }
+        let request = self
+            .client
+            .request(method, built.url().as_str())
+            .headers(headers);
+        Ok(match built.body().and_then(|body| body.as_bytes()) {
+            Some(body) => request.body(body.to_vec()),
+            None => request,
+        })
+    }
+
     /// The columns (and embedded resources) to answer with.
     pub fn select(self, columns: &str) -> Self {
         self.map(|b| b.select(columns))
@@ -136,7 +200,7 @@ impl<'a> Query<'a> {
     fn map(self, f: impl FnOnce(Builder) -> Builder) -> Self {
         Query {
             builder: f(self.builder),
-            caller: self.caller,
+            ..self
         }
     }
 }
@@ -228,18 +292,12 @@ impl<'a> ServiceDb<'a> {
         if let Ok(v) = HeaderValue::from_str(self.key) {
             headers.insert("apikey", v);
         }
-        let builder = Builder::new(
-            format!("{}/rpc/{function}", self.db.rest_url),
-            None,
-            headers,
-            self.db.client.clone(),
-        )
-        .auth(self.key)
-        .rpc(body);
-        Ok(Query {
-            builder,
-            caller: self.caller,
-        })
+        bearer(&mut headers, self.key);
+        let url = format!("{}/rpc/{function}", self.db.rest_url);
+        Ok(self
+            .db
+            .query(&url, headers, self.caller)
+            .map(|b| b.rpc(body)))
     }
 }
 
@@ -251,7 +309,7 @@ pub fn body<T: Serialize>(row: &T) -> Result<String, ApiError> {
 /// Exactly one row, decoded; none is 404 (`what` names it in the message).
 pub async fn one<T: DeserializeOwned>(query: Query<'_>, what: &str) -> Result<T, ApiError> {
     let caller = query.caller;
-    let response = send(query.builder.single()).await?;
+    let response = send(query.map(Builder::single)).await?;
     match decode(response, caller).await {
         Err(e) if e.upstream_code.as_deref() == Some("PGRST116") => Err(ApiError::not_found(what)),
         other => other,
@@ -262,7 +320,8 @@ pub async fn one<T: DeserializeOwned>(query: Query<'_>, what: &str) -> Result<T,
 /// object, a page object, a list); a refusal raised with `PT404` names `what` unless the
 /// function's hint names the missing resource itself.
 pub async fn call<T: DeserializeOwned>(query: Query<'_>, what: &str) -> Result<T, ApiError> {
-    decode(send(query.builder).await?, query.caller)
+    let caller = query.caller;
+    decode(send(query).await?, caller)
         .await
         .map_err(|e| e.not_found_as(what))
 }
@@ -286,12 +345,13 @@ impl<T> From<RpcPage<T>> for Page<T> {
 
 /// A function call whose answer carries no data (`returns void`): success or the error.
 pub async fn exec(query: Query<'_>, what: &str) -> Result<(), ApiError> {
-    let response = send(query.builder).await?;
+    let caller = query.caller;
+    let response = send(query).await?;
     if response.status().is_success() {
-        keep_response_headers(response.headers(), query.caller);
+        keep_response_headers(response.headers(), caller);
         return Ok(());
     }
-    decode::<serde_json::Value>(response, query.caller)
+    decode::<serde_json::Value>(response, caller)
         .await
         .map(|_| ())
         .map_err(|e| e.not_found_as(what))
@@ -299,7 +359,8 @@ pub async fn exec(query: Query<'_>, what: &str) -> Result<(), ApiError> {
 
 /// All rows the query returns, decoded.
 pub async fn many<T: DeserializeOwned>(query: Query<'_>) -> Result<Vec<T>, ApiError> {
-    decode(send(query.builder).await?, query.caller).await
+    let caller = query.caller;
+    decode(send(query).await?, caller).await
 }
 
 /// One page of rows plus the exact total (`Prefer: count=exact`, `Content-Range`).
@@ -307,14 +368,13 @@ pub async fn page<T: DeserializeOwned>(
     rows: Query<'_>,
     query: &PageQuery,
 ) -> Result<Page<T>, ApiError> {
-    let (builder, caller) = (rows.builder, rows.caller);
+    let caller = rows.caller;
     let (from, to) = query.range();
     // Range for table reads; limit/offset too, because PostgREST ignores Range on
     // POST (calls of set-returning functions). Both say the same rows.
-    let request = builder
-        .exact_count()
-        .range(from, to)
-        .build()
+    let request = rows
+        .map(|b| b.exact_count().range(from, to))
+        .request()?
         .query(&[("limit", to - from + 1), ("offset", from)]);
     let response = request.send().await.map_err(transport_error)?;
     let status = response.status();
@@ -336,8 +396,8 @@ pub async fn page<T: DeserializeOwned>(
     Ok(Page { items, total })
 }
 
-async fn send(builder: Builder) -> Result<reqwest::Response, ApiError> {
-    builder.execute().await.map_err(transport_error)
+async fn send(query: Query<'_>) -> Result<reqwest::Response, ApiError> {
+    query.request()?.send().await.map_err(transport_error)
 }
 
 fn transport_error(e: reqwest::Error) -> ApiError {
@@ -386,13 +446,8 @@ async fn decode<T: DeserializeOwned>(
 /// answer for the API's answer to `caller`.
 fn keep_response_headers(headers: &HeaderMap, caller: &Caller) {
     for name in [RATELIMIT_POLICY, RATELIMIT, IDEMPOTENT_REPLAYED] {
-        // reqwest 0.11 speaks http 0.2; the API's headers are http 1: copied as text.
-        let value = headers
-            .get(name.as_str())
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| http::HeaderValue::from_str(v).ok());
-        if let Some(value) = value {
-            caller.keep_header(name, value);
+        if let Some(value) = headers.get(&name) {
+            caller.keep_header(name, value.clone());
         }
     }
 }
@@ -400,17 +455,14 @@ fn keep_response_headers(headers: &HeaderMap, caller: &Caller) {
 /// The database's request gate refused a write over its rate limit (PostgREST 429 with
 /// Retry-After and the RateLimit headers, passed on as they are).
 fn rate_limited(headers: &HeaderMap) -> ApiError {
-    // reqwest 0.11 speaks http 0.2; the API's headers are http 1: copied as text.
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let retry = text("retry-after")
+    let retry = headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
     let passed = [RATELIMIT_POLICY, RATELIMIT]
         .into_iter()
-        .filter_map(|name| {
-            let value = http::HeaderValue::from_str(text(name.as_str())?).ok()?;
-            Some((name, value))
-        })
+        .filter_map(|name| Some((name.clone(), headers.get(&name)?.clone())))
         .collect();
     ApiError::rate_limited(retry)
         .with_headers(passed)
