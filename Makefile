@@ -1,4 +1,4 @@
-.PHONY: dev test lint fmt token bench bench-lambda chaos routes fuzz contract
+.PHONY: dev test lint audit fmt token bench bench-lambda chaos routes fuzz contract
 
 # Run the API locally on a real stack (PostgreSQL, PostgREST, S3) with cargo lambda watch.
 # RESET=1 make dev drops and re-seeds the dev database.
@@ -54,6 +54,13 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo xtask modules
+
+# The supply chain (scripts/audit.sh): cargo-deny (advisories from the RustSec database,
+# cloned from GitHub or the snapshot bundle beside the checkout; licenses; duplicate
+# versions; sources) with every finding fixed or explained in deny.toml; npm audit of every
+# package folder (explained in tests/npm-audit.json); the Python tools pinned with hashes.
+audit:
+	bash scripts/audit.sh
 
 fmt:
 	cargo fmt --all

