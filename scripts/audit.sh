@@ -26,7 +26,7 @@ DB=$DB_ROOT/advisory-db-3157b0e258782691
 BUNDLE=${AUDIT_ADVISORY_DB_BUNDLE:-$ROOT/../shared/advisory-db.bundle}
 rm -rf "$DB"
 mkdir -p "$DB_ROOT"
-if timeout 30 git clone --quiet --depth 1 https://github.com/RustSec/advisory-db "$DB" 2>/dev/null; then
+if GIT_TERMINAL_PROMPT=0 timeout 30 git clone --quiet --depth 1 https://github.com/RustSec/advisory-db "$DB" 2>/dev/null; then
   source="GitHub (RustSec/advisory-db)"
 elif [ -f "$BUNDLE" ]; then
   rm -rf "$DB"
