@@ -462,6 +462,26 @@ fn service_key(app: &App) -> Result<&str, AdminFailure> {
         .ok_or(AdminFailure::Unavailable)
 }
 
+/// A call of the admin API (`admin/users...`) as the service role, in `caller`'s request:
+/// the key as apikey and bearer; no answer is `Unavailable`.
+async fn admin_call(
+    app: &App,
+    caller: &Caller,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&Value>,
+) -> Result<reqwest::Response, AdminFailure> {
+    let key = service_key(app)?;
+    let mut request = caller
+        .traced(app.http.request(method, auth_url(app, path)))
+        .header("apikey", key)
+        .bearer_auth(key);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    request.send().await.map_err(|_| AdminFailure::Unavailable)
+}
+
 /// `POST /auth/v1/admin/users`: creates a confirmed user without a password (they set
 /// one through a recovery link). Returns the new user's id.
 pub async fn admin_create_user(
@@ -471,20 +491,19 @@ pub async fn admin_create_user(
     user_metadata: Value,
     id: Option<uuid::Uuid>,
 ) -> Result<uuid::Uuid, AdminFailure> {
-    let key = service_key(app)?;
     let mut body = json!({ "email": email, "email_confirm": true, "user_metadata": user_metadata });
     if let Some(id) = id {
         // GoTrue's adminUserCreate takes the new user's id when given one.
         body["id"] = json!(id);
     }
-    let response = caller
-        .traced(app.http.post(auth_url(app, "admin/users")))
-        .header("apikey", key)
-        .bearer_auth(key)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|_| AdminFailure::Unavailable)?;
+    let response = admin_call(
+        app,
+        caller,
+        reqwest::Method::POST,
+        "admin/users",
+        Some(&body),
+    )
+    .await?;
     let status = response.status().as_u16();
     match status {
         200 | 201 => {
@@ -516,14 +535,8 @@ pub async fn admin_user_email(
     caller: &Caller,
     id: uuid::Uuid,
 ) -> Result<Option<String>, AdminFailure> {
-    let key = service_key(app)?;
-    let response = caller
-        .traced(app.http.get(auth_url(app, &format!("admin/users/{id}"))))
-        .header("apikey", key)
-        .bearer_auth(key)
-        .send()
-        .await
-        .map_err(|_| AdminFailure::Unavailable)?;
+    let path = format!("admin/users/{id}");
+    let response = admin_call(app, caller, reqwest::Method::GET, &path, None).await?;
     match response.status().as_u16() {
         200 => {
             let user: Value = response
@@ -544,14 +557,8 @@ pub async fn admin_delete_user(
     caller: &Caller,
     id: uuid::Uuid,
 ) -> Result<(), AdminFailure> {
-    let key = service_key(app)?;
-    let response = caller
-        .traced(app.http.delete(auth_url(app, &format!("admin/users/{id}"))))
-        .header("apikey", key)
-        .bearer_auth(key)
-        .send()
-        .await
-        .map_err(|_| AdminFailure::Unavailable)?;
+    let path = format!("admin/users/{id}");
+    let response = admin_call(app, caller, reqwest::Method::DELETE, &path, None).await?;
     match response.status().as_u16() {
         200 | 204 => Ok(()),
         404 => Err(AdminFailure::NotFound),

@@ -38,7 +38,7 @@ use crate::event::{EventTemplate, HttpRequest};
 use crate::function::{CpuShare, Launcher};
 use crate::measure::{self, FloorRequest, Instance, Stats};
 use crate::report::{ms, thousands, Machine};
-use crate::settings::Settings;
+use crate::settings::{self, number, Settings};
 use crate::{seed, token};
 
 pub const USAGE: &str = "\
@@ -175,16 +175,8 @@ struct LambdaSettings {
 
 impl LambdaSettings {
     fn from_env() -> Result<Self> {
-        let required = |name: &str| -> Result<String> {
-            std::env::var(name)
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-                .context(format!(
-                    "{name} is not set (run it through `make bench-lambda`)"
-                ))
-        };
-        let optional = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let sizes = optional("BENCH_MEMORY_SIZES")
+        let required = |name: &str| settings::required(name, "make bench-lambda");
+        let sizes = settings::optional("BENCH_MEMORY_SIZES")
             .unwrap_or_else(|| "128,512,1769".into())
             .split(',')
             .map(|s| {
@@ -197,15 +189,6 @@ impl LambdaSettings {
                     ))
             })
             .collect::<Result<Vec<_>>>()?;
-        let number = |name: &str, default: u64, min: u64| -> Result<u64> {
-            match optional(name) {
-                None => Ok(default),
-                Some(v) => match v.trim().parse::<u64>() {
-                    Ok(n) if n >= min => Ok(n),
-                    _ => bail!("{name} must be a whole number of at least {min}"),
-                },
-            }
-        };
         Ok(Self {
             sizes,
             tls_url: required("BENCH_TLS_SUPABASE_URL")?

@@ -69,23 +69,34 @@ pub struct Settings {
     pub memory_mb: Option<u32>,
 }
 
+/// A variable's value, when it is set and not blank.
+pub fn optional(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// A variable `make_target` (through scripts/bench.sh) sets.
+pub fn required(name: &str, make_target: &str) -> Result<String> {
+    optional(name).context(format!(
+        "{name} is not set (run it through `{make_target}`)"
+    ))
+}
+
+/// A whole number of at least `min`; `default` when the variable is not set.
+pub fn number(name: &str, default: u64, min: u64) -> Result<u64> {
+    match optional(name) {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(n) if n >= min => Ok(n),
+            _ => bail!("{name} must be a whole number of at least {min}"),
+        },
+    }
+}
+
 impl Settings {
     pub fn from_env() -> Result<Self> {
-        let required = |name: &str| -> Result<String> {
-            std::env::var(name)
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-                .context(format!("{name} is not set (run it through `make bench`)"))
-        };
-        let optional = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let required = |name: &str| required(name, "make bench");
         let count = |name: &str, default: usize, min: usize| -> Result<usize> {
-            match optional(name) {
-                None => Ok(default),
-                Some(v) => match v.trim().parse::<usize>() {
-                    Ok(n) if n >= min => Ok(n),
-                    _ => bail!("{name} must be a whole number of at least {min}"),
-                },
-            }
+            Ok(number(name, default as u64, min as u64)? as usize)
         };
         let large = match optional("BENCH_SCALES").as_deref().map(str::trim) {
             None | Some("small,large") | Some("large") => true,

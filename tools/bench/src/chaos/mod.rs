@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 use crate::cases::Fixtures;
 use crate::error::{bail, Context, Result};
 use crate::function::Launcher;
-use crate::settings::Settings;
+use crate::settings::{self, number, Settings};
 use crate::{seed, token};
 use faults::{DelayProxy, Service};
 pub use workload::FUNCTIONS;
@@ -72,19 +72,7 @@ pub struct ChaosSettings {
 
 impl ChaosSettings {
     fn from_env() -> Result<Self> {
-        let optional = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let number = |name: &str, default: u64, min: u64| -> Result<u64> {
-            match optional(name) {
-                None => Ok(default),
-                Some(v) => match v.trim().parse::<u64>() {
-                    Ok(n) if n >= min => Ok(n),
-                    _ => bail!("{name} must be a whole number of at least {min}"),
-                },
-            }
-        };
-        let required = |name: &str| -> Result<String> {
-            optional(name).context(format!("{name} is not set (run it through `make chaos`)"))
-        };
+        let required = |name: &str| settings::required(name, "make chaos");
         let pid = |name: &str| -> Result<u32> {
             required(name)?
                 .parse::<u32>()
@@ -94,12 +82,12 @@ impl ChaosSettings {
             seconds: number("CHAOS_SECONDS", 60, 5)?,
             baseline_seconds: number("CHAOS_BASELINE_SECONDS", 5, 0)?,
             instances: number("CHAOS_INSTANCES", 8, 1)? as usize,
-            seed: match optional("CHAOS_SEED") {
+            seed: match settings::optional("CHAOS_SEED") {
                 Some(_) => number("CHAOS_SEED", 0, 0)?,
                 None => fastrand::u64(..),
             },
             upload_limit: number("CHAOS_UPLOAD_LIMIT", 30, 1)? as u32,
-            postgres_restart: optional("CHAOS_POSTGRES_RESTART").as_deref() != Some("0"),
+            postgres_restart: settings::optional("CHAOS_POSTGRES_RESTART").as_deref() != Some("0"),
             postgrest_pid: pid("CHAOS_POSTGREST_PID")?,
             auth_pid: pid("CHAOS_AUTH_PID")?,
             s3_pid: pid("CHAOS_S3_PID")?,
