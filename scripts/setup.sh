@@ -18,7 +18,8 @@
 #   Chromium           Debian's package (/usr/bin/chromium; needs root or sudo), driven
 #                      headless by playwright-core in scripts/browser.sh
 #   nginx              Debian's nginx-light (needs root or sudo; its service is not
-#                      started): the TLS front of `make bench-lambda` (scripts/tls.sh)
+#                      started): the TLS front of `make bench-lambda` (scripts/tls.sh) and
+#                      the gateway for today's API keys in `make test` (scripts/stack.sh)
 # The S3 server (s3s-fs) is a workspace binary (tools/devstack) built by cargo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -110,16 +111,18 @@ install_checkov() {
   install_locked_venv "$LOCAL/checkov" checkov checkov
 }
 
-install_web() {
-  local dir=$ROOT/examples/web stamp=$ROOT/examples/web/node_modules/.installed
+# An example app's packages, from its lock file: `install_example web`.
+install_example() {
+  local dir=$ROOT/examples/$1 stamp=$ROOT/examples/$1/node_modules/.installed
   if [ -f "$stamp" ] && [ "$stamp" -nt "$dir/package-lock.json" ]; then
     return
   fi
-  command -v npm >/dev/null || { log "npm is needed for examples/web: install Node.js and npm"; exit 1; }
-  log "installing the example web app's packages (npm ci in examples/web)"
+  command -v npm >/dev/null || { log "npm is needed for examples/$1: install Node.js and npm"; exit 1; }
+  log "installing the packages of examples/$1 (npm ci)"
   (cd "$dir" && npm ci --no-audit --no-fund --silent)
   touch "$stamp"
 }
+install_web() { install_example web; }
 
 install_chromium() {
   if [ -x /usr/bin/chromium ]; then
@@ -137,7 +140,7 @@ install_nginx() {
   if [ -x /usr/sbin/nginx ]; then
     return
   fi
-  log "installing nginx (Debian package nginx-light) for the TLS front of the Lambda-shaped bench"
+  log "installing nginx (Debian package nginx-light): the TLS front of the Lambda-shaped bench, the gateway for today's keys"
   local sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq >/dev/null
@@ -153,7 +156,7 @@ install_nginx() {
 
 what=${1:-all}
 case "$what" in
-  all) install_postgrest; install_venv; install_checkov; install_pgtap; install_client; install_fuzz; install_web; install_chromium ;;
+  all) install_postgrest; install_venv; install_checkov; install_pgtap; install_client; install_fuzz; install_web; install_chromium; install_nginx ;;
   dev) install_postgrest; install_venv; install_client; install_web ;;
   postgrest) install_postgrest ;;
   venv) install_venv ;;

@@ -322,3 +322,85 @@ CONF
     || { tail -n 20 "$dir/error.log" "$STACK_LOGS/nginx.log" >&2 2>/dev/null; die "the TLS front (nginx) did not start"; }
   log "TLS front (nginx): $TLS_SUPABASE_URL (/rest/v1/, /auth/v1/), Secrets Manager $TLS_SECRETS_MANAGER_URL"
 }
+
+# Supabase's API gateway for today's keys (Debian's nginx, scripts/setup.sh nginx), in
+# front of PostgREST (/rest/v1/) and the Auth stand-in (/auth/v1/) on one origin, as a
+# project with its legacy keys turned off: keys made for this run,
+# `sb_publishable_...` and `sb_secret_...`, and nothing else.
+# - The apikey header must be one of them (401 "Invalid API key"); a request without one
+#   goes on untouched (the stand-in's own Kong check decides, as for the JWKS).
+# - The secret key from a browser (a User-Agent starting Mozilla/) is 401, as Supabase's
+#   gateway refuses it.
+# - Authorization: absent, or the apikey itself, becomes `Bearer <the role's JWT>` (anon
+#   for the publishable key, service_role for the secret key); another `Bearer sb_...` is
+#   401; a user's JWT goes on as it is.
+# - The apikey goes on as the matching legacy key, which the stand-in's Kong check knows
+#   (without one, none goes on).
+# Needs SUPABASE_URL (the Auth stand-in), SUPABASE_REST_URL, SUPABASE_ANON_KEY,
+# SUPABASE_SERVICE_ROLE_KEY (a JWT); sets TEST_GATEWAY_URL, TEST_PUBLISHABLE_KEY and
+# TEST_SECRET_KEY.
+start_key_gateway() {
+  local dir=$1
+  mkdir -p "$dir/tmp"; chmod 700 "$dir"
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || die "nginx not found: bash scripts/setup.sh nginx"
+  local port pk sk anon_jwt
+  port=$(free_port)
+  pk="sb_publishable_$(openssl rand -hex 16)"
+  sk="sb_secret_$(openssl rand -hex 16)"
+  anon_jwt=$("$ROOT/target/debug/mint-token" --role anon)
+  local hostport
+  hostport() { python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(f"{p.hostname}:{p.port}")' "$1"; }
+  cat > "$dir/nginx.conf" <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+error_log $dir/error.log warn;
+pid $dir/nginx.pid;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
+  client_max_body_size 8m;
+  default_type application/json;
+  # The maps' keys hold the keys themselves (the longest, "<key>|Bearer <key>").
+  map_hash_bucket_size 256;
+  map \$http_apikey \$gw_kind { "" none; "$pk" publishable; "$sk" secret; default invalid; }
+  map \$http_apikey \$gw_apikey { "$pk" "$SUPABASE_ANON_KEY"; "$sk" "$SUPABASE_SERVICE_ROLE_KEY"; default ""; }
+  map "\$gw_kind:\$http_user_agent" \$gw_secret_in_browser { "~^secret:Mozilla/" 1; default 0; }
+  map "\$http_apikey|\$http_authorization" \$gw_authorization {
+    "$pk|" "Bearer $anon_jwt";
+    "$pk|Bearer $pk" "Bearer $anon_jwt";
+    "$sk|" "Bearer $SUPABASE_SERVICE_ROLE_KEY";
+    "$sk|Bearer $sk" "Bearer $SUPABASE_SERVICE_ROLE_KEY";
+    "~\\|Bearer sb_" "refused";
+    default \$http_authorization;
+  }
+  upstream postgrest { server $(hostport "$SUPABASE_REST_URL"); keepalive 16; }
+  upstream auth { server $(hostport "$SUPABASE_URL"); keepalive 8; }
+  server {
+    listen 127.0.0.1:$port;
+    if (\$gw_kind = invalid) { return 401 '{"message":"Invalid API key"}'; }
+    if (\$gw_secret_in_browser) { return 401 '{"message":"Forbidden use of secret API key in browser"}'; }
+    if (\$gw_authorization = refused) { return 401 '{"message":"Invalid API key in Authorization"}'; }
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header Host \$host;
+    proxy_set_header Authorization \$gw_authorization;
+    proxy_set_header apikey \$gw_apikey;
+    proxy_buffering off;
+    location /rest/v1/ { proxy_pass http://postgrest/; }
+    location /auth/v1/ { proxy_pass http://auth; }
+    location / { return 404 '{"message":"no Route matched with those values"}'; }
+  }
+}
+CONF
+  chmod 600 "$dir/nginx.conf"
+  spawn key-gateway /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf"
+  export TEST_GATEWAY_URL="http://127.0.0.1:$port" TEST_PUBLISHABLE_KEY=$pk TEST_SECRET_KEY=$sk
+  wait_http "$TEST_GATEWAY_URL/auth/v1/.well-known/jwks.json" key-gateway 20
+  log "Supabase's gateway for today's keys (nginx): $TEST_GATEWAY_URL (/rest/v1/, /auth/v1/)"
+}

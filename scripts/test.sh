@@ -74,6 +74,10 @@ export TEST_AUTH_EMAIL_LIMITED_URL=$SUPABASE_URL SUPABASE_URL=$main_auth
 start_postgrest
 start_s3
 start_secrets_manager
+# Supabase's gateway for today's keys (sb_publishable_, sb_secret_) in front of PostgREST
+# and the Auth stand-in: the functions configured with those keys alone go through it
+# (tests/tests/api/todays_keys.rs).
+start_key_gateway "$STACK_LOGS/key-gateway"
 # The uploads bucket (s3s-fs: a folder under its root).
 export UPLOADS_BUCKET=supa-lambda-uploads
 mkdir -p "$S3_ROOT/$UPLOADS_BUCKET"

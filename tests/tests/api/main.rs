@@ -32,6 +32,7 @@ mod sign_up;
 mod sql_functions;
 mod stream;
 mod text_kinds;
+mod todays_keys;
 mod uploads;
 mod users;
 mod workspaces;
