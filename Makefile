@@ -1,4 +1,4 @@
-.PHONY: dev test lint audit fmt token bench bench-lambda chaos routes fuzz contract
+.PHONY: dev test lint audit fmt token bench bench-lambda chaos routes fuzz contract browser
 
 # Run the API locally on a real stack (PostgreSQL, PostgREST, S3) with cargo lambda watch.
 # RESET=1 make dev drops and re-seeds the dev database.
@@ -43,6 +43,11 @@ chaos:
 # CONTRACT_EXAMPLES=N, CONTRACT_SEEDS="1 2 3".
 contract:
 	CONTRACT_ONLY=1 FAST=1 bash scripts/test.sh
+
+# The two example apps in Chromium on a stack of their own (make test runs them too):
+# examples/web (Vite) and examples/nextjs (next build, next start).
+browser:
+	BROWSER_ONLY=1 FAST=1 bash scripts/test.sh
 
 # The long fuzz run: 300 s for each target (make test runs 15 s each). FUZZ_SECONDS=N.
 fuzz:

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # `make dev`: installs what is missing, starts the local stack on a persistent database
 # (RESET=1 drops and re-seeds it), prints tokens for the demo users, then serves every
-# route with `cargo lambda watch` on http://127.0.0.1:${PORT:-9000} and the example web
-# app (examples/web, Vite) on http://localhost:${WEB_PORT:-5173}, calling the API as
-# http://localhost:$PORT: one site, so the browser sends the session cookie. Ctrl-C
-# stops it all.
+# route with `cargo lambda watch` on http://127.0.0.1:${PORT:-9000}, the example web
+# app (examples/web, Vite) on http://localhost:${WEB_PORT:-5173} and the Next.js app
+# (examples/nextjs, `next dev`) on http://localhost:${NEXT_PORT:-3000}, both calling the
+# API as http://localhost:$PORT: one site, so the browser sends the session cookie.
+# Ctrl-C stops it all.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -37,8 +38,9 @@ SUPABASE_SERVICE_ROLE_KEY=$(mint_service_role_key)
 export SUPABASE_SERVICE_ROLE_KEY
 PORT=${PORT:-9000}
 WEB_PORT=${WEB_PORT:-5173}
+NEXT_PORT=${NEXT_PORT:-3000}
 # The example app (Vite's dev server; 4173 is `vite preview` and scripts/browser.sh's
-# APP_PORT against this stack) and a frontend of your own on 3000.
+# APP_PORT against this stack) and the Next.js app (or a frontend of your own) on 3000.
 export ALLOWED_ORIGINS=${ALLOWED_ORIGINS:-http://localhost:$WEB_PORT,http://localhost:4173,http://localhost:3000,http://127.0.0.1:3000}
 # Plain http locally: cookies without Secure (always Secure when deployed).
 export COOKIE_SECURE=false
@@ -56,7 +58,7 @@ generate_keys "$LOCAL/keys"
 # URL; the API's /auth/ routes (OAuth callback, email links) and the app may be
 # redirected to.
 export AUTH_SITE_URL=${AUTH_SITE_URL:-http://localhost:$WEB_PORT}
-export AUTH_URI_ALLOW_LIST=${AUTH_URI_ALLOW_LIST:-http://localhost:$PORT/auth/,http://127.0.0.1:$PORT/auth/,http://localhost:$WEB_PORT}
+export AUTH_URI_ALLOW_LIST=${AUTH_URI_ALLOW_LIST:-http://localhost:$PORT/auth/,http://127.0.0.1:$PORT/auth/,http://localhost:$WEB_PORT,http://localhost:$NEXT_PORT}
 # A fixed port keeps the issuer (and so `make token`) stable between runs.
 AUTH_PORT=${AUTH_PORT:-54321} start_auth
 start_postgrest
@@ -68,9 +70,15 @@ mkdir -p "$S3_ROOT/$UPLOADS_BUCKET"
 # The example web app, on the API's site (localhost).
 spawn web env -C examples/web VITE_API_URL="http://localhost:$PORT" \
   npx --no-install vite --host localhost --port "$WEB_PORT" --strictPort
+# The Next.js app (examples/nextjs): its server calls the API as the signed-in user, its
+# proxy refreshes the session at the Auth stand-in (docs/nextjs-app.md).
+spawn nextjs env -C examples/nextjs NEXT_TELEMETRY_DISABLED=1 NEXT_PUBLIC_API_URL="http://localhost:$PORT" \
+  API_URL="http://127.0.0.1:$PORT" SUPABASE_URL="$SUPABASE_URL" SUPABASE_PUBLISHABLE_KEY="$SUPABASE_ANON_KEY" \
+  COOKIE_SECURE=false npx --no-install next dev --hostname localhost --port "$NEXT_PORT"
 echo
 echo "Local API:  http://127.0.0.1:$PORT     (PostgREST $SUPABASE_REST_URL, S3 $S3_ENDPOINT, Auth stand-in $SUPABASE_URL)"
 echo "Web app:    http://localhost:$WEB_PORT     (examples/web; sign in as bob@example.com / password123; log $STACK_LOGS/web.log)"
+echo "Next.js:    http://localhost:$NEXT_PORT     (examples/nextjs, the same sign-in; log $STACK_LOGS/nextjs.log)"
 echo "Demo tokens (valid 12 h, while the seed's demo session lives; dev-only secret in .local/dev.env):"
 for who in "00000000-0000-4000-8000-000000000001 alice@example.com admin 00000000-0000-4000-8000-000000000501" \
            "00000000-0000-4000-8000-000000000002 bob@example.com editor 00000000-0000-4000-8000-000000000503" \

@@ -12,6 +12,8 @@
 #   cargo-fuzz 0.13.2 .local/bin/cargo-fuzz (cargo install; scripts/fuzz.sh)
 #   vite, playwright-core, typescript
 #                      examples/web/node_modules (npm ci from its lock file)
+#   next, react, @supabase/ssr, @supabase/supabase-js, playwright-core, typescript
+#                      examples/nextjs/node_modules (npm ci from its lock file)
 #   checkov            .local/checkov (a venv of its own: its pins clash with aws-sam-cli's),
 #                      from tools/python/checkov.txt (pinned, hashes)
 #   cargo-deny 0.20.2  .local/bin/cargo-deny (cargo install --locked; scripts/audit.sh)
@@ -123,6 +125,7 @@ install_example() {
   touch "$stamp"
 }
 install_web() { install_example web; }
+install_nextjs() { install_example nextjs; }
 
 install_chromium() {
   if [ -x /usr/bin/chromium ]; then
@@ -156,8 +159,8 @@ install_nginx() {
 
 what=${1:-all}
 case "$what" in
-  all) install_postgrest; install_venv; install_checkov; install_pgtap; install_client; install_fuzz; install_web; install_chromium; install_nginx ;;
-  dev) install_postgrest; install_venv; install_client; install_web ;;
+  all) install_postgrest; install_venv; install_checkov; install_pgtap; install_client; install_fuzz; install_web; install_nextjs; install_chromium; install_nginx ;;
+  dev) install_postgrest; install_venv; install_client; install_web; install_nextjs ;;
   postgrest) install_postgrest ;;
   venv) install_venv ;;
   pgtap) install_pgtap ;;
@@ -167,6 +170,8 @@ case "$what" in
   deny) install_deny ;;
   web) install_client; install_web ;;
   browser) install_client; install_web; install_chromium ;;
+  nextjs) install_client; install_nextjs ;;
+  browser-next) install_client; install_nextjs; install_chromium ;;
   nginx) install_nginx ;;
-  *) log "usage: scripts/setup.sh [all|dev|postgrest|venv|checkov|deny|pgtap|client|fuzz|web|browser|nginx]"; exit 2 ;;
+  *) log "usage: scripts/setup.sh [all|dev|postgrest|venv|checkov|deny|pgtap|client|fuzz|web|browser|nextjs|browser-next|nginx]"; exit 2 ;;
 esac

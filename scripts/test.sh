@@ -5,7 +5,7 @@
 # real PostgREST, and over HTTP through `cargo lambda watch`).
 # FAST=1 skips pgTAP, the template linters, the TypeScript client, the browser tests,
 # schemathesis and fuzzing; CONTRACT_ONLY=1 (`make contract`) runs a long schemathesis
-# run alone;
+# run alone; BROWSER_ONLY=1 (`make browser`) only the two example apps in Chromium;
 # arguments go to `cargo test -p
 # integration-tests` (for example `--test api projects::`).
 set -euo pipefail
@@ -36,9 +36,12 @@ export SUPABASE_SERVICE_ROLE_KEY
 # The example web app is served on localhost (the API's site) by the browser tests.
 APP_PORT=$(free_port)
 export APP_PORT
+# And the Next.js app (examples/nextjs, `next start`).
+NEXT_PORT=$(free_port)
+export NEXT_PORT
 # cargo lambda watch's port, chosen now: Supabase Auth redirects back to it.
 watch_port=$(free_port)
-export ALLOWED_ORIGINS="http://localhost:3000,https://app.example.test,http://localhost:$APP_PORT"
+export ALLOWED_ORIGINS="http://localhost:3000,https://app.example.test,http://localhost:$APP_PORT,http://localhost:$NEXT_PORT"
 export COOKIE_SECURE=false
 # Answers that must not tell accounts apart wait for this floor (1000 ms by default):
 # shorter here, to keep the many failed sign-ins of the tests quick. The tests check the
@@ -59,7 +62,7 @@ export TEST_KEYS_DIR=$KEYS_DIR
 # The Auth stand-in as a project is configured for this API: the app is its site URL,
 # the API's /auth/ routes and the app may be redirected to; no wait between emails.
 export AUTH_SITE_URL=http://localhost:3000
-export AUTH_URI_ALLOW_LIST="http://127.0.0.1:$watch_port/auth/,http://localhost:$watch_port/auth/,http://localhost:$APP_PORT"
+export AUTH_URI_ALLOW_LIST="http://127.0.0.1:$watch_port/auth/,http://localhost:$watch_port/auth/,http://localhost:$APP_PORT,http://localhost:$NEXT_PORT"
 export AUTH_SMTP_MAX_FREQUENCY=0
 start_auth
 # A second stand-in that confirms emails itself (GoTrue's MAILER_AUTOCONFIRM, like a
@@ -76,7 +79,7 @@ start_s3
 start_secrets_manager
 # Supabase's gateway for today's keys (sb_publishable_, sb_secret_) in front of PostgREST
 # and the Auth stand-in: the functions configured with those keys alone go through it
-# (tests/tests/api/todays_keys.rs).
+# (tests/tests/api/todays_keys.rs), and so does the Next.js app's @supabase/ssr.
 start_key_gateway "$STACK_LOGS/key-gateway"
 # The uploads bucket (s3s-fs: a folder under its root).
 export UPLOADS_BUCKET=supa-lambda-uploads
@@ -128,6 +131,18 @@ if [ "${CONTRACT_ONLY:-0}" = 1 ]; then
   exit 0
 fi
 
+# `make browser`: the two example apps in Chromium, on this stack with the seed loaded.
+if [ "${BROWSER_ONLY:-0}" = 1 ]; then
+  psql_db -f supabase/seed.sql >/dev/null
+  export TEST_DATABASE_URL=$DB_URL
+  log "browser: the example web app in headless Chromium (playwright-core)"
+  BROWSER_API_URL="http://localhost:$watch_port" bash scripts/browser.sh
+  log "browser: the Next.js app in headless Chromium (playwright-core)"
+  BROWSER_API_URL="http://localhost:$watch_port" bash scripts/browser-next.sh
+  rm -rf "$STACK_LOGS"
+  exit 0
+fi
+
 log "cargo test"
 export TEST_DATABASE_URL=$DB_URL
 # Extra arguments select tests, e.g. `scripts/test.sh --test api projects::`.
@@ -143,6 +158,8 @@ else
     bash scripts/client.sh
     log "browser: the example web app in headless Chromium (playwright-core)"
     BROWSER_API_URL="http://localhost:$watch_port" bash scripts/browser.sh
+    log "browser: the Next.js app (next build, next start) in headless Chromium"
+    BROWSER_API_URL="http://localhost:$watch_port" bash scripts/browser-next.sh
     log "schemathesis: every operation of openapi.json against the running stack"
     bash scripts/contract.sh
     log "cargo fuzz: the header, cookie and JSON body readers, ${FUZZ_SECONDS:-15}s each"

@@ -1,0 +1,399 @@
+// The Next.js app in a real browser: Debian's Chromium driven by playwright-core, against
+// the local stack of `make test` (scripts/browser-next.sh builds the app, serves it with
+// `next start` and passes the addresses). The app is http://localhost:<port> and the API
+// http://localhost:<port> (one site: the session cookie the API sets is the app's too).
+// Every step saves a screenshot when it fails (BROWSER_SCREENSHOTS).
+//
+// Needs: NEXT_APP_URL, BROWSER_API_URL, S3_ROOT, UPLOADS_BUCKET, TEST_DATABASE_URL,
+// SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY (the Auth stand-in's mailbox), and
+// supabase/seed.sql loaded (bob@example.com, password123, editor).
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import zlib from "node:zlib";
+
+import { chromium } from "playwright-core";
+
+const APP = process.env.NEXT_APP_URL;
+const API = process.env.BROWSER_API_URL;
+const DB = process.env.TEST_DATABASE_URL;
+const AUTH = process.env.SUPABASE_URL;
+const SERVICE_KEY = process.env.SUPABASE_SERVICE_ROLE_KEY;
+const SHOTS = process.env.BROWSER_SCREENSHOTS ?? "../../.local/browser-next";
+assert.ok(
+  APP && API && DB && AUTH && SERVICE_KEY && process.env.S3_ROOT && process.env.UPLOADS_BUCKET,
+  "see the header for the environment",
+);
+
+function sql(query) {
+  return execFileSync("psql", [DB, "-XAtqc", query], { encoding: "utf8" }).trim();
+}
+
+// --- Images ----------------------------------------------------------------------------
+
+function crc32(buf) {
+  let c = ~0;
+  for (const b of buf) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
+function chunk(type, data) {
+  const out = Buffer.alloc(12 + data.length);
+  out.writeUInt32BE(data.length, 0);
+  out.write(type, 4, "ascii");
+  data.copy(out, 8);
+  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
+  return out;
+}
+/** A real 4x3 RGB PNG. */
+function png() {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(4, 0);
+  ihdr.writeUInt32BE(3, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const rows = Buffer.concat(Array.from({ length: 3 }, () => Buffer.from([0, ...Array(12).fill(0x80)])));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", zlib.deflateSync(rows)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+/** A GIF's bytes: what a renamed .gif really is. */
+const GIF = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
+
+// --- The session cookie ------------------------------------------------------------------
+
+const SESSION_COOKIE = /^sb-.*-auth-token(\.\d+)?$/;
+
+/** The session cookies of the app's site, in chunk order. */
+async function sessionCookies(context) {
+  return (await context.cookies(APP))
+    .filter((c) => SESSION_COOKIE.test(c.name))
+    .sort((a, b) => a.name.localeCompare(b.name, "en", { numeric: true }));
+}
+
+/** The session the cookie holds (@supabase/ssr's `base64-` + base64url of the JSON). */
+async function storedSession(context) {
+  const value = (await sessionCookies(context)).map((c) => c.value).join("");
+  assert.ok(value.startsWith("base64-"), "a session cookie in @supabase/ssr's format");
+  return JSON.parse(Buffer.from(value.slice("base64-".length), "base64url").toString("utf8"));
+}
+
+/** Stores `session` in the cookie as @supabase/ssr does (chunks of 3180 characters). */
+async function setSession(context, session) {
+  const [first] = await sessionCookies(context);
+  const name = first.name.replace(/\.\d+$/, "");
+  const value = `base64-${Buffer.from(JSON.stringify(session)).toString("base64url")}`;
+  const chunks = value.length <= 3180 ? [[name, value]]
+    : Array.from({ length: Math.ceil(value.length / 3180) }, (_, i) => [`${name}.${i}`, value.slice(i * 3180, (i + 1) * 3180)]);
+  await context.clearCookies({ name: SESSION_COOKIE });
+  await context.addCookies(chunks.map(([n, v]) => ({ ...first, name: n, value: v })));
+}
+
+function claimsOf(accessToken) {
+  return JSON.parse(Buffer.from(accessToken.split(".")[1], "base64url").toString("utf8"));
+}
+
+// --- The browser -----------------------------------------------------------------------
+
+let browser;
+let context;
+let page;
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+  });
+  context = await browser.newContext();
+  page = await context.newPage();
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** Runs a step; on failure saves a screenshot of every open page, then fails. */
+async function step(name, body) {
+  try {
+    await body();
+  } catch (error) {
+    for (const [i, p] of context.pages().entries()) {
+      await p.screenshot({ path: join(SHOTS, `${name}-${i}.png`), fullPage: true }).catch(() => {});
+    }
+    throw error;
+  }
+}
+
+const byTestId = (id, on = page) => on.getByTestId(id);
+
+/** Opens `path` of the app and waits until React has hydrated it (the app marks it). */
+async function open(path, on = page) {
+  const res = await on.goto(`${APP}${path}`);
+  await on.locator("html[data-hydrated]").waitFor({ state: "attached" });
+  return res;
+}
+
+async function signInAsBob() {
+  await open("/");
+  const form = byTestId("sign-in-form");
+  await form.locator("[name=email]").fill("bob@example.com");
+  await form.locator("[name=password]").fill("password123");
+  await form.locator("button[type=submit]").click();
+  await byTestId("signed-in-as").getByText("(bob@example.com, editor)").waitFor();
+}
+
+test("a visitor without a session is sent to sign-in, with the page to come back to", () =>
+  step("redirect", async () => {
+    const res = await open("/uploads");
+    assert.equal(new URL(page.url()).pathname, "/sign-in");
+    assert.equal(new URL(page.url()).searchParams.get("next"), "/uploads");
+    assert.equal(res.status(), 200);
+    assert.equal(res.headers()["x-frame-options"], "DENY");
+    assert.equal(res.headers()["x-content-type-options"], "nosniff");
+    await byTestId("sign-in-form").waitFor();
+    // A route handler answers for itself: the API's 401, not a page.
+    const stream = await fetch(`${APP}/api/stream?count=1`);
+    assert.equal(stream.status, 401);
+    assert.equal((await stream.json()).error.code, "UNAUTHORIZED");
+  }));
+
+test("signs in with a password through the API: its message on failure, then the page asked for", () =>
+  step("sign-in", async () => {
+    const form = byTestId("sign-in-form");
+    await form.locator("[name=email]").fill("bob@example.com");
+    await form.locator("[name=password]").fill("not-the-password");
+    await form.locator("button[type=submit]").click();
+    await byTestId("banner").getByText(/email or password/i).waitFor();
+
+    await form.locator("[name=password]").fill("password123");
+    await form.locator("button[type=submit]").click();
+    // The client component shows the user the protected layout read from GET /me.
+    await byTestId("signed-in-as").getByText("(bob@example.com, editor)").waitFor();
+    assert.equal(new URL(page.url()).pathname, "/uploads");
+    const [cookie] = await sessionCookies(context);
+    assert.ok(cookie, "the API's session cookie is the app's");
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.sameSite, "Lax");
+  }));
+
+test("server actions: a workspace and its projects with an Idempotency-Key, the API's field errors, an edit", () =>
+  step("projects", async () => {
+    await open("/");
+    const name = `Next ${Date.now()}`;
+    const newWs = byTestId("new-workspace");
+    const key = await newWs.locator("[name=idempotencyKey]").inputValue();
+    await newWs.locator("[name=name]").fill(name);
+    await newWs.locator("button[type=submit]").click();
+    // revalidatePath: the list the server renders next has it.
+    await byTestId("workspaces").getByText(name).waitFor();
+    assert.equal(sql(`select count(*) from public.workspaces where name = '${name}'`), "1");
+    // The create carried the form's key (the API keeps it for 24 h for replays).
+    assert.equal(
+      sql(`select operation from private.idempotency_keys k join auth.users u on u.id = k.user_id
+            where u.email = 'bob@example.com' and k.key = '${key}'`),
+      "create_workspace",
+    );
+    // The form has a new key for the next create.
+    assert.notEqual(await newWs.locator("[name=idempotencyKey]").inputValue(), key);
+    // The same submission again (a retry after a lost answer: its key, its name): the API
+    // answers with the first create, and there is still one workspace.
+    const keyInput = newWs.locator("[name=idempotencyKey]");
+    await keyInput.evaluate((input, k) => { input.value = k; }, key);
+    await newWs.locator("[name=name]").fill(name);
+    await newWs.locator("button[type=submit]").click();
+    await page.waitForFunction((k) => document.querySelector('[data-testid="new-workspace"] [name=idempotencyKey]').value !== k, key);
+    assert.equal(await newWs.getByTestId("banner").count(), 0);
+    assert.equal(sql(`select count(*) from public.workspaces where name = '${name}'`), "1");
+
+    await byTestId("workspaces").getByText(name).click();
+    await byTestId("new-project").waitFor();
+    const newProject = byTestId("new-project");
+    await newProject.locator("[name=description]").fill("Kept");
+    await newProject.locator("button[type=submit]").click(); // no name: the API's 422
+    await newProject.locator('[data-field="name"]').getByText("must be 1 to 100 characters").waitFor();
+    await newProject.getByTestId("banner").getByText("The request is not valid").waitFor();
+    assert.equal(await newProject.locator("[name=description]").inputValue(), "Kept", "what was typed stays");
+
+    await newProject.locator("[name=name]").fill("Alpha");
+    await newProject.locator("[name=description]").fill("First");
+    await newProject.locator("button[type=submit]").click();
+    await byTestId("projects").getByText("Alpha: First").waitFor();
+    const workspace = `(select id from public.workspaces where name = '${name}')`;
+    assert.equal(sql(`select count(*) from public.projects where workspace_id = ${workspace}`), "1");
+    assert.equal(await newProject.locator("[name=name]").inputValue(), "", "the form is cleared");
+
+    await byTestId("edit-project-button").click();
+    const edit = byTestId("edit-project");
+    await edit.locator("[name=name]").fill("");
+    await edit.locator("button[type=submit]").click();
+    await edit.locator('[data-field="name"]').getByText("must be 1 to 100 characters").waitFor();
+    await edit.locator("[name=name]").fill("Renamed");
+    await edit.locator("[name=description]").fill("");
+    await edit.locator("button[type=submit]").click();
+    await byTestId("project-text").getByText(/^Renamed$/).waitFor();
+    assert.equal(await edit.count(), 0, "the edit form closes");
+    assert.equal(
+      sql(`select name || ':' || coalesce(description, '(null)') from public.projects where workspace_id = ${workspace}`),
+      "Renamed:(null)",
+    );
+  }));
+
+function objectsOf(uploadId) {
+  const root = join(process.env.S3_ROOT, process.env.UPLOADS_BUCKET);
+  const owner = sql(`select owner_id from public.uploads where id = '${uploadId}'`);
+  return ["pending", "files"].filter((prefix) => existsSync(join(root, prefix, owner, uploadId)));
+}
+
+test("uploads: a server action presigns, the browser PUTs to S3, another completes; a renamed GIF is rejected", () =>
+  step("uploads", async () => {
+    await open("/uploads");
+    await byTestId("upload-file").setInputFiles({ name: "pixels.png", mimeType: "image/png", buffer: png() });
+    await byTestId("upload-form").locator("button[type=submit]").click();
+    await byTestId("upload-status").getByText("Ready: pixels.png").waitFor();
+    const id = await byTestId("upload-status").getAttribute("data-upload-id");
+    assert.equal(await byTestId("upload-progress").evaluate((p) => p.value), 100);
+    assert.equal(sql(`select status from public.uploads where id = '${id}'`), "ready");
+    assert.deepEqual(objectsOf(id), ["files"]);
+    // Shown from its presigned GET.
+    await byTestId("upload-image").waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-testid="upload-image"]')?.complete);
+    assert.equal(await byTestId("upload-image").evaluate((img) => img.naturalWidth), 4);
+    // The list, revalidated by the server action, has it as ready.
+    await page.locator(`[data-testid="upload"][data-upload-id="${id}"][data-status="ready"]`).waitFor();
+
+    await byTestId("upload-file").setInputFiles({ name: "renamed.png", mimeType: "image/png", buffer: GIF });
+    await byTestId("upload-form").locator("button[type=submit]").click();
+    await byTestId("upload-status").getByText("Rejected").waitFor();
+    await byTestId("banner").getByText("The request is not valid").waitFor();
+    const rejected = await byTestId("upload-status").getAttribute("data-upload-id");
+    assert.equal(sql(`select status from public.uploads where id = '${rejected}'`), "rejected");
+    assert.deepEqual(objectsOf(rejected), []);
+    await page.locator(`[data-testid="upload"][data-upload-id="${rejected}"][data-status="rejected"]`).waitFor();
+    assert.equal(await byTestId("upload-image").count(), 0);
+  }));
+
+test("watches the API's events through a route handler", () =>
+  step("stream", async () => {
+    await open("/stream");
+    await byTestId("watch").click();
+    await byTestId("stream-status").getByText("Done").waitFor({ timeout: 30_000 });
+    assert.equal(await byTestId("event").count(), 5);
+    assert.match(await byTestId("event").first().textContent(), /^1 of 5 at /);
+  }));
+
+test("the proxy renews an expired session with its refresh token, for the page and the browser", () =>
+  step("refresh", async () => {
+    const before = await storedSession(context);
+    // The access token has expired as far as the session knows (expires_at): the next page
+    // view is the proxy's to refresh.
+    await setSession(context, { ...before, expires_at: Math.floor(Date.now() / 1000) - 60 });
+
+    await page.goto(`${APP}/`);
+    await byTestId("signed-in-as").getByText("(bob@example.com, editor)").waitFor();
+    const after = await storedSession(context);
+    assert.notEqual(after.refresh_token, before.refresh_token, "a new refresh token");
+    assert.notEqual(after.access_token, before.access_token, "a new access token");
+    assert.ok(after.expires_at > Date.now() / 1000, "not expired");
+    assert.equal(claimsOf(after.access_token).session_id, claimsOf(before.access_token).session_id, "the same session");
+    const [cookie] = await sessionCookies(context);
+    assert.equal(cookie.httpOnly, true, "the proxy writes it as the API does");
+    assert.equal(sql(`select revoked from auth.refresh_tokens where token = '${before.refresh_token}'`), "t");
+  }));
+
+test("a session ended elsewhere is refused by the API: the layout sends the visitor to sign-in", () =>
+  step("ended-session", async () => {
+    const { access_token } = await storedSession(context);
+    // Signed out of every device from elsewhere (the API's own sign-out, as bob).
+    const res = await fetch(`${API}/auth/sign-out?scope=global`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${access_token}` },
+    });
+    assert.equal(res.status, 204);
+    // The token itself has not expired; the API's GET /me refuses it.
+    await page.goto(`${APP}/`);
+    await byTestId("sign-in-form").waitFor();
+    assert.equal(new URL(page.url()).pathname, "/sign-in");
+  }));
+
+test("signs out: the API ends the session and clears the cookie", () =>
+  step("sign-out", async () => {
+    await signInAsBob();
+    const { access_token } = await storedSession(context);
+    await byTestId("sign-out").click();
+    await byTestId("sign-in-form").waitFor();
+    assert.deepEqual(await sessionCookies(context), []);
+    const me = await fetch(`${API}/me`, { headers: { authorization: `Bearer ${access_token}` } });
+    assert.equal(me.status, 401);
+    await page.goto(`${APP}/`);
+    assert.equal(new URL(page.url()).pathname, "/sign-in");
+  }));
+
+test("signs in with GitHub: PKCE through the API and Supabase Auth, back in the app", () =>
+  step("oauth", async () => {
+    const email = "github-user@example.test";
+    await open("/sign-in?next=%2Fstream");
+    await byTestId("oauth-github").click();
+    await byTestId("signed-in-as").getByText(`(${email}, user)`).waitFor();
+    assert.equal(new URL(page.url()).origin, APP);
+    assert.equal(new URL(page.url()).pathname, "/stream");
+    assert.ok(!(await context.cookies(API)).some((c) => c.name.endsWith("-code-verifier")), "the verifier is gone");
+    await byTestId("sign-out").click();
+    await byTestId("sign-in-form").waitFor();
+  }));
+
+/** The newest email the Auth stand-in "sent" to `email`: its link, as the template makes it. */
+async function newestLink(email) {
+  const res = await fetch(`${AUTH}/auth/v1/_dev/mailbox?email=${encodeURIComponent(email)}`, {
+    headers: { authorization: `Bearer ${SERVICE_KEY}`, apikey: SERVICE_KEY },
+  });
+  assert.equal(res.status, 200);
+  const [mail] = await res.json();
+  return `${mail.redirectTo}&token_hash=${mail.tokenHash}&type=${mail.type}`;
+}
+
+test("signs in with an email link, at once in the browser that asked for it", () =>
+  step("magic-link", async () => {
+    await open("/sign-in");
+    const form = byTestId("magic-link-form");
+    await form.locator("[name=email]").fill("carol@example.com");
+    await form.locator("button[type=submit]").click();
+    await byTestId("link-status").getByText("Check your email").waitFor();
+    await page.goto(await newestLink("carol@example.com"));
+    await byTestId("signed-in-as").getByText("(carol@example.com, user)").waitFor();
+    assert.equal(new URL(page.url()).origin, APP);
+    await byTestId("sign-out").click();
+    await byTestId("sign-in-form").waitFor();
+  }));
+
+test("an email link opened in another browser signs in only after the person confirms", () =>
+  step("confirm-step", async () => {
+    await open("/sign-in");
+    const form = byTestId("magic-link-form");
+    await form.locator("[name=email]").fill("dave@example.com");
+    await form.locator("button[type=submit]").click();
+    await byTestId("link-status").getByText("Check your email").waitFor();
+    const link = await newestLink("dave@example.com");
+
+    const phone = await browser.newContext();
+    try {
+      const phonePage = await phone.newPage();
+      await phonePage.goto(link);
+      await byTestId("confirm-step", phonePage).waitFor();
+      assert.equal(new URL(phonePage.url()).pathname, "/sign-in");
+      assert.equal(new URL(phonePage.url()).hash, "", "the link's parts are gone from the address bar");
+      assert.equal((await phone.cookies(APP)).filter((c) => SESSION_COOKIE.test(c.name)).length, 0);
+      await byTestId("confirm-here", phonePage).click();
+      await byTestId("signed-in-as", phonePage).getByText("(dave@example.com, user)").waitFor();
+    } finally {
+      await phone.close();
+    }
+  }));
