@@ -25,7 +25,7 @@ export NEXT_TELEMETRY_DISABLED=1
 build_log=$(mktemp "${TMPDIR:-/tmp}/next-build.XXXXXX")
 server_log=$(mktemp "${TMPDIR:-/tmp}/next-start.XXXXXX")
 trap 'rm -f "$build_log" "$server_log"' EXIT
-NEXT_PUBLIC_API_URL=$BROWSER_API_URL npx --no-install next build >"$build_log" 2>&1 \
+NEXT_PUBLIC_API_URL=$BROWSER_API_URL timeout 600 npx --no-install next build >"$build_log" 2>&1 \
   || { cat "$build_log" >&2; exit 1; }
 npm run --silent typecheck
 
@@ -46,7 +46,9 @@ export NEXT_APP_URL="http://localhost:$NEXT_PORT"
 export BROWSER_SCREENSHOTS=${BROWSER_SCREENSHOTS:-$ROOT/.local/browser-next}
 rm -rf "$BROWSER_SCREENSHOTS"
 status=0
-node --test --test-concurrency=1 --test-reporter=spec test/browser.test.mjs || status=$?
+# Bounded: a step that hangs fails after 60 s, the whole run after 5 minutes.
+timeout 300 node --test --test-concurrency=1 --test-timeout=60000 --test-reporter=spec test/browser.test.mjs \
+  || status=$?
 # No page may have failed on the server while the steps passed (Next logs each with ⨯).
 if [ "$status" = 0 ] && grep -q "⨯" "$server_log"; then
   echo "next start logged errors during the run:" >&2
