@@ -335,6 +335,18 @@ test("signs out: the API ends the session and clears the cookie", () =>
     assert.equal(me.status, 401);
     await page.goto(`${APP}/`);
     assert.equal(new URL(page.url()).pathname, "/sign-in");
+
+    // A sign-in link whose `next` leads elsewhere (`/\evil.example` is `//evil.example` to a
+    // browser) lands on the app.
+    await open(`/sign-in?next=${encodeURIComponent("/\\evil.example/x")}`);
+    const form = byTestId("sign-in-form");
+    await form.locator("[name=email]").fill("bob@example.com");
+    await form.locator("[name=password]").fill("password123");
+    await form.locator("button[type=submit]").click();
+    await byTestId("signed-in-as").getByText("(bob@example.com, editor)").waitFor();
+    assert.equal(page.url(), `${APP}/`);
+    await byTestId("sign-out").click();
+    await byTestId("sign-in-form").waitFor();
   }));
 
 test("signs in with GitHub: PKCE through the API and Supabase Auth, back in the app", () =>

@@ -8,8 +8,7 @@ export default async function SignInPage({
   searchParams: Promise<{ next?: string; error?: string; error_description?: string }>;
 }) {
   const params = await searchParams;
-  // Only a path of this app: never an address elsewhere.
-  const next = params.next?.startsWith("/") && !params.next.startsWith("//") ? params.next : "/";
+  const next = localPath(params.next);
   const error = params.error ? (params.error_description ?? params.error) : undefined;
   return (
     <main>
@@ -17,4 +16,16 @@ export default async function SignInPage({
       <SignInForms next={next} redirectError={error} />
     </main>
   );
+}
+
+/** `next` as a path of this app, or `/`: never an address elsewhere (`//evil.example`,
+ * `/\\evil.example` and `https://evil.example` all resolve to another origin). */
+function localPath(next: string | undefined): string {
+  const base = "http://app.invalid";
+  try {
+    const url = new URL(next ?? "/", base);
+    return url.origin === base ? url.pathname + url.search + url.hash : "/";
+  } catch {
+    return "/";
+  }
 }
