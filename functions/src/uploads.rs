@@ -254,6 +254,20 @@ fn sniff(bytes: &[u8]) -> Option<&'static str> {
         .filter(|m| ALLOWED_TYPES.contains(m))
 }
 
+/// The answer for an upload already completed: ready with a fresh download URL, or the
+/// rejection's conflict.
+async fn completed(storage: &Bucket<'_>, row: Row) -> Result<Data<Upload>, ApiError> {
+    if row.status != "ready" {
+        return Err(ApiError::conflict(
+            "This upload was rejected; start a new one",
+        ));
+    }
+    let download = storage
+        .presign_download(&storage::file_key(row.owner_id, row.id), &row.original_name)
+        .await?;
+    Ok(Data(Upload::from_row(row, Some(download))))
+}
+
 /// POST /uploads/{id}/complete
 pub async fn complete(
     app: App,
@@ -262,22 +276,17 @@ pub async fn complete(
 ) -> Result<Data<Upload>, ApiError> {
     let storage = bucket(&app, &caller)?;
     let row = find(&app, &caller, id).await?;
-    match row.status.as_str() {
-        "ready" => {
-            let download = storage
-                .presign_download(&storage::file_key(row.owner_id, row.id), &row.original_name)
-                .await?;
-            return Ok(Data(Upload::from_row(row, Some(download))));
-        }
-        "rejected" => {
-            return Err(ApiError::conflict(
-                "This upload was rejected; start a new one",
-            ))
-        }
-        _ => {}
+    if row.status != "pending" {
+        return completed(&storage, row).await;
     }
     let pending = storage::pending_key(row.owner_id, row.id);
     let Some(head) = storage.head(&pending).await? else {
+        // Another attempt (a retry's lost predecessor, or one at the same time) may have
+        // completed it since the read above and removed the pending object.
+        let row = find(&app, &caller, id).await?;
+        if row.status != "pending" {
+            return completed(&storage, row).await;
+        }
         return Err(ApiError::conflict(
             "Nothing was uploaded yet: PUT the file to the upload URL first",
         ));
@@ -285,32 +294,37 @@ pub async fn complete(
     // Every read below is pinned to the version this HEAD saw (its ETag): the presigned
     // PUT stays usable for minutes, and a file swapped in after the check must not be
     // the one that is kept.
-    let verdict = if head.size != row.size_bytes as u64 {
-        Err(format!(
-            "the file is {} bytes, not the {} declared",
-            head.size, row.size_bytes
-        ))
-    } else {
-        let bytes = storage
-            .first_bytes(&pending, SNIFF_BYTES, &head.etag)
-            .await?;
-        match sniff(&bytes) {
-            Some(actual) if actual == row.content_type => Ok(()),
-            Some(actual) => Err(format!(
-                "the content is {actual}, not the {} declared",
-                row.content_type
-            )),
-            None => Err(format!("the content is not a {} image", row.content_type)),
+    let file = storage::file_key(row.owner_id, row.id);
+    let checked = async {
+        let verdict = verdict(&storage, &pending, &head, &row).await?;
+        if verdict.is_ok() {
+            storage.copy(&pending, &file, Some(&head.etag)).await?;
+        }
+        Ok::<_, ApiError>(verdict)
+    }
+    .await;
+    let verdict = match checked {
+        Ok(verdict) => verdict,
+        // The object gone or replaced since the HEAD may be another attempt's doing: one
+        // that completed the upload meanwhile (and removed the pending object) is the
+        // answer.
+        Err(e) => {
+            let now = find(&app, &caller, id).await?;
+            return if now.status == "pending" {
+                Err(e)
+            } else {
+                completed(&storage, now).await
+            };
         }
     };
     match verdict {
         Ok(()) => {
-            // Copy, then mark ready, then remove the pending object: a failure at any
+            // Copied; then mark ready, then remove the pending object: a failure at any
             // step leaves the pending object in place, so completing again redoes the
-            // rest (and a row already ready answers as above). A pending object left
-            // behind by a failed delete is removed by the bucket's lifecycle rule.
-            let file = storage::file_key(row.owner_id, row.id);
-            storage.copy(&pending, &file, Some(&head.etag)).await?;
+            // rest (and a row already ready answers as above; two attempts at once both
+            // answer it, set_upload_status returning the row the first one marked). A
+            // pending object left behind by a failed delete is removed by the bucket's
+            // lifecycle rule.
             let row = set_status(&app, &caller, row.id, row.owner_id, true, None).await?;
             if storage.delete(&pending).await.is_err() {
                 tracing::warn!(
@@ -331,6 +345,33 @@ pub async fn complete(
             ))
         }
     }
+}
+
+/// Whether the pending object is what the row declares: its size, then its first bytes'
+/// kind (of the version `head` saw). The reason when it is not.
+async fn verdict(
+    storage: &Bucket<'_>,
+    pending: &str,
+    head: &storage::ObjectHead,
+    row: &Row,
+) -> Result<Result<(), String>, ApiError> {
+    if head.size != row.size_bytes as u64 {
+        return Ok(Err(format!(
+            "the file is {} bytes, not the {} declared",
+            head.size, row.size_bytes
+        )));
+    }
+    let bytes = storage
+        .first_bytes(pending, SNIFF_BYTES, &head.etag)
+        .await?;
+    Ok(match sniff(&bytes) {
+        Some(actual) if actual == row.content_type => Ok(()),
+        Some(actual) => Err(format!(
+            "the content is {actual}, not the {} declared",
+            row.content_type
+        )),
+        None => Err(format!("the content is not a {} image", row.content_type)),
+    })
 }
 
 /// GET /uploads/{id}

@@ -39,7 +39,8 @@ create policy "uploads: owners delete" on public.uploads
   for delete to authenticated using (owner_id = (select auth.uid()));
 
 -- Marks a pending upload ready or rejected (service role only: the function calls it
--- after checking the object).
+-- after checking the object). Asked again for the outcome it already has, it answers the
+-- row; for the other outcome, PT409.
 create or replace function public.set_upload_status(p_id uuid, p_owner uuid, p_ready boolean, p_reason text default null)
 returns public.uploads
 language plpgsql
@@ -48,15 +49,23 @@ set search_path = ''
 as $$
 declare
   v_row public.uploads;
+  v_status public.upload_status := case when p_ready then 'ready'::public.upload_status else 'rejected'::public.upload_status end;
 begin
   update public.uploads
-  set status = case when p_ready then 'ready'::public.upload_status else 'rejected'::public.upload_status end,
+  set status = v_status,
       rejection_reason = case when p_ready then null else left(p_reason, 300) end,
       completed_at = now()
   where id = p_id and owner_id = p_owner and status = 'pending'
   returning * into v_row;
   if v_row.id is null then
-    raise exception 'no pending upload %', p_id using errcode = 'PT404';
+    -- Completed already, with the same outcome, by an attempt that ran at the same time or
+    -- whose answer was lost: that row is the answer again (as it was, completed_at kept).
+    select * into v_row from public.uploads where id = p_id and owner_id = p_owner;
+    if v_row.id is null then
+      raise exception 'no pending upload %', p_id using errcode = 'PT404';
+    elsif v_row.status <> v_status then
+      raise exception 'upload % is already %', p_id, v_row.status using errcode = 'PT409';
+    end if;
   end if;
   return v_row;
 end;

@@ -3,7 +3,7 @@
 -- touches nothing; the size, type, name and key checks; the user cascade.
 begin;
 set search_path = extensions, public;
-select plan(53);
+select plan(54);
 
 -- Users (ids unique to this file):
 --   ana 09000000-0000-4000-8000-00000000000a  owner of most uploads
@@ -318,13 +318,15 @@ select results_eq(
   $$ values ('ready', null::text, true) $$,
   'service_role x set_upload_status(ready) on a pending upload: ready, completed_at set'
 );
-select throws_ok(
-  $$ select public.set_upload_status('09000000-0000-4000-9000-000000000002', '09000000-0000-4000-8000-00000000000a', true) $$,
-  'PT404', null, 'a second set_upload_status on the same upload: PT404 (no longer pending)'
+select results_eq(
+  $$ select status::text, completed_at = (select completed_at from public.uploads where id = '09000000-0000-4000-9000-000000000002')
+     from public.set_upload_status('09000000-0000-4000-9000-000000000002', '09000000-0000-4000-8000-00000000000a', true) $$,
+  $$ values ('ready', true) $$,
+  'a second set_upload_status(ready) on the same upload (a retry, a concurrent attempt): the row as it is'
 );
 select throws_ok(
   $$ select public.set_upload_status('09000000-0000-4000-9000-000000000002', '09000000-0000-4000-8000-00000000000a', false, 'late') $$,
-  'PT404', null, 'rejecting an upload that is already ready: PT404'
+  'PT409', null, 'rejecting an upload that is already ready: PT409'
 );
 select throws_ok(
   $$ select public.set_upload_status('09000000-0000-4000-9000-000000000006', '09000000-0000-4000-8000-00000000000b', true) $$,
@@ -339,6 +341,12 @@ select results_eq(
      from public.set_upload_status('09000000-0000-4000-9000-000000000006', '09000000-0000-4000-8000-00000000000a', false, repeat('x', 400)) $$,
   $$ values ('rejected', 300, true) $$,
   'service_role x set_upload_status(rejected) keeps the reason, cut to 300 characters'
+);
+select results_eq(
+  $$ select status::text, char_length(rejection_reason)
+     from public.set_upload_status('09000000-0000-4000-9000-000000000006', '09000000-0000-4000-8000-00000000000a', false, 'another reason') $$,
+  $$ values ('rejected', 300) $$,
+  'rejected again: the row as it is, the first reason kept'
 );
 reset role;
 

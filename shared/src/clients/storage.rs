@@ -77,6 +77,13 @@ fn replaced() -> ApiError {
         .with_cause("s3: precondition failed (object replaced)")
 }
 
+/// The object was there a moment ago and is not now (removed by a request at the same
+/// time: for a pending upload, another completion of it).
+fn gone() -> ApiError {
+    ApiError::conflict("The file is gone since it was checked; complete the upload again")
+        .with_cause("s3: not found (object removed)")
+}
+
 impl Storage {
     /// None when UPLOADS_BUCKET is not configured (routes that need it answer 503).
     pub fn from_config(config: &Config, http: reqwest::Client) -> Option<Self> {
@@ -254,8 +261,10 @@ impl Bucket<'_> {
             .await
             .map_err(|_| ApiError::internal("presign ranged get"))?;
         let response = self.send(req).await?;
-        if response.status() == reqwest::StatusCode::PRECONDITION_FAILED {
-            return Err(replaced());
+        match response.status() {
+            reqwest::StatusCode::PRECONDITION_FAILED => return Err(replaced()),
+            reqwest::StatusCode::NOT_FOUND => return Err(gone()),
+            _ => {}
         }
         if !response.status().is_success() {
             return Err(if response.status().is_server_error() {
@@ -314,6 +323,7 @@ impl Bucket<'_> {
         match response.status() {
             s if s.is_success() => Ok(()),
             reqwest::StatusCode::PRECONDITION_FAILED => Err(replaced()),
+            reqwest::StatusCode::NOT_FOUND => Err(gone()),
             s if s.is_server_error() => Err(unavailable("s3: copy failed")),
             _ => Err(ApiError::internal("s3: copy refused")),
         }

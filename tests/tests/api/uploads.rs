@@ -925,6 +925,44 @@ async fn storage_size_is_the_objects_real_size() {
     assert_eq!(object_size(&pending_key(u.id, Uuid::new_v4())).await, None);
 }
 
+/// A completion sent twice at once (a client's retry overlapping its first attempt, or a
+/// retry after an instance died once its status change had reached PostgREST): both are
+/// answered with the ready upload, the file kept, no pending object left. make chaos found
+/// the second answered 404 (the row was no longer pending when it marked it).
+#[tokio::test]
+async fn a_completion_sent_twice_at_once_answers_ready_both_times() {
+    let u = user().await;
+    let bytes = png();
+    for _ in 0..4 {
+        let id = create_and_put(&u, "twice.png", "image/png", &bytes).await;
+        let (first, second) = tokio::join!(complete(&u, id), complete(&u, id));
+        let stored = row(id).await.unwrap();
+        assert_eq!(stored.status, "ready");
+        for res in [&first, &second] {
+            let done = res.assert_ok(200);
+            assert_eq!(done["status"], "ready", "{done}");
+            assert_eq!(ts(&done["completedAt"]), stored.completed_at.unwrap());
+            assert_eq!(done["download"]["method"], "GET", "{done}");
+        }
+        assert!(!exists(&pending_key(u.id, id)).await, "pending object left");
+        assert_eq!(object(&file_key(u.id, id)).await, Some(bytes.clone()));
+    }
+    // A rejection sent twice at once: both are the rejection, the object gone either way.
+    let id = create_and_put(&u, "twice.png", "image/png", &gif()).await;
+    let (first, second) = tokio::join!(complete(&u, id), complete(&u, id));
+    for res in [&first, &second] {
+        assert!(
+            res.status == 422 || res.status == 409,
+            "the rejection (422), or for the later one the conflict that it was rejected (409): {} {}",
+            res.status,
+            res.body
+        );
+    }
+    assert_eq!(row(id).await.unwrap().status, "rejected");
+    assert!(!exists(&pending_key(u.id, id)).await, "pending object left");
+    assert!(!exists(&file_key(u.id, id)).await, "a rejected file kept");
+}
+
 #[tokio::test]
 async fn complete_before_any_upload_is_409_and_leaves_it_pending() {
     let u = user().await;
