@@ -13,6 +13,7 @@
 #                    API's ALLOWED_ORIGINS)
 #   SUPABASE_URL and SUPABASE_ANON_KEY, or TEST_GATEWAY_URL and TEST_PUBLISHABLE_KEY (the
 #                    gateway for today's keys, preferred): where the proxy refreshes sessions
+#   S3_ENDPOINT      the bucket's origin, which the app's Content-Security-Policy allows
 #   S3_ROOT, UPLOADS_BUCKET, TEST_DATABASE_URL, SUPABASE_SERVICE_ROLE_KEY   for the checks
 # Screenshots of failed steps go to BROWSER_SCREENSHOTS (default .local/browser-next/).
 set -euo pipefail
@@ -32,6 +33,7 @@ npm run --silent typecheck
 API_URL=$BROWSER_API_URL \
 SUPABASE_URL=${TEST_GATEWAY_URL:-$SUPABASE_URL} \
 SUPABASE_PUBLISHABLE_KEY=${TEST_PUBLISHABLE_KEY:-$SUPABASE_ANON_KEY} \
+STORAGE_ORIGIN=$S3_ENDPOINT \
 COOKIE_SECURE=false \
   setsid npx --no-install next start --hostname localhost --port "$NEXT_PORT" >"$server_log" 2>&1 &
 server=$!

@@ -74,7 +74,7 @@ spawn web env -C examples/web VITE_API_URL="http://localhost:$PORT" \
 # proxy refreshes the session at the Auth stand-in (docs/nextjs-app.md).
 spawn nextjs env -C examples/nextjs NEXT_TELEMETRY_DISABLED=1 NEXT_PUBLIC_API_URL="http://localhost:$PORT" \
   API_URL="http://127.0.0.1:$PORT" SUPABASE_URL="$SUPABASE_URL" SUPABASE_PUBLISHABLE_KEY="$SUPABASE_ANON_KEY" \
-  COOKIE_SECURE=false npx --no-install next dev --hostname localhost --port "$NEXT_PORT"
+  STORAGE_ORIGIN="$S3_ENDPOINT" COOKIE_SECURE=false npx --no-install next dev --hostname localhost --port "$NEXT_PORT"
 echo
 echo "Local API:  http://127.0.0.1:$PORT     (PostgREST $SUPABASE_REST_URL, S3 $S3_ENDPOINT, Auth stand-in $SUPABASE_URL)"
 echo "Web app:    http://localhost:$WEB_PORT     (examples/web; sign in as bob@example.com / password123; log $STACK_LOGS/web.log)"

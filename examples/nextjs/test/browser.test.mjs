@@ -104,6 +104,7 @@ function claimsOf(accessToken) {
 let browser;
 let context;
 let page;
+const blocked = [];
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -114,6 +115,10 @@ before(async () => {
       "--disable-component-update", "--disable-sync"],
   });
   context = await browser.newContext();
+  // What the Content-Security-Policy blocked (Chromium reports each on the console).
+  context.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) blocked.push(`${message.location().url}: ${message.text()}`);
+  });
   page = await context.newPage();
 });
 
@@ -159,6 +164,15 @@ test("a visitor without a session is sent to sign-in, with the page to come back
     assert.equal(res.status(), 200);
     assert.equal(res.headers()["x-frame-options"], "DENY");
     assert.equal(res.headers()["x-content-type-options"], "nosniff");
+    const csp = res.headers()["content-security-policy"];
+    assert.match(csp, /script-src 'self' 'nonce-[A-Za-z0-9+/=]+' 'strict-dynamic'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.ok(csp.includes(new URL(API).origin), "the API may be fetched");
+    // Next put the page's nonce on its scripts; a new page view, a new nonce.
+    const nonce = csp.match(/'nonce-([^']+)'/)[1];
+    assert.ok(await page.locator(`script[nonce]`).count() > 0);
+    const again = (await (await fetch(`${APP}/sign-in`)).headers.get("content-security-policy"));
+    assert.ok(!again.includes(nonce), "a nonce is never used twice");
     await byTestId("sign-in-form").waitFor();
     // A route handler answers for itself: the API's 401, not a page.
     const stream = await fetch(`${APP}/api/stream?count=1`);
@@ -408,4 +422,19 @@ test("an email link opened in another browser signs in only after the person con
     } finally {
       await phone.close();
     }
+  }));
+
+test("the Content-Security-Policy blocked nothing the app does, and blocks a script injected into a page", () =>
+  step("csp", async () => {
+    assert.deepEqual(blocked, [], "nothing of the app's own was blocked");
+    await open("/sign-in");
+    // Markup an attacker got into the page, with an inline handler (the usual XSS).
+    await page.evaluate(() => {
+      document.body.insertAdjacentHTML("beforeend", '<img src="/no-such-image.png" onerror="window.injected = true">');
+    });
+    // The image has failed to load (its error event is past), and the report has come.
+    await page.waitForFunction(() => document.querySelector('img[src="/no-such-image.png"]').complete);
+    for (let i = 0; i < 50 && blocked.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await page.evaluate(() => window.injected), undefined, "the injected handler did not run");
+    assert.ok(blocked.some((b) => /inline event handler|script-src/i.test(b)), JSON.stringify(blocked));
   }));
