@@ -8,7 +8,7 @@ import { PUBLIC_API_URL } from "@/lib/settings";
  * bucket (download URLs); no plugins, no <base>, forms posting only here, never framed.
  * `STORAGE_ORIGIN` is the bucket's origin as its presigned URLs name it (deployed,
  * https://<bucket>.s3.<region>.amazonaws.com). `next dev` needs 'unsafe-eval' (React's
- * error overlay); a production build does not.
+ * error overlay) and inline styles; a production build needs neither.
  */
 export function contentSecurityPolicy(nonce: string): string {
   const api = new URL(PUBLIC_API_URL).origin;
@@ -17,7 +17,9 @@ export function contentSecurityPolicy(nonce: string): string {
   return [
     "default-src 'self'",
     `script-src 'self' 'nonce-${nonce}' 'strict-dynamic'${dev ? " 'unsafe-eval'" : ""}`,
-    `style-src 'self' 'nonce-${nonce}'`,
+    // `next dev`'s overlay adds styles without the nonce (and a nonce would void
+    // 'unsafe-inline'); a production build's carry it.
+    dev ? "style-src 'self' 'unsafe-inline'" : `style-src 'self' 'nonce-${nonce}'`,
     `img-src 'self' blob: data: ${storage}`.trim(),
     `connect-src 'self' ${api} ${storage}`.trim(),
     "font-src 'self'",
