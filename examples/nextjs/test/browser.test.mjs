@@ -424,6 +424,44 @@ test("an email link opened in another browser signs in only after the person con
     }
   }));
 
+test("a recovery link signs in where a new password is chosen; the API's 422 beside the field; then it signs in", () =>
+  step("recovery", async () => {
+    await open("/sign-in");
+    const form = byTestId("recovery-form");
+    await form.locator("[name=email]").fill("dave@example.com");
+    await form.locator("button[type=submit]").click();
+    await byTestId("recovery-status").waitFor();
+    const link = await newestLink("dave@example.com");
+    assert.match(link, /type=recovery/);
+    await page.goto(link);
+    await byTestId("signed-in-as").getByText("(dave@example.com, user)").waitFor();
+    assert.equal(new URL(page.url()).pathname, "/account/password");
+
+    const setForm = byTestId("set-password");
+    await setForm.locator("[name=password]").fill("short");
+    await setForm.locator("button[type=submit]").click();
+    await setForm.locator('[data-field="password"]').getByText(/8 to 72 characters/).waitFor();
+    assert.equal(await setForm.locator("[name=password]").inputValue(), "", "a password is never sent back");
+    const password = `a new password ${Date.now()}`;
+    await setForm.locator("[name=password]").fill(password);
+    await setForm.locator("button[type=submit]").click();
+    await byTestId("password-set").waitFor();
+    assert.equal(
+      sql(`select count(*) from auth.users where email = 'dave@example.com'
+             and encrypted_password = extensions.crypt('${password}', encrypted_password)`),
+      "1",
+    );
+
+    await byTestId("sign-out").click();
+    const signIn = byTestId("sign-in-form");
+    await signIn.locator("[name=email]").fill("dave@example.com");
+    await signIn.locator("[name=password]").fill(password);
+    await signIn.locator("button[type=submit]").click();
+    await byTestId("signed-in-as").getByText("(dave@example.com, user)").waitFor();
+    await byTestId("sign-out").click();
+    await byTestId("sign-in-form").waitFor();
+  }));
+
 test("the Content-Security-Policy blocked nothing the app does, and blocks a script injected into a page", () =>
   step("csp", async () => {
     assert.deepEqual(blocked, [], "nothing of the app's own was blocked");

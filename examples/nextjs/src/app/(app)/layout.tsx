@@ -20,6 +20,7 @@ export default async function AppLayout({ children }: { children: ReactNode }) {
           <Link href="/">Workspaces</Link>
           <Link href="/uploads">Uploads</Link>
           <Link href="/stream">Stream</Link>
+          <Link href="/account/password">Password</Link>
         </nav>
         <UserNav />
       </header>

@@ -19,6 +19,7 @@ export function SignInForms({ next, redirectError }: { next: string; redirectErr
   const router = useRouter();
   const [error, setError] = useState<ApiError | string | undefined>(redirectError);
   const [linkSent, setLinkSent] = useState(false);
+  const [recoverySent, setRecoverySent] = useState(false);
   const [confirm, setConfirm] = useState<Confirm | null>(null);
   const [origin, setOrigin] = useState("");
 
@@ -61,6 +62,18 @@ export function SignInForms({ next, redirectError }: { next: string; redirectErr
       .catch(() => ({ error: UNREACHABLE }));
     if (res.error) return setError(res.error);
     setLinkSent(true);
+  }
+
+  async function sendRecovery(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    setError(undefined);
+    // The link signs them in and lands on the page where they choose a new password.
+    const res = await browserApi
+      .POST("/auth/recover", { body: { email: String(form.get("email")), next: `${origin}/account/password` } })
+      .catch(() => ({ error: UNREACHABLE }));
+    if (res.error) return setError(res.error);
+    setRecoverySent(true);
   }
 
   async function confirmHere() {
@@ -117,6 +130,20 @@ export function SignInForms({ next, redirectError }: { next: string; redirectErr
           <p data-testid="link-status">Check your email for the sign-in link.</p>
         ) : (
           <form method="post" onSubmit={sendLink} data-testid="magic-link-form">
+            <label>
+              Email <input name="email" type="email" autoComplete="email" required />
+              <FieldError error={apiError} field="email" />
+            </label>
+            <button type="submit">Email me a link</button>
+          </form>
+        )}
+      </section>
+      <section>
+        <h2>Forgot your password?</h2>
+        {recoverySent ? (
+          <p data-testid="recovery-status">Check your email for a link to choose a new password.</p>
+        ) : (
+          <form method="post" onSubmit={sendRecovery} data-testid="recovery-form">
             <label>
               Email <input name="email" type="email" autoComplete="email" required />
               <FieldError error={apiError} field="email" />
