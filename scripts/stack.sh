@@ -230,36 +230,16 @@ start_secrets_manager() {
   log "Secrets Manager (moto) on $TEST_SECRETS_MANAGER_URL"
 }
 
-# The TLS front of the Lambda-shaped bench (Debian's nginx, scripts/setup.sh nginx), as
-# Supabase and AWS serve their APIs: one HTTPS origin for the project, as Supabase's
-# gateway routes it (/rest/v1/ to PostgREST, /auth/v1/ to the Auth stand-in), and one
-# for Secrets Manager (moto). Certificates from a CA made for this run (ECDSA P-256, as
-# the certificates in front of Supabase are); CA_FILE is its certificate, which the
-# functions are told to trust with EXTRA_CA_CERTS and nothing else. Keep-alive to the
-# upstreams, TLS 1.2 and 1.3, HTTP/1.1 (what the functions' client speaks).
-# Needs SUPABASE_URL (the Auth stand-in), SUPABASE_REST_URL and TEST_SECRETS_MANAGER_URL;
-# sets TLS_SUPABASE_URL, TLS_SECRETS_MANAGER_URL and CA_FILE.
-start_tls_front() {
-  local dir=$1
-  mkdir -p "$dir"; chmod 700 "$dir"
+# nginx for this run (Debian's, scripts/setup.sh nginx): the start of a config of its own
+# in DIR (one process in the foreground, its pid, log and temporary files in DIR), up to
+# the open `http {` block.
+need_nginx() {
   command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || die "nginx not found: bash scripts/setup.sh nginx"
-  openssl ecparam -genkey -noout -name prime256v1 -out "$dir/ca.key" 2>/dev/null
-  openssl req -x509 -new -key "$dir/ca.key" -sha256 -days 2 -subj "/CN=supa-lambda bench CA (this run only)" \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-    -out "$dir/ca.pem" 2>/dev/null
-  openssl ecparam -genkey -noout -name prime256v1 -out "$dir/server.key" 2>/dev/null
-  openssl req -new -key "$dir/server.key" -subj "/CN=127.0.0.1" -out "$dir/server.csr" 2>/dev/null
-  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' > "$dir/server.ext"
-  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
-    -days 2 -sha256 -extfile "$dir/server.ext" -out "$dir/server.pem" 2>/dev/null
-  chmod 600 "$dir"/*.key
-  CA_FILE=$dir/ca.pem
-  local project_port secrets_port
-  project_port=$(free_port); secrets_port=$(free_port)
-  local upstream_host_port
-  upstream_host_port() { python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(f"{p.hostname}:{p.port}")' "$1"; }
+}
+nginx_conf_head() {
+  local dir=$1
   mkdir -p "$dir/tmp"
-  cat > "$dir/nginx.conf" <<CONF
+  cat <<CONF
 daemon off;
 master_process off;
 worker_processes 1;
@@ -274,15 +254,47 @@ http {
   uwsgi_temp_path $dir/tmp/uwsgi;
   scgi_temp_path $dir/tmp/scgi;
   client_max_body_size 8m;
+CONF
+}
+# host:port of a URL (an nginx upstream's server).
+host_port() { python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(f"{p.hostname}:{p.port}")' "$1"; }
+
+# The TLS front of the Lambda-shaped bench (Debian's nginx, scripts/setup.sh nginx), as
+# Supabase and AWS serve their APIs: one HTTPS origin for the project, as Supabase's
+# gateway routes it (/rest/v1/ to PostgREST, /auth/v1/ to the Auth stand-in), and one
+# for Secrets Manager (moto). Certificates from a CA made for this run (ECDSA P-256, as
+# the certificates in front of Supabase are); CA_FILE is its certificate, which the
+# functions are told to trust with EXTRA_CA_CERTS and nothing else. Keep-alive to the
+# upstreams, TLS 1.2 and 1.3, HTTP/1.1 (what the functions' client speaks).
+# Needs SUPABASE_URL (the Auth stand-in), SUPABASE_REST_URL and TEST_SECRETS_MANAGER_URL;
+# sets TLS_SUPABASE_URL, TLS_SECRETS_MANAGER_URL and CA_FILE.
+start_tls_front() {
+  local dir=$1
+  mkdir -p "$dir"; chmod 700 "$dir"
+  need_nginx
+  openssl ecparam -genkey -noout -name prime256v1 -out "$dir/ca.key" 2>/dev/null
+  openssl req -x509 -new -key "$dir/ca.key" -sha256 -days 2 -subj "/CN=supa-lambda bench CA (this run only)" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -out "$dir/ca.pem" 2>/dev/null
+  openssl ecparam -genkey -noout -name prime256v1 -out "$dir/server.key" 2>/dev/null
+  openssl req -new -key "$dir/server.key" -subj "/CN=127.0.0.1" -out "$dir/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' > "$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 2 -sha256 -extfile "$dir/server.ext" -out "$dir/server.pem" 2>/dev/null
+  chmod 600 "$dir"/*.key
+  CA_FILE=$dir/ca.pem
+  local project_port secrets_port
+  project_port=$(free_port); secrets_port=$(free_port)
+  { nginx_conf_head "$dir"; cat <<CONF
   keepalive_requests 100000;
   keepalive_timeout 120s;
   ssl_certificate $dir/server.pem;
   ssl_certificate_key $dir/server.key;
   ssl_protocols TLSv1.2 TLSv1.3;
   ssl_session_cache shared:SSL:1m;
-  upstream postgrest { server $(upstream_host_port "$SUPABASE_REST_URL"); keepalive 32; }
-  upstream auth { server $(upstream_host_port "$SUPABASE_URL"); keepalive 8; }
-  upstream secrets { server $(upstream_host_port "$TEST_SECRETS_MANAGER_URL"); keepalive 8; }
+  upstream postgrest { server $(host_port "$SUPABASE_REST_URL"); keepalive 32; }
+  upstream auth { server $(host_port "$SUPABASE_URL"); keepalive 8; }
+  upstream secrets { server $(host_port "$TEST_SECRETS_MANAGER_URL"); keepalive 8; }
   server {
     listen 127.0.0.1:$project_port ssl;
     location /rest/v1/ {
@@ -310,6 +322,7 @@ http {
   }
 }
 CONF
+  } > "$dir/nginx.conf"
   spawn nginx /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf"
   export TLS_SUPABASE_URL="https://127.0.0.1:$project_port"
   export TLS_SECRETS_MANAGER_URL="https://127.0.0.1:$secrets_port"
@@ -341,30 +354,14 @@ CONF
 # TEST_SECRET_KEY.
 start_key_gateway() {
   local dir=$1
-  mkdir -p "$dir/tmp"; chmod 700 "$dir"
-  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || die "nginx not found: bash scripts/setup.sh nginx"
+  mkdir -p "$dir"; chmod 700 "$dir"
+  need_nginx
   local port pk sk anon_jwt
   port=$(free_port)
   pk="sb_publishable_$(openssl rand -hex 16)"
   sk="sb_secret_$(openssl rand -hex 16)"
   anon_jwt=$("$ROOT/target/debug/mint-token" --role anon)
-  local hostport
-  hostport() { python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(f"{p.hostname}:{p.port}")' "$1"; }
-  cat > "$dir/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-error_log $dir/error.log warn;
-pid $dir/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $dir/tmp/body;
-  proxy_temp_path $dir/tmp/proxy;
-  fastcgi_temp_path $dir/tmp/fastcgi;
-  uwsgi_temp_path $dir/tmp/uwsgi;
-  scgi_temp_path $dir/tmp/scgi;
-  client_max_body_size 8m;
+  { nginx_conf_head "$dir"; cat <<CONF
   default_type application/json;
   # The maps' keys hold the keys themselves (the longest, "<key>|Bearer <key>").
   map_hash_bucket_size 256;
@@ -379,8 +376,8 @@ http {
     "~\\|Bearer sb_" "refused";
     default \$http_authorization;
   }
-  upstream postgrest { server $(hostport "$SUPABASE_REST_URL"); keepalive 16; }
-  upstream auth { server $(hostport "$SUPABASE_URL"); keepalive 8; }
+  upstream postgrest { server $(host_port "$SUPABASE_REST_URL"); keepalive 16; }
+  upstream auth { server $(host_port "$SUPABASE_URL"); keepalive 8; }
   server {
     listen 127.0.0.1:$port;
     if (\$gw_kind = invalid) { return 401 '{"message":"Invalid API key"}'; }
@@ -398,6 +395,7 @@ http {
   }
 }
 CONF
+  } > "$dir/nginx.conf"
   chmod 600 "$dir/nginx.conf"
   spawn key-gateway /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf"
   export TEST_GATEWAY_URL="http://127.0.0.1:$port" TEST_PUBLISHABLE_KEY=$pk TEST_SECRET_KEY=$sk
