@@ -280,22 +280,14 @@ pub async fn complete(
         return completed(&storage, row).await;
     }
     let pending = storage::pending_key(row.owner_id, row.id);
-    let Some(head) = storage.head(&pending).await? else {
-        // Another attempt (a retry's lost predecessor, or one at the same time) may have
-        // completed it since the read above and removed the pending object.
-        let row = find(&app, &caller, id).await?;
-        if row.status != "pending" {
-            return completed(&storage, row).await;
-        }
-        return Err(ApiError::conflict(
-            "Nothing was uploaded yet: PUT the file to the upload URL first",
-        ));
-    };
-    // Every read below is pinned to the version this HEAD saw (its ETag): the presigned
-    // PUT stays usable for minutes, and a file swapped in after the check must not be
-    // the one that is kept.
     let file = storage::file_key(row.owner_id, row.id);
+    // The file's verdict and, for a good one, its copy to files/. Every read is pinned to
+    // the version the HEAD saw (its ETag): the presigned PUT stays usable for minutes, and
+    // a file swapped in after the check must not be the one that is kept.
     let checked = async {
+        let head = storage.head(&pending).await?.ok_or_else(|| {
+            ApiError::conflict("Nothing was uploaded yet: PUT the file to the upload URL first")
+        })?;
         let verdict = verdict(&storage, &pending, &head, &row).await?;
         if verdict.is_ok() {
             storage.copy(&pending, &file, Some(&head.etag)).await?;
@@ -305,9 +297,9 @@ pub async fn complete(
     .await;
     let verdict = match checked {
         Ok(verdict) => verdict,
-        // The object gone or replaced since the HEAD may be another attempt's doing: one
-        // that completed the upload meanwhile (and removed the pending object) is the
-        // answer.
+        // No object, or one gone or replaced since the HEAD, may be another attempt's
+        // doing (a retry's lost predecessor, or one at the same time): if it completed the
+        // upload meanwhile (and removed the pending object), that is the answer.
         Err(e) => {
             let now = find(&app, &caller, id).await?;
             return if now.status == "pending" {
