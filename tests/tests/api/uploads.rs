@@ -1463,6 +1463,36 @@ async fn the_copy_keeps_only_the_version_that_was_checked() {
     assert_eq!(object(&target).await, Some(other));
 }
 
+/// An object removed after its HEAD (by another completion of the same upload) makes the
+/// pinned read and copy a conflict, which complete-upload answers by reading the row
+/// again; before, S3's 404 was an internal error (500).
+#[tokio::test]
+async fn a_pinned_read_or_copy_of_an_object_removed_since_its_head_is_a_conflict() {
+    let u = user().await;
+    let pending = create_ok(&u, "gone.png", "image/png", png().len()).await;
+    let put = send_presigned(&pending.request, png()).await;
+    assert_eq!(put.status, 200, "{}", put.text());
+    let key = pending_key(u.id, pending.id);
+    let checked = object_head(&key).await.expect("the object");
+    let (storage, caller) = (storage(), shared::Caller::default());
+    let bucket = storage.for_request(&caller);
+    bucket.delete(&key).await.expect("S3 deletes it");
+
+    let read = bucket
+        .first_bytes(&key, 16, &checked.etag)
+        .await
+        .expect_err("the object is gone");
+    assert_eq!(read.code, shared::base::error::ErrorCode::Conflict);
+    let target = file_key(u.id, pending.id);
+    let copy = copy_object(&key, &target, Some(&checked.etag))
+        .await
+        .expect_err("the object is gone");
+    assert_eq!(copy.code, shared::base::error::ErrorCode::Conflict);
+    assert!(!exists(&target).await);
+    // Through the API: still pending, nothing there, so the 409 to PUT the file.
+    assert_err(&complete(&u, pending.id).await, 409, "CONFLICT");
+}
+
 #[tokio::test]
 async fn at_most_twenty_uploads_are_in_progress_through_the_api_or_straight_to_postgrest() {
     let u = user().await;
