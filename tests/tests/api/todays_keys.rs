@@ -85,6 +85,16 @@ fn session_cookie(res: &Res) -> String {
         .join("; ")
 }
 
+/// A POST from the app's page in a browser, with the session cookie.
+fn from_the_browser(path: &str, ip: &str, cookie: &str) -> lambda_http::Request {
+    Req::post(path)
+        .ip(ip)
+        .header("user-agent", BROWSER)
+        .header("origin", ORIGIN)
+        .cookie(cookie)
+        .build()
+}
+
 #[tokio::test]
 async fn a_users_reads_and_writes_go_out_with_the_publishable_key_and_their_token() {
     let app = app_with_todays_keys();
@@ -173,12 +183,7 @@ async fn sign_in_refresh_and_sign_out_reach_supabase_auth_with_the_publishable_k
     let res = send_with(
         &app,
         &routes::REFRESH_SESSION,
-        Req::post("/auth/refresh")
-            .ip(&ip)
-            .header("user-agent", BROWSER)
-            .header("origin", ORIGIN)
-            .cookie(&cookie)
-            .build(),
+        from_the_browser("/auth/refresh", &ip, &cookie),
     )
     .await;
     res.assert_ok(200);
@@ -198,12 +203,7 @@ async fn sign_in_refresh_and_sign_out_reach_supabase_auth_with_the_publishable_k
     let res = send_with(
         &app,
         &routes::SIGN_OUT,
-        Req::post("/auth/sign-out")
-            .ip(&ip)
-            .header("user-agent", BROWSER)
-            .header("origin", ORIGIN)
-            .cookie(&cookie)
-            .build(),
+        from_the_browser("/auth/sign-out", &ip, &cookie),
     )
     .await;
     assert_eq!(res.status, 204, "{}", res.body);
