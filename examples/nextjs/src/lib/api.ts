@@ -2,18 +2,20 @@ import "server-only";
 
 import { createApiClient, type ApiClient, type ApiError } from "@supa-lambda/client";
 import { redirect } from "next/navigation";
+import { cache } from "react";
 
 import { apiUrl } from "@/lib/settings";
 import { createClient } from "@/lib/supabase/server";
 
-/** The signed-in user's access token, from the session cookie (refreshed by the proxy). */
-export async function accessToken(): Promise<string | undefined> {
+/** The signed-in user's access token, from the session cookie (refreshed by the proxy);
+ * read once per render, however many server components ask (React's `cache`). */
+export const accessToken = cache(async (): Promise<string | undefined> => {
   const supabase = await createClient();
   // Only the token is used, and the API verifies it (signature, expiry, a live session)
   // on every request: nothing here trusts the cookie's copy of the user.
   const { data } = await supabase.auth.getSession();
   return data.session?.access_token;
-}
+});
 
 /** The typed client, calling the API as the signed-in user (`Authorization: Bearer`). */
 export async function serverApi(): Promise<ApiClient> {

@@ -18,8 +18,6 @@ type Confirm = Schema<"LinkConfirmation">;
 export function SignInForms({ next, redirectError }: { next: string; redirectError?: string }) {
   const router = useRouter();
   const [error, setError] = useState<ApiError | string | undefined>(redirectError);
-  const [linkSent, setLinkSent] = useState(false);
-  const [recoverySent, setRecoverySent] = useState(false);
   const [confirm, setConfirm] = useState<Confirm | null>(null);
   const [origin, setOrigin] = useState("");
 
@@ -51,29 +49,6 @@ export function SignInForms({ next, redirectError }: { next: string; redirectErr
       .catch(() => ({ error: UNREACHABLE }));
     if (res.error) return setError(res.error);
     signedIn();
-  }
-
-  async function sendLink(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    setError(undefined);
-    const res = await browserApi
-      .POST("/auth/magic-link", { body: { email: String(form.get("email")), next: `${origin}${next}` } })
-      .catch(() => ({ error: UNREACHABLE }));
-    if (res.error) return setError(res.error);
-    setLinkSent(true);
-  }
-
-  async function sendRecovery(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    setError(undefined);
-    // The link signs them in and lands on the page where they choose a new password.
-    const res = await browserApi
-      .POST("/auth/recover", { body: { email: String(form.get("email")), next: `${origin}/account/password` } })
-      .catch(() => ({ error: UNREACHABLE }));
-    if (res.error) return setError(res.error);
-    setRecoverySent(true);
   }
 
   async function confirmHere() {
@@ -124,34 +99,73 @@ export function SignInForms({ next, redirectError }: { next: string; redirectErr
           Sign in with GitHub
         </a>
       </section>
-      <section>
-        <h2>Email link</h2>
-        {linkSent ? (
-          <p data-testid="link-status">Check your email for the sign-in link.</p>
-        ) : (
-          <form method="post" onSubmit={sendLink} data-testid="magic-link-form">
-            <label>
-              Email <input name="email" type="email" autoComplete="email" required />
-              <FieldError error={apiError} field="email" />
-            </label>
-            <button type="submit">Email me a link</button>
-          </form>
-        )}
-      </section>
-      <section>
-        <h2>Forgot your password?</h2>
-        {recoverySent ? (
-          <p data-testid="recovery-status">Check your email for a link to choose a new password.</p>
-        ) : (
-          <form method="post" onSubmit={sendRecovery} data-testid="recovery-form">
-            <label>
-              Email <input name="email" type="email" autoComplete="email" required />
-              <FieldError error={apiError} field="email" />
-            </label>
-            <button type="submit">Email me a link</button>
-          </form>
-        )}
-      </section>
+      <EmailLinkForm
+        title="Email link"
+        path="/auth/magic-link"
+        next={origin ? origin + next : ""}
+        sentText="Check your email for the sign-in link."
+        testIds={["magic-link-form", "link-status"]}
+        error={apiError}
+        onError={setError}
+      />
+      {/* The recovery link signs them in and lands where they choose a new password. */}
+      <EmailLinkForm
+        title="Forgot your password?"
+        path="/auth/recover"
+        next={origin ? `${origin}/account/password` : ""}
+        sentText="Check your email for a link to choose a new password."
+        testIds={["recovery-form", "recovery-status"]}
+        error={apiError}
+        onError={setError}
+      />
     </>
+  );
+}
+
+/** Asks the API for an email link (`path`) that lands on `next`, then says what to look
+ * for. The answer is the same for any address. */
+function EmailLinkForm({
+  title,
+  path,
+  next,
+  sentText,
+  testIds: [formId, statusId],
+  error,
+  onError,
+}: {
+  title: string;
+  path: "/auth/magic-link" | "/auth/recover";
+  next: string;
+  sentText: string;
+  testIds: [string, string];
+  error: ApiError | undefined;
+  onError: (error: ApiError | undefined) => void;
+}) {
+  const [sent, setSent] = useState(false);
+
+  async function send(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const email = String(new FormData(event.currentTarget).get("email"));
+    onError(undefined);
+    const res = await browserApi.POST(path, { body: { email, next } }).catch(() => ({ error: UNREACHABLE }));
+    if (res.error) return onError(res.error);
+    setSent(true);
+  }
+
+  return (
+    <section>
+      <h2>{title}</h2>
+      {sent ? (
+        <p data-testid={statusId}>{sentText}</p>
+      ) : (
+        <form method="post" onSubmit={send} data-testid={formId}>
+          <label>
+            Email <input name="email" type="email" autoComplete="email" required />
+            <FieldError error={error} field="email" />
+          </label>
+          <button type="submit">Email me a link</button>
+        </form>
+      )}
+    </section>
   );
 }
