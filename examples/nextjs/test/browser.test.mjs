@@ -8,13 +8,13 @@
 // SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY (the Auth stand-in's mailbox), and
 // supabase/seed.sql loaded (bob@example.com, password123, editor).
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import zlib from "node:zlib";
 
 import { chromium } from "playwright-core";
+
+import { CHROMIUM, GIF, newestLink, objectsOf, png, sql } from "../../test-support/browser.mjs";
 
 const APP = process.env.NEXT_APP_URL;
 const API = process.env.BROWSER_API_URL;
@@ -26,45 +26,6 @@ assert.ok(
   APP && API && DB && AUTH && SERVICE_KEY && process.env.S3_ROOT && process.env.UPLOADS_BUCKET,
   "see the header for the environment",
 );
-
-function sql(query) {
-  return execFileSync("psql", [DB, "-XAtqc", query], { encoding: "utf8" }).trim();
-}
-
-// --- Images ----------------------------------------------------------------------------
-
-function crc32(buf) {
-  let c = ~0;
-  for (const b of buf) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
-  }
-  return ~c >>> 0;
-}
-function chunk(type, data) {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, "ascii");
-  data.copy(out, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
-/** A real 4x3 RGB PNG. */
-function png() {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(4, 0);
-  ihdr.writeUInt32BE(3, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  const rows = Buffer.concat(Array.from({ length: 3 }, () => Buffer.from([0, ...Array(12).fill(0x80)])));
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", ihdr),
-    chunk("IDAT", zlib.deflateSync(rows)),
-    chunk("IEND", Buffer.alloc(0)),
-  ]);
-}
-/** A GIF's bytes: what a renamed .gif really is. */
-const GIF = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
 
 // --- The session cookie ------------------------------------------------------------------
 
@@ -108,12 +69,7 @@ const blocked = [];
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync"],
-  });
+  browser = await chromium.launch(CHROMIUM);
   context = await browser.newContext();
   // What the Content-Security-Policy blocked (Chromium reports each on the console).
   context.on("console", (message) => {
@@ -147,12 +103,17 @@ async function open(path, on = page) {
   return res;
 }
 
+/** Fills the sign-in form on the page shown and submits it. */
+async function submitSignIn(email, password) {
+  const form = byTestId("sign-in-form");
+  await form.locator("[name=email]").fill(email);
+  await form.locator("[name=password]").fill(password);
+  await form.locator("button[type=submit]").click();
+}
+
 async function signInAsBob() {
   await open("/");
-  const form = byTestId("sign-in-form");
-  await form.locator("[name=email]").fill("bob@example.com");
-  await form.locator("[name=password]").fill("password123");
-  await form.locator("button[type=submit]").click();
+  await submitSignIn("bob@example.com", "password123");
   await byTestId("signed-in-as").getByText("(bob@example.com, editor)").waitFor();
 }
 
@@ -261,12 +222,6 @@ test("server actions: a workspace and its projects with an Idempotency-Key, the 
     );
   }));
 
-function objectsOf(uploadId) {
-  const root = join(process.env.S3_ROOT, process.env.UPLOADS_BUCKET);
-  const owner = sql(`select owner_id from public.uploads where id = '${uploadId}'`);
-  return ["pending", "files"].filter((prefix) => existsSync(join(root, prefix, owner, uploadId)));
-}
-
 test("uploads: a server action presigns, the browser PUTs to S3, another completes; a renamed GIF is rejected", () =>
   step("uploads", async () => {
     await open("/uploads");
@@ -353,10 +308,7 @@ test("signs out: the API ends the session and clears the cookie", () =>
     // A sign-in link whose `next` leads elsewhere (`/\evil.example` is `//evil.example` to a
     // browser) lands on the app.
     await open(`/sign-in?next=${encodeURIComponent("/\\evil.example/x")}`);
-    const form = byTestId("sign-in-form");
-    await form.locator("[name=email]").fill("bob@example.com");
-    await form.locator("[name=password]").fill("password123");
-    await form.locator("button[type=submit]").click();
+    await submitSignIn("bob@example.com", "password123");
     await byTestId("signed-in-as").getByText("(bob@example.com, editor)").waitFor();
     assert.equal(page.url(), `${APP}/`);
     await byTestId("sign-out").click();
@@ -376,16 +328,6 @@ test("signs in with GitHub: PKCE through the API and Supabase Auth, back in the 
     await byTestId("sign-in-form").waitFor();
   }));
 
-/** The newest email the Auth stand-in "sent" to `email`: its link, as the template makes it. */
-async function newestLink(email) {
-  const res = await fetch(`${AUTH}/auth/v1/_dev/mailbox?email=${encodeURIComponent(email)}`, {
-    headers: { authorization: `Bearer ${SERVICE_KEY}`, apikey: SERVICE_KEY },
-  });
-  assert.equal(res.status, 200);
-  const [mail] = await res.json();
-  return `${mail.redirectTo}&token_hash=${mail.tokenHash}&type=${mail.type}`;
-}
-
 test("signs in with an email link, at once in the browser that asked for it", () =>
   step("magic-link", async () => {
     await open("/sign-in");
@@ -393,7 +335,7 @@ test("signs in with an email link, at once in the browser that asked for it", ()
     await form.locator("[name=email]").fill("carol@example.com");
     await form.locator("button[type=submit]").click();
     await byTestId("link-status").getByText("Check your email").waitFor();
-    await page.goto(await newestLink("carol@example.com"));
+    await page.goto((await newestLink("carol@example.com")).link);
     await byTestId("signed-in-as").getByText("(carol@example.com, user)").waitFor();
     assert.equal(new URL(page.url()).origin, APP);
     await byTestId("sign-out").click();
@@ -407,7 +349,7 @@ test("an email link opened in another browser signs in only after the person con
     await form.locator("[name=email]").fill("dave@example.com");
     await form.locator("button[type=submit]").click();
     await byTestId("link-status").getByText("Check your email").waitFor();
-    const link = await newestLink("dave@example.com");
+    const link = (await newestLink("dave@example.com")).link;
 
     const phone = await browser.newContext();
     try {
@@ -431,7 +373,7 @@ test("a recovery link signs in where a new password is chosen; the API's 422 bes
     await form.locator("[name=email]").fill("dave@example.com");
     await form.locator("button[type=submit]").click();
     await byTestId("recovery-status").waitFor();
-    const link = await newestLink("dave@example.com");
+    const link = (await newestLink("dave@example.com")).link;
     assert.match(link, /type=recovery/);
     await page.goto(link);
     await byTestId("signed-in-as").getByText("(dave@example.com, user)").waitFor();
@@ -453,10 +395,7 @@ test("a recovery link signs in where a new password is chosen; the API's 422 bes
     );
 
     await byTestId("sign-out").click();
-    const signIn = byTestId("sign-in-form");
-    await signIn.locator("[name=email]").fill("dave@example.com");
-    await signIn.locator("[name=password]").fill(password);
-    await signIn.locator("button[type=submit]").click();
+    await submitSignIn("dave@example.com", password);
     await byTestId("signed-in-as").getByText("(dave@example.com, user)").waitFor();
     await byTestId("sign-out").click();
     await byTestId("sign-in-form").waitFor();

@@ -10,15 +10,15 @@
 // supabase/seed.sql loaded (bob@example.com, password123, editor). APP_SCREENSHOT=<file>
 // also saves the picture of the app in docs/example-app.md.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import http from "node:http";
 import { extname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import zlib from "node:zlib";
 
 import { chromium } from "playwright-core";
+
+import { CHROMIUM, GIF, newestLink, objectsOf, png, sql } from "../../test-support/browser.mjs";
 
 const API = process.env.BROWSER_API_URL;
 const APP_PORT = Number(process.env.APP_PORT);
@@ -33,10 +33,6 @@ assert.ok(
 );
 // APP_URL: an app already served (make dev's Vite server) instead of the built one.
 const APP = process.env.APP_URL ?? `http://localhost:${APP_PORT}`;
-
-function sql(query) {
-  return execFileSync("psql", [DB, "-XAtqc", query], { encoding: "utf8" }).trim();
-}
 
 // --- Servers: the built app on the allowed origin, the attacker's pages on another site --
 
@@ -85,47 +81,6 @@ const evil = http.createServer((req, res) => {
   res.writeHead(page ? 200 : 404, { "content-type": "text/html" }).end(page ?? "");
 });
 
-// --- Images ----------------------------------------------------------------------------
-
-function crc32(buf) {
-  let c = ~0;
-  for (const b of buf) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
-  }
-  return ~c >>> 0;
-}
-function chunk(type, data) {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, "ascii");
-  data.copy(out, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
-/** A real 4x3 RGB PNG. */
-function png() {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(4, 0);
-  ihdr.writeUInt32BE(3, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  // Each row: filter byte 0, then four RGB pixels (a small colour ramp).
-  const colours = [
-    [0x1f, 0x6f, 0xeb], [0x2d, 0xa4, 0x4e], [0xf7, 0xb9, 0x2a], [0xcf, 0x22, 0x2e],
-  ];
-  const rows = Buffer.concat(
-    Array.from({ length: 3 }, (_, y) => Buffer.from([0, ...colours.flatMap((c) => c.map((v) => v >> y))])),
-  );
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", ihdr),
-    chunk("IDAT", zlib.deflateSync(rows)),
-    chunk("IEND", Buffer.alloc(0)),
-  ]);
-}
-/** A GIF's bytes: what a renamed .gif really is. */
-const GIF = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
-
 // --- The browser -----------------------------------------------------------------------
 
 let browser;
@@ -137,19 +92,7 @@ before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   if (!process.env.APP_URL) await listen(app, APP_PORT);
   evilOrigin = `http://127.0.0.1:${await listen(evil, 0)}`;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await chromium.launch(CHROMIUM);
   context = await browser.newContext();
   page = await context.newPage();
 });
@@ -265,12 +208,6 @@ test("edits a project", () =>
     assert.equal(await form.isHidden(), true);
   }));
 
-function objectsOf(uploadId) {
-  const root = join(process.env.S3_ROOT, process.env.UPLOADS_BUCKET);
-  const owner = sql(`select owner_id from public.uploads where id = '${uploadId}'`);
-  return ["pending", "files"].filter((prefix) => existsSync(join(root, prefix, owner, uploadId)));
-}
-
 test("a GIF renamed .png is rejected and its object is gone", () =>
   step("upload-gif", async () => {
     await byTestId("upload-file").setInputFiles({ name: "renamed.png", mimeType: "image/png", buffer: GIF });
@@ -377,16 +314,6 @@ test("signs in with GitHub: PKCE through the API and Supabase Auth, back with th
     await byTestId("sign-in-form").waitFor({ state: "visible" });
   }));
 
-/** The newest email the Auth stand-in "sent" to `email`: its link, as the template makes it. */
-async function newestLink(email) {
-  const res = await fetch(`${AUTH}/auth/v1/_dev/mailbox?email=${encodeURIComponent(email)}`, {
-    headers: { authorization: `Bearer ${SERVICE_KEY}`, apikey: SERVICE_KEY },
-  });
-  assert.equal(res.status, 200);
-  const [mail] = await res.json();
-  return { mail, link: `${mail.redirectTo}&token_hash=${mail.tokenHash}&type=${mail.type}` };
-}
-
 test("signs in with an email link, at once in the browser that asked for it", () =>
   step("magic-link", async () => {
     await page.goto(APP);
@@ -396,11 +323,7 @@ test("signs in with an email link, at once in the browser that asked for it", ()
     await form.locator("button[type=submit]").click();
     await byTestId("link-status").getByText("Check your email").waitFor();
     // The stand-in's mailbox stands for carol's inbox.
-    const res = await fetch(`${AUTH}/auth/v1/_dev/mailbox?email=carol@example.com`, {
-      headers: { authorization: `Bearer ${SERVICE_KEY}`, apikey: SERVICE_KEY },
-    });
-    assert.equal(res.status, 200);
-    const [mail] = await res.json();
+    const { mail } = await newestLink("carol@example.com");
     assert.equal(mail.type, "magiclink");
     await page.goto(`${mail.redirectTo}&token_hash=${mail.tokenHash}&type=magiclink`);
     await page.getByText("(carol@example.com, user)").waitFor();
